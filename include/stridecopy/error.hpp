@@ -1,0 +1,45 @@
+// stridecopy/error.hpp — the exceptions every stridecopy call may throw.
+// All derive from stridecopy::error; messages name the offending input and what is wrong with it.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace stridecopy {
+
+/// Base of every exception stridecopy throws.
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A view that cannot be copied: bad rank, shape, stride, pointer, bounds, or destination.
+class invalid_view : public error {
+ public:
+  using error::error;
+};
+
+/// A NumPy index string, permutation or axis that does not apply to the view.
+class invalid_index : public error {
+ public:
+  using error::error;
+};
+
+/// A .npy file that cannot be read or written (I/O failure or malformed content).
+class npy_error : public error {
+ public:
+  using error::error;
+};
+
+/// A CUDA runtime call that failed; the message names the call and CUDA's own description.
+class cuda_error : public error {
+ public:
+  cuda_error(const std::string& what, int code) : error(what), code_(code) {}
+  /// The cudaError_t value, as an int so this header needs no CUDA.
+  [[nodiscard]] int code() const noexcept { return code_; }
+
+ private:
+  int code_;
+};
+
+}  // namespace stridecopy

@@ -1,0 +1,69 @@
+// stridecopy/pinned_buffer.hpp — owned host memory: pinned_buffer (raw bytes) and host_array
+// (bytes + dtype + layout). Pinned when a CUDA driver is present, aligned pageable memory otherwise.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "stridecopy/dtype.hpp"
+#include "stridecopy/layout.hpp"
+#include "stridecopy/view.hpp"
+
+namespace stridecopy {
+
+/// Move-only owner of host bytes. Page-locked (cudaHostAlloc) where a CUDA driver is present and
+/// pinned memory was asked for; otherwise 4096-byte-aligned pageable memory, and is_pinned() says so.
+class pinned_buffer {
+ public:
+  enum class kind { pinned, pageable };
+
+  pinned_buffer() = default;
+  /// `bytes` of pinned memory, or pageable memory when no CUDA driver is present.
+  explicit pinned_buffer(std::size_t bytes, kind k = kind::pinned);
+  pinned_buffer(pinned_buffer&& other) noexcept;
+  pinned_buffer& operator=(pinned_buffer&& other) noexcept;
+  pinned_buffer(const pinned_buffer&) = delete;
+  pinned_buffer& operator=(const pinned_buffer&) = delete;
+  ~pinned_buffer();
+
+  [[nodiscard]] void* data() noexcept { return data_; }
+  [[nodiscard]] const void* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return bytes_; }
+  [[nodiscard]] bool is_pinned() const noexcept { return pinned_; }
+
+ private:
+  void release() noexcept;
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+  bool pinned_ = false;
+};
+
+/// An n-d array in owned host memory: what to_host and load_npy return.
+class host_array {
+ public:
+  enum class order { c, f };
+
+  host_array() = default;
+  /// Uninitialised array of `shape`, C order unless `o` says otherwise.
+  host_array(dtype type, std::span<const std::int64_t> shape, order o = order::c,
+             pinned_buffer::kind k = pinned_buffer::kind::pinned);
+
+  [[nodiscard]] void* data() noexcept { return buffer_.data(); }
+  [[nodiscard]] const void* data() const noexcept { return buffer_.data(); }
+  [[nodiscard]] std::size_t bytes() const noexcept { return buffer_.size(); }
+  [[nodiscard]] const dtype& type() const noexcept { return type_; }
+  [[nodiscard]] const layout& lay() const noexcept { return layout_; }
+  [[nodiscard]] std::span<const std::int64_t> shape() const { return layout_.extents(); }
+  [[nodiscard]] std::int64_t size() const { return element_count(layout_); }
+  [[nodiscard]] bool is_pinned() const noexcept { return buffer_.is_pinned(); }
+  /// A host view of the whole array, with the allocation's bounds recorded.
+  [[nodiscard]] view as_view() const;
+
+ private:
+  pinned_buffer buffer_;
+  dtype type_{};
+  layout layout_{};
+};
+
+}  // namespace stridecopy

@@ -1,0 +1,12 @@
+// stridecopy/stridecopy.hpp — umbrella header: everything a user of stridecopy needs.
+#pragma once
+
+#include "stridecopy/copy.hpp"
+#include "stridecopy/dtype.hpp"
+#include "stridecopy/error.hpp"
+#include "stridecopy/index.hpp"
+#include "stridecopy/layout.hpp"
+#include "stridecopy/npy.hpp"
+#include "stridecopy/pinned_buffer.hpp"
+#include "stridecopy/plan.hpp"
+#include "stridecopy/view.hpp"
