@@ -1,0 +1,99 @@
+// bench/host_bench.cpp — Google Benchmark: the host executor on the seed family, beside memcpy of
+// the same output bytes (one and all threads) in the same run. bench/run_host_bench.py turns the
+// JSON into ratios and adds NumPy's np.ascontiguousarray on the same views.
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "seed_views.hpp"
+#include "stridecopy/copy.hpp"
+#include "stridecopy/pinned_buffer.hpp"
+#include "stridecopy/plan.hpp"
+
+namespace sc = stridecopy;
+
+namespace {
+
+// Fresh random source data (never zeros) and a destination touched once before timing, so that
+// page faults are not measured (warm against warm).
+struct fixture_data {
+  sc::host_array nchw{sc::dtype_of<float>(), sc::bench::seed_shape, sc::host_array::order::c, sc::pinned_buffer::kind::pageable};
+  sc::host_array nhwc{sc::dtype_of<std::uint8_t>(), sc::bench::seed_shape_nhwc, sc::host_array::order::c,
+                      sc::pinned_buffer::kind::pageable};
+  std::vector<sc::bench::seed_view> views;
+  std::vector<std::byte> dst;
+  fixture_data() {
+    std::mt19937_64 g(12345);
+    for (sc::host_array* a : {&nchw, &nhwc}) {
+      auto* p = static_cast<std::uint64_t*>(a->data());
+      for (std::size_t i = 0; i < a->bytes() / 8; ++i) p[i] = g();
+    }
+    views = sc::bench::seed_family(nchw.as_view(), nhwc.as_view());
+    dst.assign(nchw.bytes(), std::byte{1});
+  }
+};
+
+fixture_data& data() {
+  static fixture_data d;
+  return d;
+}
+
+void set_bytes(benchmark::State& state, std::size_t bytes) {
+  state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(bytes));
+  state.counters["bytes"] = double(bytes);
+}
+
+void host_copy(benchmark::State& state, int which) {
+  auto& d = data();
+  const sc::view& v = d.views[std::size_t(which)].v;
+  const sc::plan p = sc::make_plan(v);
+  state.SetLabel(d.views[std::size_t(which)].name + " " + sc::to_string(p.pat));
+  for (auto _ : state) {
+    sc::copy_on_host(v, d.dst.data(), d.dst.size(), int(state.range(0)));
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, p.bytes);
+}
+
+// The limit: memcpy of the same bytes, contiguous source, one thread or split across threads.
+void memcpy_limit(benchmark::State& state, std::size_t bytes) {
+  auto& d = data();
+  const int threads = int(state.range(0));
+  const auto* src = static_cast<const std::byte*>(d.nchw.data());
+  for (auto _ : state) {
+#pragma omp parallel num_threads(threads)
+    {
+      const std::size_t t = std::size_t(omp_get_thread_num()), n = std::size_t(omp_get_num_threads());
+      const std::size_t begin = bytes * t / n / 64 * 64, end = t + 1 == n ? bytes : bytes * (t + 1) / n / 64 * 64;
+      std::memcpy(d.dst.data() + begin, src + begin, end - begin);
+    }
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, bytes);
+}
+
+const int registered = [] {
+  const int threads = omp_get_max_threads();
+  const char* names[] = {"channel_reverse", "row_reverse", "plane_reverse", "step2", "nchw_to_nhwc", "u8_bgr"};
+  for (int i = 0; i < 6; ++i)
+    benchmark::RegisterBenchmark((std::string("host_copy/") + names[i]).c_str(), host_copy, i)
+        ->Arg(threads)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+  // Output sizes of the seed family: full float32 tensor, half of it ([..., ::2]), the uint8 tensor.
+  for (std::size_t bytes : {std::size_t(4) * 3 * 966 * 1296 * 4, std::size_t(4) * 3 * 966 * 648 * 4,
+                            std::size_t(4) * 3 * 966 * 1296})
+    for (int t : {1, threads})
+      benchmark::RegisterBenchmark(("memcpy/" + std::to_string(bytes)).c_str(), memcpy_limit, bytes)
+          ->Arg(t)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+  return 0;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,257 @@
+// host/host_executor.cpp — OpenMP gather from a strided host view into a contiguous destination:
+// memcpy runs (inner stride +1), a vectorisable reverse (-1), cache-blocked tiles for transposes,
+// and a strided loop for the rest.
+#include "host_executor.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "stridecopy/copy.hpp"
+#include "stridecopy/error.hpp"
+
+// The hot loops are compiled twice, for AVX2 and for the baseline, and picked at load time: GCC
+// vectorises the small fixed-shape loops below (3-byte reverses, 3-plane interleaves) only with
+// byte shuffles, which baseline x86-64 lacks.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define STRIDECOPY_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define STRIDECOPY_MULTIVERSION
+#endif
+
+namespace stridecopy {
+namespace detail {
+namespace {
+
+struct alignas(16) unit16 {
+  std::uint64_t lo, hi;
+};
+template <int Unit>
+using unit_t = std::conditional_t<
+    Unit == 1, std::uint8_t,
+    std::conditional_t<Unit == 2, std::uint16_t,
+                       std::conditional_t<Unit == 4, std::uint32_t, std::conditional_t<Unit == 8, std::uint64_t, unit16>>>>;
+
+// The source is unit-aligned (make_plan chose the unit so); the destination may not be, so stores
+// go through memcpy, which compiles to plain unaligned moves.
+template <class U>
+inline void put(std::byte* d, std::int64_t j, U value) {
+  std::memcpy(d + j * std::int64_t(sizeof(U)), &value, sizeof(U));
+}
+
+template <class U>
+inline void copy_row(const U* __restrict s, std::int64_t step, std::int64_t n, std::byte* __restrict d) {
+  if (step == 1) {
+    std::memcpy(d, s, std::size_t(n) * sizeof(U));
+  } else if (step == -1) {
+    for (std::int64_t j = 0; j < n; ++j) put(d, j, s[-j]);
+  } else if (step == 2) {  // x[..., ::2]: a constant step vectorises
+    for (std::int64_t j = 0; j < n; ++j) put(d, j, s[2 * j]);
+  } else {
+    for (std::int64_t j = 0; j < n; ++j) put(d, j, s[j * step]);
+  }
+}
+
+// Reversed rows of N units packed back to back (RGB <-> BGR, RGBA <-> ABGR, real <-> imaginary):
+// a fixed permutation of a contiguous source that the compiler turns into byte shuffles.
+template <int N, class U>
+inline void reverse_packed_rows(const U* __restrict s, std::int64_t rows, std::byte* __restrict d) {
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (int j = 0; j < N; ++j) put(d, r * N + j, s[r * N - j]);
+}
+
+// Rows of n <= 16 units: one call per row would cost more than the row, so walk the next dimension
+// out in the same loop.
+template <class U>
+inline void copy_short_rows(const U* __restrict s, std::int64_t row_step, std::int64_t rows, std::int64_t step,
+                            std::int64_t n, std::byte* __restrict d) {
+  if (step == -1 && row_step == n) {
+    switch (n) {
+      case 2: return reverse_packed_rows<2>(s, rows, d);
+      case 3: return reverse_packed_rows<3>(s, rows, d);
+      case 4: return reverse_packed_rows<4>(s, rows, d);
+      default: break;
+    }
+  }
+  for (std::int64_t r = 0; r < rows; ++r, s += row_step, d += n * std::int64_t(sizeof(U)))
+    for (std::int64_t j = 0; j < n; ++j) put(d, j, s[j * step]);
+}
+
+template <class U>
+STRIDECOPY_MULTIVERSION void gather_range(const plan& p, std::int64_t first, std::int64_t count, std::byte* dst) {
+  const U* src = reinterpret_cast<const U*>(p.src);
+  if (p.rank == 0) {
+    if (count > 0) put(dst, 0, src[0]);
+    return;
+  }
+  const int r = p.rank;
+  std::int64_t idx[max_plan_rank];
+  std::int64_t off = 0, rem = first;
+  for (int d = r - 1; d >= 0; --d) {
+    idx[d] = rem % p.extent[d];
+    rem /= p.extent[d];
+    off += idx[d] * p.stride[d];
+  }
+  const std::int64_t n = p.extent[r - 1], step = p.stride[r - 1];
+  while (count > 0) {
+    std::int64_t done;
+    if (r >= 2 && idx[r - 1] == 0 && n <= 16 && count >= n) {
+      // Whole short rows along dim r-2, up to the end of that dim or of the range.
+      const std::int64_t rows = std::min(p.extent[r - 2] - idx[r - 2], count / n);
+      copy_short_rows(src + off, p.stride[r - 2], rows, step, n, dst);
+      done = rows * n;
+      off += rows * p.stride[r - 2];
+      idx[r - 2] += rows;
+      // The carry below starts at dim r-2.
+      dst += done * std::int64_t(sizeof(U));
+      count -= done;
+      int d = r - 2;
+      while (d > 0 && idx[d] == p.extent[d]) {
+        off -= idx[d] * p.stride[d];
+        idx[d] = 0;
+        --d;
+        ++idx[d];
+        off += p.stride[d];
+      }
+      continue;
+    }
+    done = std::min(n - idx[r - 1], count);
+    copy_row(src + off, step, done, dst);
+    dst += done * std::int64_t(sizeof(U));
+    count -= done;
+    idx[r - 1] += done;
+    off += done * step;
+    int d = r - 1;
+    while (d > 0 && idx[d] == p.extent[d]) {
+      off -= idx[d] * p.stride[d];
+      idx[d] = 0;
+      --d;
+      ++idx[d];
+      off += p.stride[d];
+    }
+  }
+}
+
+// ---- transposes: the dim `unit_dim` (a, stride ±1) and the inner dim (b, stride far from 1) are
+// tiled so that reads run along a and writes along b, both a cache line or more at a time.
+struct transpose_shape {
+  int u;                  // unit_dim
+  std::int64_t planes;    // product of the extents outside u
+  std::int64_t a, m, b;   // extent of u, product of the extents between u and the inner dim, inner extent
+  std::int64_t plane_units() const { return a * m * b; }
+};
+
+transpose_shape transpose_of(const plan& p) {
+  transpose_shape t{p.unit_dim, 1, p.extent[p.unit_dim], 1, p.inner_extent()};
+  for (int d = 0; d < t.u; ++d) t.planes *= p.extent[d];
+  for (int d = t.u + 1; d < p.rank - 1; ++d) t.m *= p.extent[d];
+  return t;
+}
+
+// B planes of a forward unit-stride dim interleaved (NCHW -> NHWC with few channels).
+template <int B, class U>
+inline void interleave_planes(const U* __restrict s, std::int64_t plane_step, std::int64_t n, std::byte* __restrict d) {
+  for (std::int64_t a = 0; a < n; ++a)
+    for (int b = 0; b < B; ++b) put(d, a * B + b, s[b * plane_step + a]);
+}
+
+template <class U>
+STRIDECOPY_MULTIVERSION void transpose_tile(const plan& p, const transpose_shape& t, std::int64_t plane, std::int64_t a0, std::int64_t a1,
+                    std::byte* out) {
+  constexpr std::int64_t tb = std::max<std::int64_t>(8, 256 / std::int64_t(sizeof(U)));
+  const U* src = reinterpret_cast<const U*>(p.src);
+  // Source offset of the plane: odometer over the dims outside u.
+  std::int64_t base = 0, rem = plane;
+  for (int d = t.u - 1; d >= 0; --d) {
+    base += (rem % p.extent[d]) * p.stride[d];
+    rem /= p.extent[d];
+  }
+  const std::int64_t sa = p.stride[t.u], sb = p.inner_stride();
+  const int r = p.rank;
+  std::byte* plane_out = out + plane * t.plane_units() * std::int64_t(sizeof(U));
+  if (sa == 1 && t.m == 1 && t.b <= 4) {
+    const U* s = src + base + a0;
+    std::byte* d = plane_out + a0 * t.b * std::int64_t(sizeof(U));
+    switch (t.b) {
+      case 2: return interleave_planes<2>(s, sb, a1 - a0, d);
+      case 3: return interleave_planes<3>(s, sb, a1 - a0, d);
+      case 4: return interleave_planes<4>(s, sb, a1 - a0, d);
+      default: break;
+    }
+  }
+  for (std::int64_t mi = 0; mi < t.m; ++mi) {
+    std::int64_t moff = 0, mrem = mi;
+    for (int d = r - 2; d > t.u; --d) {
+      moff += (mrem % p.extent[d]) * p.stride[d];
+      mrem /= p.extent[d];
+    }
+    for (std::int64_t b0 = 0; b0 < t.b; b0 += tb) {
+      const std::int64_t b1 = std::min(t.b, b0 + tb);
+      for (std::int64_t a = a0; a < a1; ++a) {
+        const U* s = src + base + moff + a * sa;
+        std::byte* d = plane_out + ((a * t.m + mi) * t.b) * std::int64_t(sizeof(U));
+        for (std::int64_t b = b0; b < b1; ++b) put(d, b, s[b * sb]);
+      }
+    }
+  }
+}
+
+template <class U>
+void gather_all(const plan& p, std::byte* dst, int threads) {
+  if (p.pat == pattern::transposed) {
+    const transpose_shape t = transpose_of(p);
+    // a-tiles of a few cache lines of source per b; enough tiles for every thread.
+    const std::int64_t ta = std::max<std::int64_t>(16, 512 / std::int64_t(sizeof(U)));
+    const std::int64_t tiles = (t.a + ta - 1) / ta;
+#pragma omp parallel for schedule(dynamic, 4) num_threads(threads) collapse(2)
+    for (std::int64_t plane = 0; plane < t.planes; ++plane)
+      for (std::int64_t tile = 0; tile < tiles; ++tile)
+        transpose_tile<U>(p, t, plane, tile * ta, std::min(t.a, (tile + 1) * ta), dst);
+    return;
+  }
+  const chunking c = split(p, std::size_t(1) << 20);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (std::int64_t i = 0; i < c.count; ++i) {
+    const std::int64_t first = i * c.chunk_units;
+    gather_range<U>(p, first, std::min(c.chunk_units, p.units() - first),
+                    dst + first * std::int64_t(sizeof(U)));
+  }
+}
+
+template <class F>
+decltype(auto) with_unit(int unit, F&& f) {
+  switch (unit) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 8: return f(std::integral_constant<int, 8>{});
+    default: return f(std::integral_constant<int, 16>{});
+  }
+}
+
+}  // namespace
+
+void gather_host_range(const plan& p, std::int64_t first, std::int64_t count, std::byte* dst) {
+  if (count <= 0 || p.pat == pattern::empty) return;
+  with_unit(p.unit, [&](auto u) { gather_range<unit_t<decltype(u)::value>>(p, first, count, dst); });
+}
+
+void gather_host(const plan& p, std::byte* dst, int threads) {
+  if (p.pat == pattern::empty) return;
+  if (threads <= 0) threads = omp_get_max_threads();
+  with_unit(p.unit, [&](auto u) { gather_all<unit_t<decltype(u)::value>>(p, dst, threads); });
+}
+
+}  // namespace detail
+
+void copy_on_host(const view& v, void* dst, std::size_t dst_bytes, int threads) {
+  const plan p = make_plan(v);
+  if (p.space == memory_space::device)
+    throw invalid_view("copy_on_host: the view is in device memory; use copy_to_host for device views");
+  check_destination(p, dst, dst_bytes);
+  detail::gather_host(p, static_cast<std::byte*>(dst), threads);
+}
+
+}  // namespace stridecopy

@@ -1,0 +1,312 @@
+// tests/plan_test.cpp — make_plan: validation, normalisation, span, unit, classification, chunking.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "stridecopy/error.hpp"
+#include "stridecopy/plan.hpp"
+#include "test_util.hpp"
+
+namespace sc = stridecopy;
+using shape_t = std::vector<std::int64_t>;
+
+namespace {
+
+constexpr std::int64_t N = 4, C = 3, H = 966, W = 1296;
+
+// Views need a non-null, suitably aligned pointer but make_plan never dereferences it.
+const void* fake_pointer(std::uintptr_t misalign = 0) { return reinterpret_cast<const void*>(0x10000000ull + misalign); }
+
+sc::view strided(sc::dtype t, shape_t shape, shape_t stride, std::int64_t offset_elems = 0, std::uintptr_t misalign = 0) {
+  const auto* p = static_cast<const std::byte*>(fake_pointer(misalign)) + offset_elems * t.itemsize;
+  return sc::make_view(p, t, shape, stride);
+}
+
+// Byte offsets (relative to plan.src) of every output unit, walking the plan's normalised dims in C order.
+std::vector<std::int64_t> plan_walk(const sc::plan& p) {
+  std::vector<std::int64_t> out;
+  std::int64_t idx[sc::max_plan_rank] = {};
+  for (std::int64_t i = 0; i < p.units(); ++i) {
+    std::int64_t off = 0;
+    for (int d = 0; d < p.rank; ++d) off += idx[d] * p.stride[d];
+    out.push_back(off * p.unit);
+    for (int d = p.rank - 1; d >= 0; --d) {
+      if (++idx[d] < p.extent[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+// The same, from the view itself: each element's units, in C order of the view's own dims.
+std::vector<std::int64_t> view_walk(const sc::view& v, int unit) {
+  std::vector<std::int64_t> out;
+  const std::int64_t n = sc::element_count(v.lay);
+  std::int64_t idx[sc::max_rank] = {};
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::int64_t off = 0;
+    for (int d = 0; d < v.rank(); ++d) off += idx[d] * v.lay.stride[d];
+    for (int u = 0; u < v.type.itemsize / unit; ++u) out.push_back(off * v.type.itemsize + u * unit);
+    for (int d = v.rank() - 1; d >= 0; --d) {
+      if (++idx[d] < v.lay.shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Plan, SeedChannelReverseIsLongContiguousRuns) {
+  // imgs[:, ::-1, :, :] on NCHW float32
+  const sc::plan p = sc::make_plan(strided(sc::dtype_of<float>(), {N, C, H, W}, {C * H * W, -H * W, W, 1}, 2 * H * W));
+  EXPECT_EQ(p.pat, sc::pattern::long_runs);
+  ASSERT_EQ(p.rank, 3);
+  EXPECT_EQ(p.extent[0], N);
+  EXPECT_EQ(p.extent[1], C);
+  EXPECT_EQ(p.extent[2], H * W);
+  EXPECT_EQ(p.stride[1], -H * W);
+  EXPECT_EQ(p.unit, 4);
+  EXPECT_EQ(p.span_begin, -2 * H * W * 4);
+  EXPECT_EQ(p.span_end, (N * C * H * W - 2 * H * W) * 4);
+  EXPECT_EQ(p.bytes, std::size_t(N * C * H * W * 4));
+  EXPECT_FALSE(p.index64);
+}
+
+TEST(Plan, SeedFamilyClassification) {
+  const sc::dtype f32 = sc::dtype_of<float>();
+  {  // x[..., ::-1]
+    const sc::plan p = sc::make_plan(strided(f32, {N, C, H, W}, {C * H * W, H * W, W, -1}, W - 1));
+    EXPECT_EQ(p.pat, sc::pattern::reversed_rows);
+    ASSERT_EQ(p.rank, 2);
+    EXPECT_EQ(p.extent[0], N * C * H);
+    EXPECT_EQ(p.extent[1], W);
+  }
+  {  // x[:, :, ::-1, ::-1]: H and W merge into one reversed run per plane
+    const sc::plan p = sc::make_plan(strided(f32, {N, C, H, W}, {C * H * W, H * W, -W, -1}, H * W - 1));
+    EXPECT_EQ(p.pat, sc::pattern::reversed_rows);
+    ASSERT_EQ(p.rank, 2);
+    EXPECT_EQ(p.extent[0], N * C);
+    EXPECT_EQ(p.extent[1], H * W);
+  }
+  {  // x[..., ::2]
+    const sc::plan p = sc::make_plan(strided(f32, {N, C, H, W / 2}, {C * H * W, H * W, W, 2}));
+    EXPECT_EQ(p.pat, sc::pattern::general);
+    EXPECT_EQ(p.unit_dim, -1);
+  }
+  {  // x.transpose(0, 2, 3, 1): H and W merge; the merged dim has stride 1
+    const sc::plan p = sc::make_plan(strided(f32, {N, H, W, C}, {C * H * W, W, 1, H * W}));
+    EXPECT_EQ(p.pat, sc::pattern::transposed);
+    ASSERT_EQ(p.rank, 3);
+    EXPECT_EQ(p.unit_dim, 1);
+    EXPECT_EQ(p.extent[1], H * W);
+    EXPECT_EQ(p.extent[2], C);
+  }
+  {  // uint8 NHWC x[..., ::-1]: BGR <-> RGB, rows of three bytes
+    const sc::plan p = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {N, H, W, C}, {H * W * C, W * C, C, -1}, C - 1));
+    EXPECT_EQ(p.pat, sc::pattern::reversed_rows);
+    ASSERT_EQ(p.rank, 2);
+    EXPECT_EQ(p.extent[0], N * H * W);
+    EXPECT_EQ(p.extent[1], C);
+    EXPECT_EQ(p.unit, 1);
+  }
+  {  // the whole array: contiguous
+    const sc::plan p = sc::make_plan(strided(f32, {N, C, H, W}, {C * H * W, H * W, W, 1}));
+    EXPECT_EQ(p.pat, sc::pattern::contiguous);
+    EXPECT_EQ(p.rank, 1);
+  }
+}
+
+TEST(Plan, FullReverseMergesIntoOneNegativeRun) {
+  const sc::plan p = sc::make_plan(strided(sc::dtype_of<double>(), {5, 7}, {-7, -1}, 34));
+  ASSERT_EQ(p.rank, 1);
+  EXPECT_EQ(p.extent[0], 35);
+  EXPECT_EQ(p.stride[0], -1);
+  EXPECT_EQ(p.pat, sc::pattern::reversed_rows);
+}
+
+TEST(Plan, ExtentOneDimsWithOddStridesAreDropped) {
+  const sc::plan p = sc::make_plan(strided(sc::dtype_of<float>(), {1, 6, 1, 5}, {-999, 5, 123456789, 1}));
+  ASSERT_EQ(p.rank, 1);
+  EXPECT_EQ(p.extent[0], 30);
+  EXPECT_EQ(p.pat, sc::pattern::contiguous);
+  EXPECT_EQ(p.span_begin, 0);
+  EXPECT_EQ(p.span_end, 120);
+}
+
+TEST(Plan, ZeroStridesMergeAndClassifyAsGeneral) {
+  const sc::plan b = sc::make_plan(strided(sc::dtype_of<float>(), {3, 4}, {0, 0}));
+  ASSERT_EQ(b.rank, 1);
+  EXPECT_EQ(b.extent[0], 12);
+  EXPECT_EQ(b.stride[0], 0);
+  EXPECT_EQ(b.pat, sc::pattern::general);
+  EXPECT_EQ(b.span_end - b.span_begin, 4);
+  const sc::plan rows = sc::make_plan(strided(sc::dtype_of<float>(), {3, 4}, {0, 1}));
+  EXPECT_EQ(rows.pat, sc::pattern::rows);
+  EXPECT_EQ(rows.rank, 2);
+}
+
+TEST(Plan, ZeroDimensionalViewIsOneContiguousElement) {
+  const sc::plan p = sc::make_plan(strided(sc::dtype_of<std::int16_t>(), {}, {}));
+  EXPECT_EQ(p.rank, 0);
+  EXPECT_EQ(p.elements, 1);
+  EXPECT_EQ(p.pat, sc::pattern::contiguous);
+  EXPECT_EQ(p.bytes, 2u);
+}
+
+TEST(Plan, EmptyViewTouchesNothingAndAcceptsANullPointer) {
+  const sc::view v = sc::make_view(nullptr, sc::dtype_of<float>(), shape_t{3, 0, 5}, shape_t{-1000, 7, 3});
+  const sc::plan p = sc::make_plan(v);
+  EXPECT_EQ(p.pat, sc::pattern::empty);
+  EXPECT_EQ(p.elements, 0);
+  EXPECT_EQ(p.bytes, 0u);
+}
+
+TEST(Plan, NullPointerWithElementsIsRejected) {
+  const sc::view v = sc::make_view(nullptr, sc::dtype_of<float>(), shape_t{2});
+  EXPECT_THROW((void)sc::make_plan(v), sc::invalid_view);
+}
+
+TEST(Plan, UnitFollowsItemsizeAndAlignment) {
+  // float32 at an address that is only 2-aligned: two 2-byte units per element.
+  const sc::plan p2 = sc::make_plan(strided(sc::dtype_of<float>(), {4}, {-1}, 3, 2));
+  EXPECT_EQ(p2.unit, 2);
+  ASSERT_EQ(p2.rank, 2);  // reversed elements, each a forward pair of units
+  EXPECT_EQ(p2.extent[1], 2);
+  EXPECT_EQ(p2.stride[1], 1);
+  EXPECT_EQ(p2.stride[0], -2);
+  EXPECT_EQ(p2.pat, sc::pattern::rows);
+  // 12-byte elements: three 4-byte units, merged with a contiguous walk.
+  const sc::plan p12 = sc::make_plan(strided({'V', 12, '|'}, {5}, {1}));
+  EXPECT_EQ(p12.unit, 4);
+  EXPECT_EQ(p12.rank, 1);
+  EXPECT_EQ(p12.extent[0], 15);
+  // complex256-sized (32 bytes): 16-byte units.
+  const sc::plan p32 = sc::make_plan(strided({'c', 32, '<'}, {3}, {-2}, 4));
+  EXPECT_EQ(p32.unit, 16);
+  // 3-byte strings: bytes.
+  const sc::plan p3 = sc::make_plan(strided({'S', 3, '|'}, {4}, {2}));
+  EXPECT_EQ(p3.unit, 1);
+}
+
+TEST(Plan, MoreThan2To31ElementsNeeds64BitIndexing) {
+  const sc::plan big = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {3, 1LL << 30}, {1LL << 30, 1}));
+  EXPECT_TRUE(big.index64);
+  const sc::plan small = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {1, 1LL << 30}, {1LL << 30, 1}));
+  EXPECT_FALSE(small.index64);
+}
+
+TEST(Plan, StridesOf2To31ElementsNeed64BitIndexing) {
+  const sc::plan p = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {2, 2}, {1LL << 31, 1}));
+  EXPECT_TRUE(p.index64);
+  EXPECT_EQ(p.pat, sc::pattern::rows);
+  EXPECT_EQ(p.span_end, (1LL << 31) + 2);
+}
+
+TEST(Plan, OverflowingStridesAreRejected) {
+  const std::int64_t big = std::numeric_limits<std::int64_t>::max() / 2;
+  EXPECT_THROW((void)sc::make_plan(strided(sc::dtype_of<float>(), {3}, {big})), sc::invalid_view);
+  EXPECT_THROW((void)sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {3, 3}, {big, big})), sc::invalid_view);
+  EXPECT_THROW((void)sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {2}, {std::numeric_limits<std::int64_t>::min()})),
+               sc::invalid_view);
+}
+
+TEST(Plan, SpanBelowAddressZeroIsRejected) {
+  const sc::view v = sc::make_view(reinterpret_cast<const void*>(std::uintptr_t(64)), sc::dtype_of<float>(), shape_t{100},
+                                   shape_t{-1});
+  EXPECT_THROW((void)sc::make_plan(v), sc::invalid_view);
+}
+
+TEST(Plan, ViewLeavingItsAllocationIsRejectedWithTheByteRange) {
+  std::vector<float> data(12);
+  sc::view v = sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{3, 4});
+  EXPECT_NO_THROW((void)sc::make_plan(v));
+  v.lay.shape[0] = 4;  // one row too many
+  try {
+    (void)sc::make_plan(v);
+    FAIL() << "out-of-bounds view accepted";
+  } catch (const sc::invalid_view& e) {
+    EXPECT_NE(std::string(e.what()).find("[0, 64) of its 48-byte allocation"), std::string::npos) << e.what();
+  }
+  sc::view before = sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{12});
+  before.lay.stride[0] = -1;  // walks backwards from element 0: leaves the allocation at once
+  EXPECT_THROW((void)sc::make_plan(before), sc::invalid_view);
+}
+
+TEST(Plan, RankAboveEightAndBadDtypesAreRejected) {
+  sc::view v = strided(sc::dtype_of<float>(), {2}, {1});
+  v.lay.rank = 9;
+  EXPECT_THROW((void)sc::make_plan(v), sc::invalid_view);
+  v.lay.rank = 1;
+  v.type.itemsize = 0;
+  EXPECT_THROW((void)sc::make_plan(v), sc::invalid_view);
+  v.type = {'x', 4, '<'};
+  EXPECT_THROW((void)sc::make_plan(v), sc::invalid_view);
+}
+
+TEST(Plan, NormalisedWalkVisitsTheViewsElementsInOrder) {
+  auto& g = sc::test::rng();
+  const int itemsizes[] = {1, 2, 3, 4, 8, 12, 16, 32};
+  for (int trial = 0; trial < 3000; ++trial) {
+    const int rank = int(g() % 6);
+    const int item = itemsizes[g() % 8];
+    shape_t shape(rank), stride(rank);
+    std::int64_t extent_product = 1;
+    for (int d = rank - 1; d >= 0; --d) {
+      shape[d] = std::int64_t(g() % 5) + (g() % 4 == 0 ? 0 : 1);
+      const int kind = int(g() % 5);
+      if (kind == 0) stride[d] = 0;
+      else if (kind == 1) stride[d] = -extent_product;  // a reversed, mergeable walk
+      else if (kind == 2) stride[d] = extent_product;
+      else stride[d] = std::int64_t(g() % 41) - 20;
+      extent_product *= std::max<std::int64_t>(shape[d], 1);
+    }
+    const sc::view v = strided({'V', item, '|'}, shape, stride, 1000, std::uintptr_t(g() % 4) * 4);
+    const sc::plan p = sc::make_plan(v);
+    SCOPED_TRACE("shape " + sc::shape_string(shape) + " strides " + sc::shape_string(stride) +
+                 " itemsize " + std::to_string(item));
+    ASSERT_EQ(plan_walk(p), view_walk(v, p.unit));
+    for (int d = 0; d < p.rank; ++d) EXPECT_GE(p.extent[d], 2);
+    const auto walk = plan_walk(p);
+    if (!walk.empty()) {
+      EXPECT_EQ(*std::min_element(walk.begin(), walk.end()), p.span_begin);
+      EXPECT_EQ(*std::max_element(walk.begin(), walk.end()) + p.unit, p.span_end);
+      EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p.src) % std::uintptr_t(p.unit), 0u);
+    }
+  }
+}
+
+TEST(Plan, DestinationChecks) {
+  std::vector<float> data(20);
+  const sc::view v = sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{4, 5});
+  const sc::plan p = sc::make_plan(v);
+  std::vector<float> out(20);
+  EXPECT_NO_THROW(sc::check_destination(p, out.data(), 80));
+  try {
+    sc::check_destination(p, out.data(), 79, "output buffer");
+    FAIL() << "short destination accepted";
+  } catch (const sc::invalid_view& e) {
+    EXPECT_NE(std::string(e.what()).find("output buffer holds 79 bytes; the copy needs 80"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(sc::check_destination(p, nullptr, 80), sc::invalid_view);
+  EXPECT_THROW(sc::check_destination(p, data.data() + 19, 80), sc::invalid_view);  // overlaps the source
+  EXPECT_NO_THROW(sc::check_destination(p, data.data() + 20, 80));               // just after it
+}
+
+TEST(Plan, ChunksCoverTheOutputInWholeRowsOrSixteenByteSteps) {
+  const sc::plan p = sc::make_plan(strided(sc::dtype_of<float>(), {100, 30}, {-30, 1}, 99 * 30));
+  const sc::chunking c = sc::split(p, 1000);
+  EXPECT_EQ(c.chunk_units % 30, 0);
+  EXPECT_LE(c.chunk_units * 4, 1000);
+  EXPECT_GE(c.chunk_units * c.count, p.units());
+  EXPECT_LT(c.chunk_units * (c.count - 1), p.units());
+  const sc::plan wide = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {4, 100000}, {-100000, 1}, 300000));
+  const sc::chunking w = sc::split(wide, 1001);
+  EXPECT_EQ(w.chunk_units % 16, 0);
+  EXPECT_LE(w.chunk_units, 1001);
+  EXPECT_EQ(sc::split(sc::make_plan(strided(sc::dtype_of<float>(), {0}, {1})), 64).count, 0);
+}
