@@ -1,0 +1,268 @@
+// tests/kernel_replay_test.cu — every kernel op replayed on the CPU over its whole grid (tests/replay.hpp):
+// each family x unit (1, 2, 4, 8, 16 bytes) x index width (32, 64 bits), on random views, the seed
+// family, the edge cases of DESIGN.md and output sub-ranges; every destination byte must be written
+// exactly once, with the reference's value, by in-bounds, aligned accesses.
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "kernel_ops.cuh"
+#include "random_views.hpp"
+#include "reference.hpp"
+#include "replay.hpp"
+#include "stridecopy/plan.hpp"
+#include "test_util.hpp"
+
+namespace sc = stridecopy;
+namespace sk = stridecopy::kernels;
+using shape_t = std::vector<std::int64_t>;
+
+namespace {
+
+template <class Op>
+struct family_of;
+template <int U, class I, int S>
+struct family_of<sk::row_gather_op<U, I, S>> {
+  static std::string name() { return S == 1 ? "rows+1" : S == -1 ? "rows-1" : "general"; }
+};
+template <int U, class I>
+struct family_of<sk::transpose_op<U, I>> {
+  static std::string name() { return "transpose"; }
+};
+
+// Replays `op` writing output units [first, first + count) of p into a guarded destination and
+// compares with the reference bytes `expected` (the whole output).
+template <class Op>
+void replay_and_check(const Op& op, const sc::plan& p, std::int64_t first, std::int64_t count,
+                      const std::vector<std::byte>& expected, sc::test::guarded_buffer& dst) {
+  using Index = typename Op::index_type;
+  sc::test::replay_memory mem(p.src + p.span_begin, p.src + p.span_end, dst.data(), dst.size(),
+                              std::size_t(Op::shared_bytes));
+  mem.run(op);
+  SCOPED_TRACE("family " + family_of<Op>::name() + " unit " + std::to_string(p.unit) + " index" +
+               std::to_string(sizeof(Index) * 8) + " range " + std::to_string(first) + "+" + std::to_string(count));
+  ASSERT_TRUE(mem.access_errors().empty()) << mem.access_errors().front();
+  const auto writes = mem.write_errors();
+  ASSERT_TRUE(writes.empty()) << writes.front();
+  ASSERT_TRUE(dst.canaries_intact());
+  const auto got = dst.contents();
+  const auto want_begin = expected.begin() + first * p.unit;
+  for (std::size_t i = 0; i < got.size(); ++i)
+    ASSERT_EQ(got[i], want_begin[std::ptrdiff_t(i)]) << "output byte " << (first * p.unit + std::int64_t(i));
+}
+
+// The executor's own choice of op, and the general family (valid for every plan), both index widths.
+void check_plan(const sc::plan& p, const std::vector<std::byte>& expected, std::mt19937_64& g, bool subrange) {
+  const std::int64_t units = p.units();
+  if (units == 0) return;
+  std::int64_t first = 0, count = units;
+  if (subrange) {
+    first = std::int64_t(g() % std::uint64_t(units));
+    count = 1 + std::int64_t(g() % std::uint64_t(units - first));
+    if (p.pat == sc::pattern::transposed && g() % 2) {  // whole rows, so the tiles are used
+      const std::int64_t row = sc::detail::transpose_rows_of(p).row_units();
+      first = first / row * row;
+      count = std::max<std::int64_t>(row, count / row * row);
+      count = std::min(count, units - first);
+    }
+  }
+  for (bool force64 : {false, true}) {
+    const std::size_t misalign = std::size_t(g() % std::uint64_t(16 / p.unit)) * std::size_t(p.unit);
+    sc::test::guarded_buffer dst(std::size_t(count * p.unit), misalign);
+    sc::detail::visit_op(p, first, count, dst.data(), force64,
+                         [&](const auto& op) { replay_and_check(op, p, first, count, expected, dst); });
+    sc::test::guarded_buffer dst2(std::size_t(count * p.unit), misalign);
+    auto general = [&](auto unit) {
+      constexpr int U = decltype(unit)::value;
+      if (force64)
+        replay_and_check(sc::detail::make_row_op<U, std::int64_t, 0>(p, first, count, dst2.data()), p, first, count, expected, dst2);
+      else
+        replay_and_check(sc::detail::make_row_op<U, std::int32_t, 0>(p, first, count, dst2.data()), p, first, count, expected, dst2);
+    };
+    switch (p.unit) {
+      case 1: general(std::integral_constant<int, 1>{}); break;
+      case 2: general(std::integral_constant<int, 2>{}); break;
+      case 4: general(std::integral_constant<int, 4>{}); break;
+      case 8: general(std::integral_constant<int, 8>{}); break;
+      default: general(std::integral_constant<int, 16>{}); break;
+    }
+  }
+}
+
+}  // namespace
+
+TEST(KernelReplay, RandomViewsEveryFamilyUnitAndIndexWidth) {
+  auto& g = sc::test::rng();
+  for (int trial = 0; trial < 1500; ++trial) {
+    sc::test::random_view r = sc::test::make_random_view(g, 5, trial % 10 == 0 ? 40 : 7);
+    const sc::plan p = sc::make_plan(r.v);
+    SCOPED_TRACE(r.description + " pattern " + sc::to_string(p.pat));
+    check_plan(p, sc::test::reference_copy(r.v), g, trial % 2 == 1);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(KernelReplay, SeedFamilyAndEdgeCases) {
+  auto& g = sc::test::rng();
+  const std::int64_t N = 2, C = 3, H = 33, W = 130;
+  const auto data = sc::test::random_bytes(std::size_t(N * C * H * W) * 16 + 64);
+  const std::byte* b = data.data() + 16 - reinterpret_cast<std::uintptr_t>(data.data()) % 16;
+  struct named {
+    const char* name;
+    sc::view v;
+  };
+  const sc::dtype f32 = sc::dtype_of<float>(), f16 = sc::float16, u8 = sc::dtype_of<std::uint8_t>();
+  const sc::dtype c64 = sc::dtype_of<std::complex<double>>();
+  const std::vector<named> cases = {
+      {"channel reverse", sc::make_view(b + 2 * H * W * 4, f32, shape_t{N, C, H, W}, shape_t{C * H * W, -H * W, W, 1})},
+      {"row reverse", sc::make_view(b + (W - 1) * 4, f32, shape_t{N, C, H, W}, shape_t{C * H * W, H * W, W, -1})},
+      {"plane reverse", sc::make_view(b + (H * W - 1) * 4, f32, shape_t{N, C, H, W}, shape_t{C * H * W, H * W, -W, -1})},
+      {"step 2", sc::make_view(b, f32, shape_t{N, C, H, W / 2}, shape_t{C * H * W, H * W, W, 2})},
+      {"NCHW to NHWC", sc::make_view(b, f32, shape_t{N, H, W, C}, shape_t{C * H * W, W, 1, H * W})},
+      {"NHWC to NCHW", sc::make_view(b, f32, shape_t{N, C, H, W}, shape_t{H * W * C, 1, W * C, C})},
+      {"u8 BGR", sc::make_view(b + 2, u8, shape_t{N, H, W, C}, shape_t{H * W * C, W * C, C, -1})},
+      {"fp16 starting at element 1", sc::make_view(b + 2, f16, shape_t{H, W - 1}, shape_t{W, 1})},
+      {"fp16 reversed from element 1", sc::make_view(b + 2 * (W - 1) + 2, f16, shape_t{H, W - 1}, shape_t{W, -1})},
+      {"int8 starting at element 1", sc::make_view(b + 1, u8, shape_t{H, 129}, shape_t{130, 1})},
+      {"extent 129 transposed", sc::make_view(b, f32, shape_t{129, 33}, shape_t{1, 129})},
+      {"size-1 dims with odd strides", sc::make_view(b, f32, shape_t{1, 40, 1, 3}, shape_t{-999, 3, 77, 1})},
+      {"zero strides", sc::make_view(b + 64, f32, shape_t{5, 7, 3}, shape_t{0, 1, 0})},
+      {"complex128 reversed", sc::make_view(b + 16 * 99, c64, shape_t{100}, shape_t{-1})},
+      {"complex128 transposed", sc::make_view(b, c64, shape_t{20, 30}, shape_t{1, 20})},
+      {"0-d", sc::make_view(b + 4, f32, shape_t{})},
+  };
+  for (const auto& c : cases) {
+    const sc::plan p = sc::make_plan(c.v);
+    SCOPED_TRACE(std::string(c.name) + " pattern " + sc::to_string(p.pat));
+    const auto expected = sc::test::reference_copy(c.v);
+    check_plan(p, expected, g, false);
+    check_plan(p, expected, g, true);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(KernelReplay, TransposesOfEveryUnitAndInnerExtent) {
+  auto& g = sc::test::rng();
+  const std::int64_t inner_extents[] = {2, 3, 4, 5, 17, 32, 33, 129};
+  for (int item : {1, 2, 4, 8, 16}) {
+    for (std::int64_t b : inner_extents) {
+      // [planes, A, B] with the A dim of stride +-1 and B the far stride: (planes, B, A) memory.
+      const std::int64_t planes = 1 + std::int64_t(g() % 3), a = 1 + std::int64_t(g() % 300);
+      const auto data = sc::test::random_bytes(std::size_t(planes * a * b * item) + 32);
+      const std::byte* base = data.data() + (16 - reinterpret_cast<std::uintptr_t>(data.data()) % 16) % 16;
+      const bool flip = g() % 2;
+      const sc::view v = sc::make_view(base + (flip ? (a - 1) * item : 0), {'V', item, '|'}, shape_t{planes, a, b},
+                                       shape_t{a * b, flip ? -1 : 1, a});
+      const sc::plan p = sc::make_plan(v);
+      SCOPED_TRACE("itemsize " + std::to_string(item) + " A " + std::to_string(a) + " B " + std::to_string(b) +
+                   " pattern " + sc::to_string(p.pat));
+      if (a > 1) ASSERT_EQ(p.pat, sc::pattern::transposed);
+      const auto expected = sc::test::reference_copy(v);
+      check_plan(p, expected, g, false);
+      check_plan(p, expected, g, true);
+      if (HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(KernelReplay, TileShapesFitTheSharedBuffer) {
+  for (std::int64_t b = 2; b < 200; ++b) {
+    const auto t = sk::tile_shape(b);
+    EXPECT_LE(t.tb * t.pitch, (sk::transpose_op<4, int>::tile_capacity)) << "inner extent " << b;
+    EXPECT_GE(t.pitch, t.ta);
+    EXPECT_EQ(t.ta % 32, 0);
+  }
+}
+
+// 64-bit indexing on offsets and counts beyond 2^31, replayed over a sub-range: the source is a
+// sparse mapping (untouched pages cost nothing) with random bytes where the range reads.
+TEST(KernelReplay, OffsetsAndCountsBeyondTwoToThe31) {
+  const std::size_t bytes = (std::size_t(3) << 31) + 4096;
+  void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) GTEST_SKIP() << "cannot map 6 GiB of address space";
+  auto* base = static_cast<std::byte*>(m);
+  auto& g = sc::test::rng();
+  struct named {
+    const char* name;
+    sc::view v;
+    std::int64_t first;
+  };
+  const std::int64_t big = std::int64_t(1) << 31;
+  const std::vector<named> cases = {
+      // uint8 reversed rows of 2^31 + 5 elements: more than 2^31 elements, read backwards.
+      {"reversed uint8 beyond 2^31", sc::make_view(base + 2 * big + 9, sc::dtype_of<std::uint8_t>(), shape_t{2, big + 5}, shape_t{-(big + 5), -1}), big - 1000},
+      // stride of 2^31 elements between rows.
+      {"stride 2^31", sc::make_view(base, sc::dtype_of<std::uint8_t>(), shape_t{3, 4000}, shape_t{big, 1}), 1000},
+      {"transposed stride 2^31", sc::make_view(base, sc::dtype_of<std::uint16_t>(), shape_t{1000, 3}, shape_t{1, big / 2}), 30},
+  };
+  for (const auto& c : cases) {
+    const sc::plan p = sc::make_plan(c.v);
+    SCOPED_TRACE(std::string(c.name) + " pattern " + sc::to_string(p.pat));
+    ASSERT_TRUE(p.index64);
+    const std::int64_t count = std::min<std::int64_t>(5000, p.units() - c.first);
+    // Fill the bytes the range reads with random values and build the expected output directly.
+    std::vector<std::byte> expected(std::size_t(p.units() > 10'000'000 ? 0 : p.units() * p.unit));
+    std::vector<std::byte> want(std::size_t(count * p.unit));
+    for (std::int64_t o = 0; o < count; ++o) {
+      std::int64_t idx = c.first + o, off = 0;
+      for (int d = p.rank - 1; d >= 0; --d) {
+        off += (idx % p.extent[d]) * p.stride[d];
+        idx /= p.extent[d];
+      }
+      std::byte* at = const_cast<std::byte*>(p.src) + off * p.unit;
+      for (int i = 0; i < p.unit; ++i) at[i] = std::byte(g() & 0xff);
+    }
+    for (std::int64_t o = 0; o < count; ++o) {  // after all writes: offsets may repeat (zero strides)
+      std::int64_t idx = c.first + o, off = 0;
+      for (int d = p.rank - 1; d >= 0; --d) {
+        off += (idx % p.extent[d]) * p.stride[d];
+        idx /= p.extent[d];
+      }
+      std::memcpy(want.data() + o * p.unit, p.src + off * p.unit, std::size_t(p.unit));
+    }
+    // `want` holds output units [first, first + count): shift it into a whole-output-shaped lookup.
+    std::vector<std::byte> shifted(std::size_t((c.first + count) * p.unit));
+    std::copy(want.begin(), want.end(), shifted.begin() + c.first * p.unit);
+    sc::test::guarded_buffer dst(std::size_t(count * p.unit));
+    sc::detail::visit_op(p, c.first, count, dst.data(), true,
+                         [&](const auto& op) { replay_and_check(op, p, c.first, count, shifted, dst); });
+    if (HasFatalFailure()) break;
+  }
+  munmap(m, bytes);
+}
+
+// Every family with every unit and both index widths, each on a view built to select it, so no
+// combination escapes the CPU proof (and each test stands alone: ctest runs them one by one).
+TEST(KernelReplay, EveryFamilyUnitAndIndexWidth) {
+  auto& g = sc::test::rng();
+  for (int unit : {1, 2, 4, 8, 16}) {
+    const auto data = sc::test::random_bytes(std::size_t(unit) * 4000 + 16);
+    const std::byte* b = data.data() + (16 - reinterpret_cast<std::uintptr_t>(data.data()) % 16) % 16;
+    const sc::dtype t{'V', unit, '|'};
+    const std::vector<std::pair<std::string, sc::view>> cases = {
+        {"rows+1", sc::make_view(b, t, shape_t{5, 37}, shape_t{40, 1})},
+        {"rows-1", sc::make_view(b + 36 * unit, t, shape_t{5, 37}, shape_t{40, -1})},
+        {"general", sc::make_view(b, t, shape_t{5, 37}, shape_t{80, 2})},
+        {"transpose", sc::make_view(b, t, shape_t{3, 37, 5}, shape_t{185, 1, 37})},
+    };
+    for (const auto& [family, v] : cases)
+      for (bool force64 : {false, true}) {
+        const sc::plan p = sc::make_plan(v);
+        SCOPED_TRACE(family + " unit " + std::to_string(unit) + (force64 ? " index64" : " index32"));
+        ASSERT_EQ(p.unit, unit);
+        const auto expected = sc::test::reference_copy(v);
+        sc::test::guarded_buffer dst(expected.size(), std::size_t(g() % std::uint64_t(16 / unit)) * std::size_t(unit));
+        sc::detail::visit_op(p, 0, p.units(), dst.data(), force64, [&](const auto& op) {
+          using Op = std::decay_t<decltype(op)>;
+          EXPECT_EQ(family_of<Op>::name(), family);
+          EXPECT_EQ(sizeof(typename Op::index_type), force64 ? 8u : 4u);
+          replay_and_check(op, p, 0, p.units(), expected, dst);
+        });
+        if (HasFatalFailure()) return;
+      }
+  }
+}
