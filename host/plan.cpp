@@ -117,7 +117,8 @@ plan make_plan(const view& v, int max_unit) {
   };
   if (per_item > 1) push_outer(per_item, 1);
   for (int d = v.lay.rank - 1; d >= 0; --d)
-    push_outer(v.lay.shape[d], must(detail::checked_mul(v.lay.stride[d], per_item), v, "stride overflows int64"));
+    if (v.lay.shape[d] != 1)  // an extent-1 dim's stride is never used, however large
+      push_outer(v.lay.shape[d], must(detail::checked_mul(v.lay.stride[d], per_item), v, "stride overflows int64"));
   p.rank = n;
   for (int i = 0; i < n; ++i) {  // reverse into outermost-first order
     p.extent[i] = ext[n - 1 - i];

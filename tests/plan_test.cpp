@@ -138,6 +138,16 @@ TEST(Plan, ExtentOneDimsWithOddStridesAreDropped) {
   EXPECT_EQ(p.span_end, 120);
 }
 
+TEST(Plan, HugeStridesOfExtentOneDimsDoNotOverflowWhenElementsSplitIntoUnits) {
+  // 3-byte elements split into three 1-byte units: a stride of 2^63-1 on an extent-1 dim is fine
+  // (NumPy gives such strides for x[::2**63-1]); only strides that are walked are scaled.
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  const sc::plan p = sc::make_plan(strided({'S', 3, '|'}, {1, 4}, {huge, -1}, 3));
+  EXPECT_EQ(p.unit, 1);
+  EXPECT_EQ(p.elements, 4);
+  EXPECT_EQ(p.pat, sc::pattern::rows);  // reversed elements, each three forward bytes
+}
+
 TEST(Plan, ZeroStridesMergeAndClassifyAsGeneral) {
   const sc::plan b = sc::make_plan(strided(sc::dtype_of<float>(), {3, 4}, {0, 0}));
   ASSERT_EQ(b.rank, 1);
