@@ -347,35 +347,61 @@ std::string make_npy_header(const dtype& type, std::span<const std::int64_t> sha
   return wrap(2, 4).second;  // the dict is ASCII, so 3.0 (UTF-8) is never needed
 }
 
-host_array load_npy(const std::filesystem::path& path) {
-  // errno is read before anything else can change it (the message's other parts allocate).
-  file_ptr f(std::fopen(path.c_str(), "rb"));
-  if (!f) {
-    const int err = errno;
-    throw npy_error(".npy file " + path_text(path) + ": cannot open: " + errno_text(err));
-  }
+namespace {
 
+/// An open .npy file positioned at its data, with its parsed header. Errors are npy_error without
+/// the path (callers add it).
+struct opened_npy {
+  file_ptr file;
   struct stat st {};
-  if (::fstat(::fileno(f.get()), &st) != 0) {
+  npy_header header;
+};
+
+opened_npy open_npy(const std::filesystem::path& path) {
+  opened_npy o;
+  // errno is read before anything else can change it (the message's other parts allocate).
+  o.file.reset(std::fopen(path.c_str(), "rb"));
+  if (!o.file) {
     const int err = errno;
-    throw npy_error(".npy file " + path_text(path) + ": cannot stat: " + errno_text(err));
+    throw npy_error("cannot open: " + errno_text(err));
   }
-  if (S_ISDIR(st.st_mode)) throw npy_error(".npy file " + path_text(path) + ": is a directory");
-  // Pipes and devices have no size up front; they are read to the end instead.
-  const bool sized = S_ISREG(st.st_mode);
+  if (::fstat(::fileno(o.file.get()), &o.st) != 0) {
+    const int err = errno;
+    throw npy_error("cannot stat: " + errno_text(err));
+  }
+  if (S_ISDIR(o.st.st_mode)) throw npy_error("is a directory");
+  // Magic and version, the length field they imply, then exactly as much header as that claims
+  // (or the file has): a lying length field costs no more than the file's size.
+  std::string head;
+  read_append(o.file.get(), head, magic_len);
+  if (head.size() == magic_len && head.substr(0, magic_prefix.size()) == magic_prefix) {
+    const auto major = static_cast<unsigned char>(head[6]);
+    const std::size_t length_field = major == 1 ? 2 : 4;
+    if (read_append(o.file.get(), head, length_field))
+      read_append(o.file.get(), head, read_le(head, magic_len, length_field));
+  }
+  o.header = parse_npy_header(head);
+  return o;
+}
 
+}  // namespace
+
+npy_header read_npy_header(const std::filesystem::path& path) {
   try {
-    // Magic and version, the length field they imply, then exactly as much header as that claims
-    // (or the file has): a lying length field costs no more than the file's size.
-    std::string head;
-    read_append(f.get(), head, magic_len);
-    if (head.size() == magic_len && head.substr(0, magic_prefix.size()) == magic_prefix) {
-      const auto major = static_cast<unsigned char>(head[6]);
-      const std::size_t length_field = major == 1 ? 2 : 4;
-      if (read_append(f.get(), head, length_field)) read_append(f.get(), head, read_le(head, magic_len, length_field));
-    }
-    const npy_header h = parse_npy_header(head);
+    return open_npy(path).header;
+  } catch (const npy_error& e) {
+    throw npy_error(".npy file " + path_text(path) + ": " + e.what());
+  }
+}
 
+host_array load_npy(const std::filesystem::path& path) {
+  try {
+    opened_npy o = open_npy(path);
+    const file_ptr& f = o.file;
+    const struct stat& st = o.st;
+    const npy_header& h = o.header;
+    // Pipes and devices have no size up front; they are read to the end instead.
+    const bool sized = S_ISREG(st.st_mode);
     const std::int64_t count = element_count(c_contiguous(h.shape));
     const std::size_t data_bytes = std::size_t(count) * std::size_t(h.type.itemsize);
     const auto truncated = [&](std::size_t have) {
@@ -389,7 +415,7 @@ host_array load_npy(const std::filesystem::path& path) {
     };
     if (sized) {
       // A file that grew since fstat is caught by the read-to-end check below.
-      const std::size_t file_bytes = std::max(std::size_t(st.st_size), head.size());
+      const std::size_t file_bytes = std::max(std::size_t(st.st_size), h.data_offset);
       const std::size_t have = file_bytes - h.data_offset;
       if (have < data_bytes) throw truncated(have);
       if (have > data_bytes) throw too_long(have - data_bytes);

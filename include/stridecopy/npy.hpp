@@ -34,6 +34,9 @@ npy_header parse_npy_header(std::string_view bytes);
 /// 2.0 when the header does not fit 1.0), padded so the data starts on a 64-byte boundary.
 std::string make_npy_header(const dtype& type, std::span<const std::int64_t> shape);
 
+/// Reads only the header of a .npy file. Throws npy_error naming the file and the fault.
+npy_header read_npy_header(const std::filesystem::path& path);
+
 /// Reads a whole .npy file into host memory. A Fortran-ordered file comes back as an F-strided
 /// array (its view is what NumPy's np.load gives). Throws npy_error; never reads past the file.
 host_array load_npy(const std::filesystem::path& path);
