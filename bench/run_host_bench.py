@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""bench/run_host_bench.py — the host benchmark, its limit and NumPy, in one run.
+
+Runs build/bench/host_bench (Google Benchmark, JSON), then times NumPy's np.ascontiguousarray on the
+same views of the same shapes, and prints each stridecopy figure as a ratio to the memcpy of the same
+bytes measured in the same run (the faster of one thread and all threads), beside NumPy. Writes the
+raw JSON and the table under bench/results/.
+
+    python3 bench/run_host_bench.py [--build build] [--repetitions 7]
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+# name in host_bench -> (label, NumPy expression on the seed arrays)
+VIEWS = {
+    "channel_reverse": ("[:, ::-1, :, :]", lambda a, u8: a[:, ::-1, :, :]),
+    "row_reverse": ("[..., ::-1]", lambda a, u8: a[..., ::-1]),
+    "plane_reverse": ("[:, :, ::-1, ::-1]", lambda a, u8: a[:, :, ::-1, ::-1]),
+    "step2": ("[..., ::2]", lambda a, u8: a[..., ::2]),
+    "nchw_to_nhwc": (".transpose(0, 2, 3, 1)", lambda a, u8: a.transpose(0, 2, 3, 1)),
+    "u8_bgr": ("uint8 NHWC [..., ::-1]", lambda a, u8: u8[..., ::-1]),
+}
+
+
+def cpu_name():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def numpy_times(reps):
+    rng = np.random.default_rng()
+    a = rng.random((4, 3, 966, 1296), dtype=np.float32)
+    u8 = rng.integers(0, 256, (4, 966, 1296, 3), dtype=np.uint8)
+    flush = np.empty(96 << 20, np.uint8)  # as host_bench: caches flushed before every timed copy
+    out = {}
+    for name, (_, expr) in VIEWS.items():
+        v = expr(a, u8)
+        dst = np.empty(v.shape, v.dtype)
+        np.copyto(dst, v)  # warm: destination touched, as in the C++ benchmark
+        t = []
+        for i in range(reps):
+            flush.fill(i)
+            t0 = time.perf_counter()
+            np.copyto(dst, v)  # what np.ascontiguousarray does, minus the allocation
+            t.append(time.perf_counter() - t0)
+        t_alloc = []
+        for i in range(reps):
+            flush.fill(i)
+            t0 = time.perf_counter()
+            r = np.ascontiguousarray(v)
+            t_alloc.append(time.perf_counter() - t0)
+            del r
+        out[name] = {"copyto_ms": statistics.median(t) * 1e3, "ascontiguousarray_ms": statistics.median(t_alloc) * 1e3,
+                     "bytes": v.nbytes}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--repetitions", type=int, default=15)
+    ap.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
+    args = ap.parse_args()
+    exe = os.path.join(args.build, "bench", "host_bench")
+    stamp = datetime.date.today().isoformat()
+    host = platform.node() or "host"
+    os.makedirs(args.out_dir, exist_ok=True)
+    raw = os.path.join(args.out_dir, f"host-{stamp}.json")
+    subprocess.run([exe, f"--benchmark_repetitions={args.repetitions}", "--benchmark_report_aggregates_only=true",
+                    "--benchmark_format=console", f"--benchmark_out={raw}", "--benchmark_out_format=json"],
+                   check=True, stdout=subprocess.DEVNULL)
+    gb = json.load(open(raw))
+    med = {b["run_name"]: b for b in gb["benchmarks"] if b.get("aggregate_name") == "median"}
+
+    def ms(b):
+        return b["real_time"] * {"ms": 1, "us": 1e-3, "ns": 1e-6}[b["time_unit"]]
+
+    memcpy = {}
+    for name, b in med.items():
+        if name.startswith("memcpy/"):
+            nbytes = int(name.split("/")[1])
+            memcpy[nbytes] = min(memcpy.get(nbytes, float("inf")), ms(b))
+    nps = numpy_times(args.repetitions)
+    rows = []
+    for name, b in med.items():
+        if not name.startswith("host_copy/"):
+            continue
+        key = name.split("/")[1]
+        nbytes = int(b["bytes"])
+        ours = ms(b)
+        limit = memcpy[nbytes]
+        npy = nps[key]
+        rows.append({"view": VIEWS[key][0], "bytes": nbytes, "stridecopy_ms": ours, "memcpy_ms": limit,
+                     "ratio_to_memcpy": limit / ours, "numpy_copyto_ms": npy["copyto_ms"],
+                     "numpy_ascontiguousarray_ms": npy["ascontiguousarray_ms"],
+                     "numpy_ratio_to_memcpy": limit / npy["copyto_ms"], "speedup_over_numpy": npy["copyto_ms"] / ours})
+    summary = {"date": stamp, "host": host, "cpu": cpu_name(), "threads": os.cpu_count(), "numpy": np.__version__,
+               "command": "python3 bench/run_host_bench.py --build " + args.build, "rows": rows,
+               "google_benchmark_json": os.path.basename(raw)}
+    with open(os.path.join(args.out_dir, f"host-summary-{stamp}.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    print(f"host benchmark, {summary['cpu']}, {summary['threads']} threads, numpy {np.__version__}, {stamp}")
+    print(f"{'view':28s} {'MB':>6s} {'ours ms':>8s} {'memcpy ms':>9s} {'ours/limit':>10s} {'numpy ms':>9s} "
+          f"{'numpy/limit':>11s} {'vs numpy':>8s}")
+    for r in rows:
+        print(f"{r['view']:28s} {r['bytes'] / 1e6:6.1f} {r['stridecopy_ms']:8.2f} {r['memcpy_ms']:9.2f} "
+              f"{r['ratio_to_memcpy']:9.2f}x {r['numpy_copyto_ms']:9.2f} {r['numpy_ratio_to_memcpy']:10.2f}x "
+              f"{r['speedup_over_numpy']:7.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
