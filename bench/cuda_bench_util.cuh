@@ -1,0 +1,110 @@
+// bench/cuda_bench_util.cuh — what the device benchmarks share: CUDA-event timing, an L2 flush
+// between repetitions, device buffers, and the seed family scaled to a byte size.
+#pragma once
+
+#include <benchmark/benchmark.h>
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <memory>
+#include <vector>
+
+#include "stridecopy/index.hpp"
+#include "stridecopy/view.hpp"
+
+#define BENCH_CUDA(call)                                                                        \
+  do {                                                                                          \
+    const cudaError_t e_ = (call);                                                              \
+    if (e_ != cudaSuccess) {                                                                    \
+      std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(e_));                 \
+      std::exit(1);                                                                             \
+    }                                                                                           \
+  } while (0)
+
+namespace stridecopy::bench {
+
+struct device_buffer {
+  void* p = nullptr;
+  std::size_t n = 0;
+  explicit device_buffer(std::size_t bytes) : n(bytes) { BENCH_CUDA(cudaMalloc(&p, bytes ? bytes : 1)); }
+  ~device_buffer() { (void)cudaFree(p); }
+  device_buffer(const device_buffer&) = delete;
+  device_buffer& operator=(const device_buffer&) = delete;
+  std::byte* data() const { return static_cast<std::byte*>(p); }
+};
+
+/// Overwrites a buffer twice the size of L2 so that no repetition finds its data in L2.
+class l2_flusher {
+ public:
+  l2_flusher() {
+    int dev = 0, l2 = 0;
+    BENCH_CUDA(cudaGetDevice(&dev));
+    BENCH_CUDA(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev));
+    buf_ = std::make_unique<device_buffer>(std::size_t(2) * std::size_t(l2 > 0 ? l2 : (64 << 20)));
+  }
+  void flush(cudaStream_t s) { BENCH_CUDA(cudaMemsetAsync(buf_->p, ++value_ & 0xff, buf_->n, s)); }
+
+ private:
+  std::unique_ptr<device_buffer> buf_;
+  int value_ = 0;
+};
+
+/// Times `body` on `stream` with CUDA events, the L2 flushed before every repetition, and reports
+/// each repetition's time to Google Benchmark (UseManualTime).
+template <class F>
+void time_on_stream(benchmark::State& state, cudaStream_t stream, l2_flusher& l2, std::size_t bytes, F&& body) {
+  cudaEvent_t start, stop;
+  BENCH_CUDA(cudaEventCreate(&start));
+  BENCH_CUDA(cudaEventCreate(&stop));
+  body();  // warm-up: first launch, module load, pages of pinned memory touched
+  BENCH_CUDA(cudaStreamSynchronize(stream));
+  for (auto _ : state) {
+    l2.flush(stream);
+    BENCH_CUDA(cudaEventRecord(start, stream));
+    body();
+    BENCH_CUDA(cudaEventRecord(stop, stream));
+    BENCH_CUDA(cudaEventSynchronize(stop));
+    float ms = 0;
+    BENCH_CUDA(cudaEventElapsedTime(&ms, start, stop));
+    state.SetIterationTime(double(ms) / 1e3);
+  }
+  state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(bytes));
+  state.counters["bytes"] = double(bytes);
+  BENCH_CUDA(cudaEventDestroy(start));
+  BENCH_CUDA(cudaEventDestroy(stop));
+}
+
+/// NCHW shape [4, 3, H, W] with the seed's aspect (966 x 1296) holding about `bytes` of `itemsize`.
+inline std::vector<std::int64_t> seed_shape_for(std::size_t bytes, int itemsize) {
+  const double pixels = double(bytes) / double(itemsize) / 12.0;
+  std::int64_t w = std::int64_t(std::llround(std::sqrt(pixels * 1296.0 / 966.0)));
+  w = std::max<std::int64_t>(32, w / 16 * 16);
+  const std::int64_t h = std::max<std::int64_t>(20, std::int64_t(pixels / double(w)));
+  return {4, 3, h, w};
+}
+
+struct named_view {
+  std::string name;
+  view v;
+};
+
+/// The seed family over a contiguous NCHW (and, for the channel-last view, NHWC) base.
+inline std::vector<named_view> seed_views(const view& nchw, const view& nhwc) {
+  return {
+      {"channel_reverse", slice(nchw, "[:, ::-1, :, :]")},
+      {"row_reverse", slice(nchw, "[..., ::-1]")},
+      {"plane_reverse", slice(nchw, "[:, :, ::-1, ::-1]")},
+      {"step2", slice(nchw, "[..., ::2]")},
+      {"crop", slice(nchw, "[:, :, 8:-8, 8:-8]")},
+      {"nchw_to_nhwc", permute(nchw, {0, 2, 3, 1})},
+      {"nhwc_channel_reverse", slice(nhwc, "[..., ::-1]")},
+  };
+}
+
+inline const char* dtype_name(int itemsize) { return itemsize == 4 ? "f32" : itemsize == 2 ? "f16" : "u8"; }
+
+}  // namespace stridecopy::bench

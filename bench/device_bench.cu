@@ -1,0 +1,101 @@
+// bench/device_bench.cu — Google Benchmark, device to device: the gather kernels on the seed family
+// (float32, float16, uint8; 1 MiB, 64 MiB, 1 GiB) beside, in the same run and on the same bytes,
+// the limit (a contiguous cudaMemcpyAsync D2D) and the two-pass way (gather into a contiguous
+// temporary, then copy it). CUDA-event timing, L2 flushed before every repetition. Prints nothing
+// but a note where no GPU is present. bench/run_device_bench.py turns the JSON into ratios.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <random>
+
+#include "cuda_bench_util.cuh"
+#include "stridecopy/copy.hpp"
+#include "stridecopy/plan.hpp"
+
+namespace sc = stridecopy;
+namespace sb = stridecopy::bench;
+
+namespace {
+
+struct workload {
+  std::unique_ptr<sb::device_buffer> src, dst, tmp;
+  std::vector<sb::named_view> views;
+  std::size_t base_bytes = 0;
+};
+
+workload& make_workload(std::size_t bytes, int itemsize) {
+  static std::map<std::pair<std::size_t, int>, std::unique_ptr<workload>> cache;
+  auto& w = cache[{bytes, itemsize}];
+  if (w) return *w;
+  // One workload alive at a time: 1 GiB cases need the memory.
+  cache.clear();
+  w = std::make_unique<workload>();
+  const auto shape = sb::seed_shape_for(bytes, itemsize);
+  const std::vector<std::int64_t> nhwc{shape[0], shape[2], shape[3], shape[1]};
+  const sc::dtype t{itemsize == 1 ? 'u' : 'f', itemsize, itemsize == 1 ? '|' : '<'};
+  w->base_bytes = std::size_t(shape[0] * shape[1] * shape[2] * shape[3]) * std::size_t(itemsize);
+  w->src = std::make_unique<sb::device_buffer>(w->base_bytes);
+  w->dst = std::make_unique<sb::device_buffer>(w->base_bytes);
+  w->tmp = std::make_unique<sb::device_buffer>(w->base_bytes);
+  // Fresh random data, never zeros: generated on the host once per workload.
+  std::vector<std::uint32_t> host(w->base_bytes / 4 + 1);
+  std::mt19937 g(std::random_device{}());
+  for (auto& x : host) x = g() | 1u;
+  BENCH_CUDA(cudaMemcpy(w->src->p, host.data(), w->base_bytes, cudaMemcpyHostToDevice));
+  const sc::view base = sc::contiguous_view(w->src->p, t, shape, sc::memory_space::device);
+  const sc::view base_nhwc = sc::contiguous_view(w->src->p, t, nhwc, sc::memory_space::device);
+  w->views = sb::seed_views(base, base_nhwc);
+  return *w;
+}
+
+enum class method { gather, memcpy_limit, two_pass };
+
+void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_index, method m) {
+  static sb::l2_flusher l2;
+  workload& w = make_workload(bytes, itemsize);
+  const sb::named_view& nv = w.views[std::size_t(view_index)];
+  const sc::plan p = sc::make_plan(nv.v);
+  cudaStream_t stream = nullptr;
+  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat));
+  switch (m) {
+    case method::gather:
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] { sc::copy_to_device_async(nv.v, w.dst->p, w.base_bytes, stream); });
+      break;
+    case method::memcpy_limit:
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] {
+        BENCH_CUDA(cudaMemcpyAsync(w.dst->p, w.src->p, p.bytes, cudaMemcpyDeviceToDevice, stream));
+      });
+      break;
+    case method::two_pass:
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] {
+        sc::copy_to_device_async(nv.v, w.tmp->p, w.base_bytes, stream);
+        BENCH_CUDA(cudaMemcpyAsync(w.dst->p, w.tmp->p, p.bytes, cudaMemcpyDeviceToDevice, stream));
+      });
+      break;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (!sc::cuda_available()) {
+    std::printf("device_bench: no CUDA device on this machine; nothing to measure\n");
+    return 0;
+  }
+  const char* names[] = {"channel_reverse", "row_reverse", "plane_reverse", "step2", "crop", "nchw_to_nhwc",
+                         "nhwc_channel_reverse"};
+  for (std::size_t bytes : {std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30})
+    for (int item : {4, 2, 1})
+      for (int v = 0; v < 7; ++v) {
+        const std::string tag = std::string(sb::dtype_name(item)) + "/" + std::to_string(bytes >> 20) + "MiB/" + names[v];
+        benchmark::RegisterBenchmark(("d2d/gather/" + tag).c_str(), run, bytes, item, v, method::gather)->UseManualTime();
+        benchmark::RegisterBenchmark(("d2d/two_pass/" + tag).c_str(), run, bytes, item, v, method::two_pass)->UseManualTime();
+        benchmark::RegisterBenchmark(("d2d/memcpy/" + tag).c_str(), run, bytes, item, v, method::memcpy_limit)->UseManualTime();
+      }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
