@@ -4,23 +4,12 @@
 
 #include <cstdint>
 
+#include "kernel_ops_shape.hpp"
 #include "stridecopy/kernels/row_gather.cuh"
 #include "stridecopy/kernels/transpose_copy.cuh"
 #include "stridecopy/plan.hpp"
 
 namespace stridecopy::detail {
-
-/// The transposed pattern as rows: plane x A rows of M x B units (see transpose_op).
-struct transpose_rows {
-  std::int64_t a, m, b, rows;
-  std::int64_t row_units() const { return m * b; }
-};
-inline transpose_rows transpose_rows_of(const plan& p) {
-  transpose_rows t{p.extent[p.unit_dim], 1, p.inner_extent(), 1};
-  for (int d = 0; d <= p.unit_dim; ++d) t.rows *= p.extent[d];
-  for (int d = p.unit_dim + 1; d < p.rank - 1; ++d) t.m *= p.extent[d];
-  return t;
-}
 
 /// Output units [first, first + count) of p into dst, by the row family with inner step Step.
 template <int Unit, class Index, int Step>

@@ -3,7 +3,11 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+#include <bit>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <new>
 #include <string>
 #include <utility>
@@ -16,6 +20,53 @@ namespace stridecopy {
 namespace {
 constexpr std::size_t page = 4096;
 
+// cudaHostAlloc and cudaFreeHost cost milliseconds for tens of megabytes, and cudaFreeHost
+// synchronises the device, so pinned blocks are cached and reused (as PyTorch's caching host
+// allocator does): sizes round up to a power of two, freed blocks wait in a free list.
+class pinned_pool {
+ public:
+  static pinned_pool& instance() {
+    static pinned_pool* pool = new pinned_pool;  // never destroyed: blocks may outlive static teardown
+    return *pool;
+  }
+  /// A pinned block of at least `bytes`, or nullptr when none can be had (no driver, exhausted).
+  void* allocate(std::size_t bytes, std::size_t& block) {
+    block = std::bit_ceil(std::max(bytes, page));
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.find(block);
+      if (it != free_.end()) {
+        void* p = it->second;
+        free_.erase(it);
+        return p;
+      }
+    }
+    void* p = nullptr;
+    if (cudaHostAlloc(&p, block, cudaHostAllocPortable) == cudaSuccess) return p;
+    (void)cudaGetLastError();
+    trim();  // cached blocks of other sizes may be what exhausted pinned memory
+    if (cudaHostAlloc(&p, block, cudaHostAllocPortable) == cudaSuccess) return p;
+    (void)cudaGetLastError();
+    return nullptr;
+  }
+  void release(void* p, std::size_t block) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    free_.emplace(block, p);
+  }
+  void trim() {
+    std::multimap<std::size_t, void*> blocks;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      blocks.swap(free_);
+    }
+    for (auto& [size, p] : blocks) (void)cudaFreeHost(p);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::multimap<std::size_t, void*> free_;
+};
+
 void* allocate_pageable(std::size_t bytes) {
   if (bytes == 0) return nullptr;
   const std::size_t rounded = (bytes + page - 1) / page * page;
@@ -26,17 +77,18 @@ void* allocate_pageable(std::size_t bytes) {
 }
 }  // namespace
 
+namespace detail {
+void trim_pinned_pool() { pinned_pool::instance().trim(); }
+}  // namespace detail
+
 pinned_buffer::pinned_buffer(std::size_t bytes, kind k) : bytes_(bytes) {
   if (bytes == 0) return;
   if (k == kind::pinned) {
-    void* p = nullptr;
-    if (cudaHostAlloc(&p, bytes, cudaHostAllocPortable) == cudaSuccess) {
-      data_ = p;
+    // No driver, no device, or pinned memory exhausted: fall back to pageable memory.
+    if ((data_ = pinned_pool::instance().allocate(bytes, block_)) != nullptr) {
       pinned_ = true;
       return;
     }
-    // No driver, no device, or pinned memory exhausted: clear the (non-sticky) error and fall back.
-    (void)cudaGetLastError();
   }
   data_ = allocate_pageable(bytes);
 }
@@ -44,6 +96,7 @@ pinned_buffer::pinned_buffer(std::size_t bytes, kind k) : bytes_(bytes) {
 pinned_buffer::pinned_buffer(pinned_buffer&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       bytes_(std::exchange(other.bytes_, 0)),
+      block_(std::exchange(other.block_, 0)),
       pinned_(std::exchange(other.pinned_, false)) {}
 
 pinned_buffer& pinned_buffer::operator=(pinned_buffer&& other) noexcept {
@@ -51,6 +104,7 @@ pinned_buffer& pinned_buffer::operator=(pinned_buffer&& other) noexcept {
     release();
     data_ = std::exchange(other.data_, nullptr);
     bytes_ = std::exchange(other.bytes_, 0);
+    block_ = std::exchange(other.block_, 0);
     pinned_ = std::exchange(other.pinned_, false);
   }
   return *this;
@@ -61,11 +115,12 @@ pinned_buffer::~pinned_buffer() { release(); }
 void pinned_buffer::release() noexcept {
   if (!data_) return;
   if (pinned_)
-    (void)cudaFreeHost(data_);
+    pinned_pool::instance().release(data_, block_);
   else
     std::free(data_);
   data_ = nullptr;
   bytes_ = 0;
+  block_ = 0;
   pinned_ = false;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "d2h_executor.hpp"
 #include "host_executor.hpp"
 #include "stridecopy/error.hpp"
 #include "stridecopy/plan.hpp"
@@ -11,11 +12,11 @@
 namespace stridecopy::detail {
 
 void stream_c_order(const view& v, std::size_t max_piece, const std::function<void(const void*, std::size_t)>& sink,
-                    cuda::stream_ref /*stream*/) {
+                    cuda::stream_ref stream) {
   const plan p = make_plan(v);
   if (p.pat == pattern::empty) return;
-  if (p.space == memory_space::device)
-    throw invalid_view("saving a device view needs the CUDA executor, which this build does not have yet");
+  // Device views stream through pinned staging slots (chunks of at most d2h_policy::max_chunk_bytes).
+  if (p.space == memory_space::device) return stream_device_to_host(p, stream.get(), sink);
   // A contiguous view needs no gather: hand out its own bytes.
   if (p.pat == pattern::contiguous) {
     for (std::size_t at = 0; at < p.bytes; at += max_piece) sink(p.src + at, std::min(max_piece, p.bytes - at));

@@ -48,30 +48,45 @@ void report_error(std::string_view message) {
   std::cerr << "stridecopy: error: " << one_line(message) << '\n' << std::flush;
 }
 
-/// The one place that decides where the copy runs. Every backend writes `out` through save_npy, so
-/// the file appears complete or not at all.
-void write_copy(backend b, const fs::path& out, const stridecopy::view& v) {
-  switch (b) {
-    case backend::automatic:
-    case backend::host:
-      stridecopy::save_npy(out, v);
-      return;
-    case backend::cuda: {
-      int devices = 0;
-      const cudaError_t e = cudaGetDeviceCount(&devices);
-      if (e != cudaSuccess || devices == 0) {
-        std::string why = e != cudaSuccess ? std::string(" (cudaGetDeviceCount: ") + cudaGetErrorString(e) + ")" : "";
-        throw stridecopy::error("--backend cuda: no CUDA device is available" + why);
-      }
-      throw stridecopy::error("--backend cuda: this build of stridecopy has no CUDA copy path yet; use --backend host");
+/// Device memory for the CUDA backend's copy of the input array.
+struct device_copy {
+  void* p = nullptr;
+  explicit device_copy(const stridecopy::host_array& a) {
+    if (const cudaError_t e = cudaMalloc(&p, a.bytes()); e != cudaSuccess)
+      throw stridecopy::cuda_error(std::string("cudaMalloc of the input array failed: ") + cudaGetErrorString(e), int(e));
+    if (const cudaError_t e = cudaMemcpy(p, a.data(), a.bytes(), cudaMemcpyHostToDevice); e != cudaSuccess) {
+      (void)cudaFree(p);
+      throw stridecopy::cuda_error(std::string("cudaMemcpy of the input array failed: ") + cudaGetErrorString(e), int(e));
     }
   }
+  ~device_copy() { (void)cudaFree(p); }
+  device_copy(const device_copy&) = delete;
+  device_copy& operator=(const device_copy&) = delete;
+};
+
+/// The one place that decides where the copy runs. Every backend writes `out` through save_npy, so
+/// the file appears complete or not at all. The CUDA backend uploads the input array and saves the
+/// view of the device copy: the gather kernels run on the GPU and the bytes stream back through
+/// pinned chunks.
+void write_copy(backend b, const fs::path& out, const stridecopy::host_array& arr, const stridecopy::view& v) {
+  const bool gpu = stridecopy::cuda_available();
+  if (b == backend::cuda && !gpu) throw stridecopy::error("--backend cuda: no CUDA device is available");
+  if (b == backend::host || !gpu || arr.bytes() == 0) {
+    stridecopy::save_npy(out, v);
+    return;
+  }
+  const device_copy d(arr);
+  stridecopy::view dv = v;
+  dv.space = stridecopy::memory_space::device;
+  dv.data = static_cast<const std::byte*>(d.p) + (static_cast<const std::byte*>(v.data) - static_cast<const std::byte*>(arr.data()));
+  dv.allocation = stridecopy::byte_range{d.p, arr.bytes()};
+  stridecopy::save_npy(out, dv);
 }
 
 int run_slice(const std::string& in, const std::string& index_text, const std::string& out, backend b) {
   const stridecopy::host_array arr = stridecopy::load_npy(in);
   const stridecopy::view v = stridecopy::slice(arr.as_view(), index_text);
-  write_copy(b, out, v);
+  write_copy(b, out, arr, v);
   return 0;
 }
 
@@ -102,7 +117,7 @@ int main(int argc, char** argv) {
                    "NumPy basic index, brackets optional: \"[:, ::-1]\", \"..., 0\", \"None, 1:-1:2\", \"-1\"")
       ->required();
   slice_cmd->add_option("-o,--output", out, "output .npy file (replaced only when the copy succeeds)")->required();
-  slice_cmd->add_option("--backend", backend_name, "where the copy runs: auto, host or cuda")
+  slice_cmd->add_option("--backend", backend_name, "where the copy runs: host, cuda, or auto (the GPU when one is present)")
       ->check(CLI::IsMember({"auto", "host", "cuda"}))
       ->capture_default_str();
 

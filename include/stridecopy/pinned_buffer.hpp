@@ -12,8 +12,10 @@
 
 namespace stridecopy {
 
-/// Move-only owner of host bytes. Page-locked (cudaHostAlloc) where a CUDA driver is present and
-/// pinned memory was asked for; otherwise 4096-byte-aligned pageable memory, and is_pinned() says so.
+/// Move-only owner of host bytes. Page-locked where a CUDA driver is present and pinned memory was
+/// asked for; otherwise 4096-byte-aligned pageable memory, and is_pinned() says so. Pinned blocks come
+/// from a caching pool (cudaHostAlloc and cudaFreeHost are slow and the latter synchronises the
+/// device): they are reused, not freed; release_cached_memory() (copy.hpp) returns them.
 class pinned_buffer {
  public:
   enum class kind { pinned, pageable };
@@ -36,6 +38,7 @@ class pinned_buffer {
   void release() noexcept;
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
+  std::size_t block_ = 0;  ///< the pool block's size, for pinned memory
   bool pinned_ = false;
 };
 

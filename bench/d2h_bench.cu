@@ -1,0 +1,160 @@
+// bench/d2h_bench.cu — Google Benchmark, device to host: the seed family (float32, float16, uint8;
+// 4 KiB, 1 MiB, 64 MiB, 1 GiB) by every strategy that applies (automatic, dma, staged, direct), beside,
+// in the same run and on the same bytes: the limit (contiguous pinned cudaMemcpyAsync D2H) and the
+// two-pass way (gather into a device temporary, then copy into pageable / pinned memory); plus
+// to_host cold (first call: pinned allocation) and warm (pooled). CUDA-event timing, L2 flushed
+// before every repetition. bench/report_device.py prints ratios and the winner per view and size.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <random>
+
+#include "cuda_bench_util.cuh"
+#include "d2h_executor.hpp"
+#include "d2h_schedule.hpp"
+#include "stridecopy/copy.hpp"
+#include "stridecopy/pinned_buffer.hpp"
+#include "stridecopy/plan.hpp"
+
+namespace sc = stridecopy;
+namespace sb = stridecopy::bench;
+
+namespace {
+
+struct workload {
+  std::unique_ptr<sb::device_buffer> src, tmp;
+  std::unique_ptr<sc::pinned_buffer> pinned;
+  std::vector<std::byte> pageable;
+  std::vector<sb::named_view> views;
+  std::size_t base_bytes = 0;
+};
+
+workload& make_workload(std::size_t bytes, int itemsize) {
+  static std::map<std::pair<std::size_t, int>, std::unique_ptr<workload>> cache;
+  auto& w = cache[{bytes, itemsize}];
+  if (w) return *w;
+  cache.clear();  // one workload alive at a time
+  auto fresh = std::make_unique<workload>();
+  const auto shape = sb::seed_shape_for(bytes, itemsize);
+  const std::vector<std::int64_t> nhwc{shape[0], shape[2], shape[3], shape[1]};
+  const sc::dtype t{itemsize == 1 ? 'u' : 'f', itemsize, itemsize == 1 ? '|' : '<'};
+  fresh->base_bytes = std::size_t(shape[0] * shape[1] * shape[2] * shape[3]) * std::size_t(itemsize);
+  fresh->src = std::make_unique<sb::device_buffer>(fresh->base_bytes);
+  fresh->tmp = std::make_unique<sb::device_buffer>(fresh->base_bytes);
+  fresh->pinned = std::make_unique<sc::pinned_buffer>(fresh->base_bytes);
+  fresh->pageable.assign(fresh->base_bytes, std::byte{1});  // touched: no first-touch faults timed
+  std::memset(fresh->pinned->data(), 1, fresh->base_bytes);
+  std::vector<std::uint32_t> host(fresh->base_bytes / 4 + 1);
+  std::mt19937 g(std::random_device{}());
+  for (auto& x : host) x = g() | 1u;
+  BENCH_CUDA(cudaMemcpy(fresh->src->p, host.data(), fresh->base_bytes, cudaMemcpyHostToDevice));
+  fresh->views = sb::seed_views(sc::contiguous_view(fresh->src->p, t, shape, sc::memory_space::device),
+                                sc::contiguous_view(fresh->src->p, t, nhwc, sc::memory_space::device));
+  w = std::move(fresh);
+  return *w;
+}
+
+enum class method { limit, automatic, dma, staged, direct, two_pass_pageable, two_pass_pinned, to_host_warm };
+const char* method_name(method m) {
+  switch (m) {
+    case method::limit: return "limit";
+    case method::automatic: return "auto";
+    case method::dma: return "dma";
+    case method::staged: return "staged";
+    case method::direct: return "direct";
+    case method::two_pass_pageable: return "two_pass_pageable";
+    case method::two_pass_pinned: return "two_pass_pinned";
+    case method::to_host_warm: return "to_host_warm";
+  }
+  return "?";
+}
+
+void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_index, method m) {
+  static sb::l2_flusher l2;
+  static cudaStream_t stream = [] {
+    cudaStream_t s;
+    BENCH_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    return s;
+  }();
+  workload& w = make_workload(bytes, itemsize);
+  const sb::named_view& nv = w.views[std::size_t(view_index)];
+  const sc::plan p = sc::make_plan(nv.v);
+  const sc::strategy chosen = sc::detail::choose_strategy(p, sc::detail::host_memory::pinned, sc::strategy::automatic);
+  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) + " auto=" + sc::to_string(chosen));
+  auto strategy_copy = [&](sc::strategy how) {
+    sc::copy_to_host_async(nv.v, w.pinned->data(), w.base_bytes, stream, {how});
+  };
+  switch (m) {
+    case method::limit:
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] {
+        BENCH_CUDA(cudaMemcpyAsync(w.pinned->data(), w.src->p, p.bytes, cudaMemcpyDeviceToHost, stream));
+      });
+      break;
+    case method::automatic: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::automatic); }); break;
+    case method::dma: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::dma); }); break;
+    case method::staged: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::staged); }); break;
+    case method::direct: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::direct); }); break;
+    case method::two_pass_pageable:
+    case method::two_pass_pinned: {
+      void* dst = m == method::two_pass_pinned ? w.pinned->data() : static_cast<void*>(w.pageable.data());
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] {
+        sc::copy_to_device_async(nv.v, w.tmp->p, w.base_bytes, stream);
+        BENCH_CUDA(cudaMemcpyAsync(dst, w.tmp->p, p.bytes, cudaMemcpyDeviceToHost, stream));
+      });
+      break;
+    }
+    case method::to_host_warm:
+      // to_host allocates its result: from the pinned pool after the first call (timed on the host).
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] { benchmark::DoNotOptimize(sc::to_host(nv.v, stream)); });
+      break;
+  }
+  state.counters["scratch_bytes"] = double(sc::detail::staging_scratch_bytes());
+}
+
+// to_host's first call in a fresh process pays for pinned allocation: cold, measured once.
+void to_host_cold(benchmark::State& state) {
+  workload& w = make_workload(std::size_t(64) << 20, 4);
+  const sb::named_view& nv = w.views[1];
+  for (auto _ : state) {
+    sc::release_cached_memory();
+    const auto t0 = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(sc::to_host(nv.v));
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  state.SetLabel(nv.name + " f32 cold");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (!sc::cuda_available()) {
+    std::printf("d2h_bench: no CUDA device on this machine; nothing to measure\n");
+    return 0;
+  }
+  const char* names[] = {"channel_reverse", "row_reverse", "plane_reverse", "step2", "crop", "nchw_to_nhwc",
+                         "nhwc_channel_reverse"};
+  for (std::size_t bytes : {std::size_t(4) << 10, std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30})
+    for (int item : {4, 2, 1})
+      for (int v = 0; v < 7; ++v) {
+        // A 4 KiB batch of 4x3 planes is tiny; the seed views still apply.
+        const std::string tag = std::string(sb::dtype_name(item)) + "/" +
+                                (bytes < (1 << 20) ? std::to_string(bytes >> 10) + "KiB" : std::to_string(bytes >> 20) + "MiB") +
+                                "/" + names[v];
+        const bool runs = v == 0 || v == 4;  // channel reverse and crop are runs; the rest are gathers
+        for (method m : {method::limit, method::automatic, method::dma, method::staged, method::direct,
+                         method::two_pass_pageable, method::two_pass_pinned, method::to_host_warm}) {
+          if (m == method::dma && !runs) continue;
+          if (m == method::two_pass_pageable && bytes > (std::size_t(64) << 20) && item != 4) continue;  // time
+          benchmark::RegisterBenchmark(("d2h/" + std::string(method_name(m)) + "/" + tag).c_str(), run, bytes, item, v, m)
+              ->UseManualTime();
+        }
+      }
+  benchmark::RegisterBenchmark("d2h_to_host_cold/f32/64MiB/row_reverse", to_host_cold)->UseManualTime()->Iterations(3);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
