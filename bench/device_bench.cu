@@ -27,10 +27,9 @@ struct workload {
 
 workload& make_workload(std::size_t bytes, int itemsize) {
   static std::map<std::pair<std::size_t, int>, std::unique_ptr<workload>> cache;
+  if (auto it = cache.find({bytes, itemsize}); it != cache.end()) return *it->second;
+  cache.clear();  // one workload alive at a time: 1 GiB cases need the memory
   auto& w = cache[{bytes, itemsize}];
-  if (w) return *w;
-  // One workload alive at a time: 1 GiB cases need the memory.
-  cache.clear();
   w = std::make_unique<workload>();
   const auto shape = sb::seed_shape_for(bytes, itemsize);
   const std::vector<std::int64_t> nhwc{shape[0], shape[2], shape[3], shape[1]};

@@ -38,32 +38,50 @@ class staging_ring {
   /// At least `slots` slots of `slot_bytes` each, on the device and (when asked) pinned on the host.
   /// Growing waits for the streams that may still use the old slots.
   void reserve(std::size_t slot_bytes, int slots, bool host_slots, cudaStream_t user) {
-    if (!copy_) {
-      STRIDECOPY_CUDA_TRY(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking));
-      STRIDECOPY_CUDA_TRY(cudaStreamCreateWithFlags(&bounce_, cudaStreamNonBlocking));
-      STRIDECOPY_CUDA_TRY(cudaEventCreateWithFlags(&done_, cudaEventDisableTiming));
+    if (!copy_) {  // all three or none, so a failure leaves nothing half made
+      cudaStream_t copy = nullptr, bounce = nullptr;
+      cudaEvent_t done = nullptr;
+      const cudaError_t e1 = cudaStreamCreateWithFlags(&copy, cudaStreamNonBlocking);
+      const cudaError_t e2 = e1 ? e1 : cudaStreamCreateWithFlags(&bounce, cudaStreamNonBlocking);
+      const cudaError_t e3 = e2 ? e2 : cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
+      if (e3 != cudaSuccess) {
+        if (copy) (void)cudaStreamDestroy(copy);
+        if (bounce) (void)cudaStreamDestroy(bounce);
+        throw_cuda_error(e3, "creating the staging streams and events");
+      }
+      copy_ = copy;
+      bounce_ = bounce;
+      done_ = done;
     }
     // Power-of-two slot sizes from 1 MiB: a ring grows a handful of times in its life at most.
     std::size_t want = std::size_t(1) << 20;
     while (want < slot_bytes) want *= 2;
-    if (want > slot_bytes_ || slots > slots_) {
+    if (!device_ring_ || want > slot_bytes_ || slots > slots_) {
+      // The old slots may still be read or written by earlier calls' work: wait for it first.
       STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(user));
       sync();
       if (device_ring_) STRIDECOPY_CUDA_TRY(cudaFree(device_ring_));
       if (host_ring_) STRIDECOPY_CUDA_TRY(cudaFreeHost(host_ring_));
       device_ring_ = host_ring_ = nullptr;
-      slot_bytes_ = std::max(want, slot_bytes_);
-      for (int s = slots_; s < slots; ++s)
-        for (auto* events : {&gathered_, &copied_, &bounced_}) {
+      const std::size_t new_slot_bytes = std::max(want, slot_bytes_);
+      const int new_slots = std::max(slots, slots_);
+      for (auto* events : {&gathered_, &copied_, &bounced_})
+        while (int(events->size()) < new_slots) {
           cudaEvent_t e;
           STRIDECOPY_CUDA_TRY(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
           events->push_back(e);
         }
-      slots_ = std::max(slots, slots_);
-      STRIDECOPY_CUDA_TRY(cudaMalloc(&device_ring_, slot_bytes_ * std::size_t(slots_)));
+      void* ring = nullptr;
+      STRIDECOPY_CUDA_TRY(cudaMalloc(&ring, new_slot_bytes * std::size_t(new_slots)));
+      device_ring_ = ring;  // sizes change only once the memory is there
+      slot_bytes_ = new_slot_bytes;
+      slots_ = new_slots;
     }
-    if (host_slots && !host_ring_)
-      STRIDECOPY_CUDA_TRY(cudaHostAlloc(&host_ring_, slot_bytes_ * std::size_t(slots_), cudaHostAllocPortable));
+    if (host_slots && !host_ring_) {
+      void* ring = nullptr;
+      STRIDECOPY_CUDA_TRY(cudaHostAlloc(&ring, slot_bytes_ * std::size_t(slots_), cudaHostAllocPortable));
+      host_ring_ = ring;
+    }
   }
 
   std::byte* device_slot(int s) const { return static_cast<std::byte*>(device_ring_) + std::size_t(s) * slot_bytes_; }
@@ -86,8 +104,8 @@ class staging_ring {
     int previous = -1;
     (void)cudaGetDevice(&previous);
     (void)cudaSetDevice(device_);
-    if (copy_) (void)cudaStreamSynchronize(copy_);
-    if (bounce_) (void)cudaStreamSynchronize(bounce_);
+    // The user streams' gathers may still write the slots: wait for the whole device.
+    if (copy_) (void)cudaDeviceSynchronize();
     if (device_ring_) (void)cudaFree(device_ring_);
     if (host_ring_) (void)cudaFreeHost(host_ring_);
     for (auto* events : {&gathered_, &copied_, &bounced_})
@@ -141,7 +159,14 @@ staging_ring& ring_for(int device, cudaStream_t stream) {
 
 bool is_legacy_default(cudaStream_t s) { return s == nullptr || s == cudaStreamLegacy; }
 
-void run_dma(const plan& p, std::byte* dst, cudaStream_t stream) {
+cudaStreamCaptureStatus capture_status(cudaStream_t stream) {
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  // The legacy stream is never captured itself (and asking it fails while another stream captures).
+  if (!is_legacy_default(stream)) STRIDECOPY_CUDA_TRY(cudaStreamIsCapturing(stream, &capture));
+  return capture;
+}
+
+void run_dma(const plan& p, std::byte* dst, host_memory kind, cudaStream_t stream) {
   if (p.pat == pattern::contiguous) {
     STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst, p.src, p.bytes, cudaMemcpyDeviceToHost, stream));
     return;
@@ -152,10 +177,10 @@ void run_dma(const plan& p, std::byte* dst, cudaStream_t stream) {
     return;
   }
   const std::vector<dma_run> runs = dma_runs(p);
-  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-  STRIDECOPY_CUDA_TRY(cudaStreamIsCapturing(stream, &capture));
-  // cudaMemcpyBatchAsync takes no legacy default stream and cannot be captured: copy run by run.
-  if (is_legacy_default(stream) || capture != cudaStreamCaptureStatusNone || runs.size() == 1) {
+  // cudaMemcpyBatchAsync takes no legacy default stream and cannot be captured, and its location
+  // hints are not meant for pageable memory: copy run by run then.
+  if (is_legacy_default(stream) || capture_status(stream) != cudaStreamCaptureStatusNone || runs.size() == 1 ||
+      kind != host_memory::pinned) {
     for (const dma_run& r : runs)
       STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst + r.dst_offset, p.src + r.src_offset, r.bytes, cudaMemcpyDeviceToHost, stream));
     return;
@@ -196,11 +221,15 @@ void run_staged(const plan& p, std::byte* dst, host_memory kind, cudaStream_t st
   const std::lock_guard<std::mutex> lock(ring.mutex);
   const bool bounce = kind == host_memory::pageable;
   ring.reserve(s.slot_bytes, s.slots, bounce, stream);
+  try {
   for (std::size_t k = 0; k < s.chunks.size(); ++k) {
     const staged_chunk& c = s.chunks[k];
     const std::size_t bytes = std::size_t(c.count) * std::size_t(p.unit);
     std::byte* out = dst + c.first * p.unit;
-    if (c.reuse_after >= 0) STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.copied(c.slot), 0));
+    // Always wait, also for a call's first chunks: the previous call on this ring may have run on
+    // another stream (cudaStreamPerThread is one handle for many streams, handles are reused after
+    // cudaStreamDestroy). Waiting for an event never recorded is a no-op.
+    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.copied(c.slot), 0));
     enqueue_gather(p, c.first, c.count, ring.device_slot(c.slot), stream, exec);
     STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.gathered(c.slot), stream));
     STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(ring.copy_stream(), ring.gathered(c.slot), 0));
@@ -210,7 +239,7 @@ void run_staged(const plan& p, std::byte* dst, host_memory kind, cudaStream_t st
       continue;
     }
     // The host slot is free once the bounce of its previous chunk has run.
-    if (c.reuse_after >= 0) STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(ring.copy_stream(), ring.bounced(c.slot), 0));
+    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(ring.copy_stream(), ring.bounced(c.slot), 0));
     STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(ring.host_slot(c.slot), ring.device_slot(c.slot), bytes, cudaMemcpyDeviceToHost,
                                         ring.copy_stream()));
     STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.copied(c.slot), ring.copy_stream()));
@@ -222,6 +251,13 @@ void run_staged(const plan& p, std::byte* dst, host_memory kind, cudaStream_t st
   }
   STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.done(), bounce ? ring.bounce_stream() : ring.copy_stream()));
   STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.done(), 0));
+  } catch (...) {
+    // Nothing enqueued may outlive the failure: a pending bounce would write the caller's memory.
+    (void)cudaStreamSynchronize(stream);
+    (void)cudaStreamSynchronize(ring.copy_stream());
+    (void)cudaStreamSynchronize(ring.bounce_stream());
+    throw;
+  }
 }
 
 const char* space_name(memory_space s) {
@@ -262,23 +298,37 @@ strategy copy_to_host_async(const view& v, void* dst, std::size_t dst_bytes, cud
   plan p = make_plan(v);
   check_destination(p, dst, dst_bytes, "host destination");
   if (p.pat == pattern::empty) return strategy::dma;
-  const int device = check_device_source(p, v.space);
-  cudaPointerAttributes dst_attr{};
-  STRIDECOPY_CUDA_TRY(cudaPointerGetAttributes(&dst_attr, dst));
-  if (dst_attr.type == cudaMemoryTypeDevice || dst_attr.type == cudaMemoryTypeManaged)
+  const device_guard on(check_device_source(p, v.space));
+  // On the source's device, so that devicePointer is the alias this device uses.
+  cudaPointerAttributes first{}, last{};
+  STRIDECOPY_CUDA_TRY(cudaPointerGetAttributes(&first, dst));
+  if (first.type == cudaMemoryTypeDevice || first.type == cudaMemoryTypeManaged)
     throw invalid_view("copy_to_host: the destination is device memory (use copy_to_device)");
-  const host_memory kind = dst_attr.type == cudaMemoryTypeHost ? host_memory::pinned : host_memory::pageable;
+  STRIDECOPY_CUDA_TRY(cudaPointerGetAttributes(&last, static_cast<std::byte*>(dst) + (p.bytes - 1)));
+  // Pinned only if the whole destination is (a cudaHostRegister range may end inside it).
+  const bool pinned = first.type == cudaMemoryTypeHost && last.type == cudaMemoryTypeHost;
+  const host_memory kind = pinned ? host_memory::pinned : host_memory::pageable;
   strategy how = choose_strategy(p, kind, forced);
-  void* mapped = dst_attr.devicePointer;
-  if (how == strategy::direct && !mapped) {
+  void* mapped = first.devicePointer;
+  const bool mapped_whole = mapped && last.devicePointer &&
+                            static_cast<std::byte*>(last.devicePointer) - static_cast<std::byte*>(mapped) ==
+                                std::ptrdiff_t(p.bytes - 1);
+  // A staged copy uses events and host work that a stream capture cannot hold; direct can be captured.
+  const bool capturing = capture_status(stream) != cudaStreamCaptureStatusNone;
+  if (capturing && how == strategy::staged) {
+    if (forced == strategy::staged || !pinned || !mapped_whole)
+      throw invalid_view("copy_to_host: a staged copy cannot be captured into a CUDA graph (use a pinned destination, "
+                         "which is copied directly)");
+    how = strategy::direct;
+  }
+  if (how == strategy::direct && !mapped_whole) {
     if (forced == strategy::direct) throw invalid_view("strategy direct: the pinned destination is not mapped for the device");
     how = strategy::staged;
   }
   // Kernels store whole units: a destination aligned to less than the unit gets smaller units.
   if (how == strategy::direct) p = make_plan(v, address_alignment(mapped));
-  const device_guard on(device);
   switch (how) {
-    case strategy::dma: run_dma(p, static_cast<std::byte*>(dst), stream); break;
+    case strategy::dma: run_dma(p, static_cast<std::byte*>(dst), kind, stream); break;
     case strategy::direct: enqueue_gather(p, 0, p.units(), mapped, stream, exec); break;
     default: run_staged(p, static_cast<std::byte*>(dst), kind, stream, exec); break;
   }
@@ -288,6 +338,8 @@ strategy copy_to_host_async(const view& v, void* dst, std::size_t dst_bytes, cud
 void stream_device_to_host(const plan& p, cudaStream_t stream, const std::function<void(const void*, std::size_t)>& sink) {
   if (p.pat == pattern::empty) return;
   const device_guard on(check_device_source(p, p.space));
+  if (capture_status(stream) != cudaStreamCaptureStatusNone)
+    throw invalid_view("saving a device view waits for its chunks, which a capturing stream cannot do");
   const staged_schedule s = make_staged_schedule(p, staged_chunk_bytes(p), d2h_policy::slots);
   int device = 0;
   STRIDECOPY_CUDA_TRY(cudaGetDevice(&device));
@@ -308,7 +360,7 @@ void stream_device_to_host(const plan& p, cudaStream_t stream, const std::functi
       const std::size_t bytes = std::size_t(c.count) * std::size_t(p.unit);
       // The host slot is reused only after the sink has taken its previous chunk (below), the
       // device slot only after its previous copy.
-      if (c.reuse_after >= 0) STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.copied(c.slot), 0));
+      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.copied(c.slot), 0));
       enqueue_gather(p, c.first, c.count, ring.device_slot(c.slot), stream, {});
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.gathered(c.slot), stream));
       STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(ring.copy_stream(), ring.gathered(c.slot), 0));
@@ -330,18 +382,21 @@ std::size_t staging_scratch_bytes() {
   ring_registry& r = registry();
   const std::lock_guard<std::mutex> lock(r.mutex);
   std::size_t total = 0;
-  for (auto& [key, ring] : r.rings) total += ring->scratch_bytes();
+  for (auto& [key, ring] : r.rings) {
+    const std::lock_guard<std::mutex> ring_lock(ring->mutex);
+    total += ring->scratch_bytes();
+  }
   return total;
 }
 
 void release_staging_rings() {
   ring_registry& r = registry();
   const std::lock_guard<std::mutex> lock(r.mutex);
+  // Rings stay in the map (another thread may hold a reference); released ones rebuild on next use.
   for (auto& [key, ring] : r.rings) {
     const std::lock_guard<std::mutex> ring_lock(ring->mutex);
     ring->release();
   }
-  r.rings.clear();
 }
 
 }  // namespace detail

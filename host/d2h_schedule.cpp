@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -106,7 +107,8 @@ dma_2d dma_as_2d(const plan& p) {
   dma_2d d;
   if (p.rank != 2 || p.inner_stride() != 1) return d;
   const std::int64_t width = p.inner_extent() * p.unit, pitch = p.stride[0] * p.unit;
-  if (pitch < width) return d;  // negative or overlapping rows: not a 2D copy
+  // Negative or overlapping rows are not a 2D copy; nor are pitches beyond cudaMemcpy2D's limit.
+  if (pitch < width || pitch > std::numeric_limits<int>::max()) return d;
   d.possible = true;
   d.src_offset = 0;
   d.src_pitch = std::size_t(pitch);

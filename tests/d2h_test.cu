@@ -102,6 +102,7 @@ sc::view apply(const sc::view& base, const view_class& c) {
 void expect_d2h(const sc::view& hv, const std::vector<std::byte>& host, sc::strategy how, bool pinned,
                 cudaStream_t stream = nullptr, std::size_t misalign = 0) {
   on_device d(hv, host);
+  ASSERT_TRUE(d.mem.ok()) << "cudaMalloc of " << host.size() << " bytes failed";
   const auto expected = sc::test::reference_copy(hv);
   guarded_host dst(expected.size(), pinned, misalign);
   const sc::plan p = sc::make_plan(d.v);

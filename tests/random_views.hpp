@@ -31,8 +31,13 @@ inline random_view make_random_view(std::mt19937_64& g, int max_rank, std::int64
   const int rank = int(g() % std::uint64_t(max_rank + 1));
   shape_t shape(rank), stride(rank);
   // Start from a C-contiguous parent, then slice, flip, broadcast and permute it.
+  // The parent stays under 64 MiB whatever max_extent and rank ask for: redraw until it does.
   shape_t parent(rank);
-  for (auto& e : parent) e = 1 + std::int64_t(g() % std::uint64_t(max_extent));
+  for (;;) {
+    std::int64_t bytes = item;
+    for (auto& e : parent) bytes *= (e = 1 + std::int64_t(g() % std::uint64_t(max_extent)));
+    if (bytes <= (std::int64_t(64) << 20)) break;
+  }
   std::int64_t s = 1;
   for (int d = rank - 1; d >= 0; --d) {
     stride[d] = s;

@@ -12,10 +12,10 @@
 
 namespace stridecopy::test {
 
-/// A generator seeded from the test's name and a counter, so failures reproduce yet data is
-/// different in every test and every call.
+/// The tests' generator: fixed seed, so failures reproduce, yet the data differs in every call.
+/// One per thread (tests that copy from several host threads draw from it concurrently).
 inline std::mt19937_64& rng() {
-  static std::mt19937_64 gen(0x5EEDC0DEull);
+  static thread_local std::mt19937_64 gen(0x5EEDC0DEull);
   return gen;
 }
 
