@@ -89,9 +89,9 @@ def main():
     def ms(b):
         return b["real_time"] * {"ms": 1, "us": 1e-3, "ns": 1e-6}[b["time_unit"]]
 
-    memcpy = {}
+    memcpy = {}  # the limit: the fastest memcpy of the same bytes (glibc or streaming, 1 or all threads)
     for name, b in med.items():
-        if name.startswith("memcpy/"):
+        if name.startswith("memcpy/") or name.startswith("memcpy_streaming/"):
             nbytes = int(name.split("/")[1])
             memcpy[nbytes] = min(memcpy.get(nbytes, float("inf")), ms(b))
     nps = numpy_times(args.repetitions)

@@ -2,12 +2,10 @@
 // memcpy runs (inner stride +1), a vectorisable reverse (-1), cache-blocked tiles for transposes,
 // and a strided loop for the rest.
 #include "host_executor.hpp"
+#include "stream_copy.hpp"
 
 #include <omp.h>
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #include <algorithm>
 #include <cstring>
@@ -45,43 +43,12 @@ inline void put(std::byte* d, std::int64_t j, U value) {
   std::memcpy(d + j * std::int64_t(sizeof(U)), &value, sizeof(U));
 }
 
-// Outputs this large copy their contiguous runs with non-temporal stores: the output would not stay
-// in the cache anyway, and streaming stores skip the read-for-ownership of every destination line (a
-// third of a copy's memory traffic). Measured (bench/run_host_bench.py): [:, ::-1, :, :] gains about
-// 1.5x; gathering other patterns into a cached buffer and streaming that out was slower than plain
-// stores here, so only runs stream.
+// Outputs this large write their long rows with non-temporal stores: the output would not stay in the
+// cache anyway, and streaming stores skip the read-for-ownership of every destination line (a third
+// of a copy's memory traffic). Measured (bench/run_host_bench.py): [:, ::-1, :, :] gains about 1.5x.
+// Gathering the other patterns into a cached buffer and streaming that out was slower than plain
+// stores here, so only rows that stream_copy.hpp vectorises directly (runs, reverses, ::2) stream.
 constexpr std::size_t streaming_bytes = std::size_t(8) << 20;
-
-/// n bytes from s to d, the destination written with 16-byte non-temporal stores.
-inline void stream_copy(std::byte* __restrict d, const std::byte* __restrict s, std::size_t n) {
-#if defined(__x86_64__)
-  const std::size_t head = std::min(n, (16 - reinterpret_cast<std::uintptr_t>(d) % 16) % 16);
-  std::memcpy(d, s, head);
-  std::size_t i = head;
-  for (; i + 64 <= n; i += 64) {
-    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 16));
-    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 32));
-    const __m128i e = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + 48));
-    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i), a);
-    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + 16), b);
-    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + 32), c);
-    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + 48), e);
-  }
-  for (; i + 16 <= n; i += 16)
-    _mm_stream_si128(reinterpret_cast<__m128i*>(d + i), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i)));
-  std::memcpy(d + i, s + i, n - i);
-#else
-  std::memcpy(d, s, n);
-#endif
-}
-
-/// Makes this thread's streaming stores visible before the work is reported done.
-inline void stream_fence() {
-#if defined(__x86_64__)
-  _mm_sfence();
-#endif
-}
 
 template <class U, bool Streaming = false>
 inline void copy_row(const U* __restrict s, std::int64_t step, std::int64_t n, std::byte* __restrict d) {
@@ -91,9 +58,15 @@ inline void copy_row(const U* __restrict s, std::int64_t step, std::int64_t n, s
     else
       std::memcpy(d, s, std::size_t(n) * sizeof(U));
   } else if (step == -1) {
-    for (std::int64_t j = 0; j < n; ++j) put(d, j, s[-j]);
+    if constexpr (Streaming && (sizeof(U) == 4 || sizeof(U) == 8))
+      stream_reverse(d, s, n);
+    else
+      for (std::int64_t j = 0; j < n; ++j) put(d, j, s[-j]);
   } else if (step == 2) {  // x[..., ::2]: a constant step vectorises
-    for (std::int64_t j = 0; j < n; ++j) put(d, j, s[2 * j]);
+    if constexpr (Streaming && sizeof(U) == 4)
+      stream_even32(d, s, n);
+    else
+      for (std::int64_t j = 0; j < n; ++j) put(d, j, s[2 * j]);
   } else {
     for (std::int64_t j = 0; j < n; ++j) put(d, j, s[j * step]);
   }
@@ -260,7 +233,14 @@ void gather_all(const plan& p, std::byte* dst, int threads) {
       }
     return;
   }
-  const bool streaming = p.bytes >= streaming_bytes && p.inner_stride() == 1;
+  // Streaming stores for the rows stream_copy.hpp vectorises: runs, every-other-element rows of 4-byte
+  // units, and reversed rows of 4- and 8-byte units when they are long. A/B runs of host_bench
+  // (2026-11-26): streaming made [:, ::-1, :, :] 1.3x, [:, :, ::-1, ::-1] (5 MB rows) 1.2x and
+  // [..., ::2] 1.3x faster, but [..., ::-1] (5 KB rows) 1.2x slower, hence the row length bound.
+  const std::int64_t step = p.inner_stride(), row_bytes = p.inner_extent() * p.unit;
+  const bool streaming = p.bytes >= streaming_bytes && p.inner_extent() >= 64 &&
+                         (step == 1 || (step == 2 && p.unit == 4) ||
+                          (step == -1 && (p.unit == 4 || p.unit == 8) && row_bytes >= (64 << 10)));
   const chunking c = split(p, std::size_t(1) << 20);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
   for (std::int64_t i = 0; i < c.count; ++i) {
