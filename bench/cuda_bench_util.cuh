@@ -1,5 +1,5 @@
 // bench/cuda_bench_util.cuh — what the device benchmarks share: CUDA-event timing, an L2 flush
-// between repetitions, device buffers, and the seed family scaled to a byte size.
+// between repetitions, device buffers, and the seed shape scaled to a byte size.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "seed_views.hpp"
 #include "stridecopy/index.hpp"
 #include "stridecopy/view.hpp"
 
@@ -85,24 +86,6 @@ inline std::vector<std::int64_t> seed_shape_for(std::size_t bytes, int itemsize)
   w = std::max<std::int64_t>(32, w / 16 * 16);
   const std::int64_t h = std::max<std::int64_t>(20, std::int64_t(pixels / double(w)));
   return {4, 3, h, w};
-}
-
-struct named_view {
-  std::string name;
-  view v;
-};
-
-/// The seed family over a contiguous NCHW (and, for the channel-last view, NHWC) base.
-inline std::vector<named_view> seed_views(const view& nchw, const view& nhwc) {
-  return {
-      {"channel_reverse", slice(nchw, "[:, ::-1, :, :]")},
-      {"row_reverse", slice(nchw, "[..., ::-1]")},
-      {"plane_reverse", slice(nchw, "[:, :, ::-1, ::-1]")},
-      {"step2", slice(nchw, "[..., ::2]")},
-      {"crop", slice(nchw, "[:, :, 8:-8, 8:-8]")},
-      {"nchw_to_nhwc", permute(nchw, {0, 2, 3, 1})},
-      {"nhwc_channel_reverse", slice(nhwc, "[..., ::-1]")},
-  };
 }
 
 inline const char* dtype_name(int itemsize) { return itemsize == 4 ? "f32" : itemsize == 2 ? "f16" : "u8"; }

@@ -28,7 +28,7 @@ struct workload {
   std::unique_ptr<sb::device_buffer> src, tmp;
   std::unique_ptr<sc::pinned_buffer> pinned;
   std::vector<std::byte> pageable;
-  std::vector<sb::named_view> views;
+  std::vector<sb::seed_view> views;
   std::size_t base_bytes = 0;
 };
 
@@ -80,7 +80,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
     return s;
   }();
   workload& w = make_workload(bytes, itemsize);
-  const sb::named_view& nv = w.views[std::size_t(view_index)];
+  const sb::seed_view& nv = w.views[std::size_t(view_index)];
   const sc::plan p = sc::make_plan(nv.v);
   const sc::strategy chosen = sc::detail::choose_strategy(p, sc::detail::host_memory::pinned, sc::strategy::automatic);
   state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) + " auto=" + sc::to_string(chosen));
@@ -117,7 +117,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
 // to_host's first call in a fresh process pays for pinned allocation: cold, measured once.
 void to_host_cold(benchmark::State& state) {
   workload& w = make_workload(std::size_t(64) << 20, 4);
-  const sb::named_view& nv = w.views[1];
+  const sb::seed_view& nv = w.views[1];
   for (auto _ : state) {
     sc::release_cached_memory();
     const auto t0 = std::chrono::steady_clock::now();
@@ -135,8 +135,7 @@ int main(int argc, char** argv) {
     std::printf("d2h_bench: no CUDA device on this machine; nothing to measure\n");
     return 0;
   }
-  const char* names[] = {"channel_reverse", "row_reverse", "plane_reverse", "step2", "crop", "nchw_to_nhwc",
-                         "nhwc_channel_reverse"};
+  const auto& names = sb::seed_view_names;
   for (std::size_t bytes : {std::size_t(4) << 10, std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30})
     for (int item : {4, 2, 1})
       for (int v = 0; v < 7; ++v) {

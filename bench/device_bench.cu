@@ -21,7 +21,7 @@ namespace {
 
 struct workload {
   std::unique_ptr<sb::device_buffer> src, dst, tmp;
-  std::vector<sb::named_view> views;
+  std::vector<sb::seed_view> views;
   std::size_t base_bytes = 0;
 };
 
@@ -54,7 +54,7 @@ enum class method { gather, memcpy_limit, two_pass };
 void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_index, method m) {
   static sb::l2_flusher l2;
   workload& w = make_workload(bytes, itemsize);
-  const sb::named_view& nv = w.views[std::size_t(view_index)];
+  const sb::seed_view& nv = w.views[std::size_t(view_index)];
   const sc::plan p = sc::make_plan(nv.v);
   cudaStream_t stream = nullptr;
   state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat));
@@ -84,8 +84,7 @@ int main(int argc, char** argv) {
     std::printf("device_bench: no CUDA device on this machine; nothing to measure\n");
     return 0;
   }
-  const char* names[] = {"channel_reverse", "row_reverse", "plane_reverse", "step2", "crop", "nchw_to_nhwc",
-                         "nhwc_channel_reverse"};
+  const auto& names = sb::seed_view_names;
   for (std::size_t bytes : {std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30})
     for (int item : {4, 2, 1})
       for (int v = 0; v < 7; ++v) {

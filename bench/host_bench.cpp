@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -35,7 +36,7 @@ struct fixture_data {
       auto* p = static_cast<std::uint64_t*>(a->data());
       for (std::size_t i = 0; i < a->bytes() / 8; ++i) p[i] = g();
     }
-    views = sc::bench::seed_family(nchw.as_view(), nhwc.as_view());
+    views = sc::bench::seed_views(nchw.as_view(), nhwc.as_view());
     dst.assign(nchw.bytes(), std::byte{1});
     flush.assign(std::size_t(96) << 20, std::byte{2});
   }
@@ -60,7 +61,7 @@ void host_copy(benchmark::State& state, int which) {
   auto& d = data();
   const sc::view& v = d.views[std::size_t(which)].v;
   const sc::plan p = sc::make_plan(v);
-  state.SetLabel(d.views[std::size_t(which)].name + " " + sc::to_string(p.pat));
+  state.SetLabel(d.views[std::size_t(which)].numpy + " " + sc::to_string(p.pat));
   for (auto _ : state) {
     d.flush_caches();
     const auto t0 = std::chrono::steady_clock::now();
@@ -100,16 +101,20 @@ void memcpy_limit(benchmark::State& state, std::size_t bytes, bool streaming) {
 
 const int registered = [] {
   const int threads = omp_get_max_threads();
-  const char* names[] = {"channel_reverse", "row_reverse", "plane_reverse", "step2", "nchw_to_nhwc", "u8_bgr"};
-  for (int i = 0; i < 6; ++i)
-    benchmark::RegisterBenchmark((std::string("host_copy/") + names[i]).c_str(), host_copy, i)
+  // The seed views (float32 NCHW; the channel-last one on uint8 NHWC, an RGB/BGR swap) and, for each
+  // distinct output size among them, the memcpy limits.
+  const auto& views = data().views;
+  std::vector<std::size_t> sizes;
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    benchmark::RegisterBenchmark((std::string("host_copy/") + views[i].name).c_str(), host_copy, int(i))
         ->Arg(threads)
         ->Iterations(10)  // the untimed cache flush dominates wall time: bound it
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
-  // Output sizes of the seed family: full float32 tensor, half of it ([..., ::2]), the uint8 tensor.
-  for (std::size_t bytes : {std::size_t(4) * 3 * 966 * 1296 * 4, std::size_t(4) * 3 * 966 * 648 * 4,
-                            std::size_t(4) * 3 * 966 * 1296})
+    const std::size_t bytes = sc::make_plan(views[i].v).bytes;
+    if (std::find(sizes.begin(), sizes.end(), bytes) == sizes.end()) sizes.push_back(bytes);
+  }
+  for (std::size_t bytes : sizes)
     for (bool streaming : {false, true})
       for (int t : {1, threads})
         benchmark::RegisterBenchmark(((streaming ? "memcpy_streaming/" : "memcpy/") + std::to_string(bytes)).c_str(),

@@ -20,14 +20,15 @@ import time
 
 import numpy as np
 
-# name in host_bench -> (label, NumPy expression on the seed arrays)
+# name in host_bench (bench/seed_views.hpp) -> (label, NumPy expression on the seed arrays)
 VIEWS = {
     "channel_reverse": ("[:, ::-1, :, :]", lambda a, u8: a[:, ::-1, :, :]),
     "row_reverse": ("[..., ::-1]", lambda a, u8: a[..., ::-1]),
     "plane_reverse": ("[:, :, ::-1, ::-1]", lambda a, u8: a[:, :, ::-1, ::-1]),
     "step2": ("[..., ::2]", lambda a, u8: a[..., ::2]),
+    "crop": ("[:, :, 8:-8, 8:-8]", lambda a, u8: a[:, :, 8:-8, 8:-8]),
     "nchw_to_nhwc": (".transpose(0, 2, 3, 1)", lambda a, u8: a.transpose(0, 2, 3, 1)),
-    "u8_bgr": ("uint8 NHWC [..., ::-1]", lambda a, u8: u8[..., ::-1]),
+    "nhwc_channel_reverse": ("uint8 NHWC [..., ::-1]", lambda a, u8: u8[..., ::-1]),
 }
 
 

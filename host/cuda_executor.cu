@@ -39,15 +39,6 @@ void launch(const Op& op, cudaStream_t stream) {
   }
 }
 
-const char* space_name(memory_space s) {
-  switch (s) {
-    case memory_space::host: return "host";
-    case memory_space::pinned_host: return "pinned host";
-    case memory_space::device: return "device";
-  }
-  return "?";
-}
-
 }  // namespace
 
 pointer_info query_pointer(const void* p) {
@@ -78,7 +69,7 @@ device_guard::~device_guard() { STRIDECOPY_CUDA_TRY_NOEXCEPT(cudaSetDevice(previ
 void copy_to_device_async(const view& v, void* dst, std::size_t dst_bytes, cudaStream_t stream,
                           const exec_options& options) {
   if (v.space != memory_space::device)
-    throw invalid_view(std::string("copy_to_device needs a device view; this view is in ") + space_name(v.space) +
+    throw invalid_view(std::string("copy_to_device needs a device view; this view is in ") + to_string(v.space) +
                        " memory (use copy_on_host)");
   // Kernels store whole units, so a destination aligned to less than 16 bytes gets smaller units.
   const plan p = make_plan(v, address_alignment(dst));

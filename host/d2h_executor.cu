@@ -260,20 +260,11 @@ void run_staged(const plan& p, std::byte* dst, host_memory kind, cudaStream_t st
   }
 }
 
-const char* space_name(memory_space s) {
-  switch (s) {
-    case memory_space::host: return "host";
-    case memory_space::pinned_host: return "pinned host";
-    case memory_space::device: return "device";
-  }
-  return "?";
-}
-
 /// The checks every device-to-host path makes before any device work: a device view whose pointer is
 /// device memory, a CUDA device present. Returns the source's device.
 int check_device_source(const plan& p, memory_space space) {
   if (space != memory_space::device)
-    throw invalid_view(std::string("device-to-host copy of a view in ") + space_name(space) + " memory");
+    throw invalid_view(std::string("device-to-host copy of a view in ") + to_string(space) + " memory");
   if (!cuda_available()) throw cuda_error("copy_to_host: no CUDA device is available", int(cudaErrorNoDevice));
   const pointer_info src = query_pointer(p.src);
   if (src.type != cudaMemoryTypeDevice && src.type != cudaMemoryTypeManaged)

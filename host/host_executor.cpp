@@ -113,6 +113,16 @@ STRIDECOPY_MULTIVERSION void gather_range(const plan& p, std::int64_t first, std
     off += idx[d] * p.stride[d];
   }
   const std::int64_t n = p.extent[r - 1], step = p.stride[r - 1];
+  // Dim d has just reached its extent: wrap it and step the dims outside it (odometer).
+  auto carry = [&](int d) {
+    while (d > 0 && idx[d] == p.extent[d]) {
+      off -= idx[d] * p.stride[d];
+      idx[d] = 0;
+      --d;
+      ++idx[d];
+      off += p.stride[d];
+    }
+  };
   while (count > 0) {
     std::int64_t done;
     if (r >= 2 && idx[r - 1] == 0 && n <= 16 && count >= n) {
@@ -122,17 +132,9 @@ STRIDECOPY_MULTIVERSION void gather_range(const plan& p, std::int64_t first, std
       done = rows * n;
       off += rows * p.stride[r - 2];
       idx[r - 2] += rows;
-      // The carry below starts at dim r-2.
       dst += done * std::int64_t(sizeof(U));
       count -= done;
-      int d = r - 2;
-      while (d > 0 && idx[d] == p.extent[d]) {
-        off -= idx[d] * p.stride[d];
-        idx[d] = 0;
-        --d;
-        ++idx[d];
-        off += p.stride[d];
-      }
+      carry(r - 2);
       continue;
     }
     done = std::min(n - idx[r - 1], count);
@@ -141,14 +143,7 @@ STRIDECOPY_MULTIVERSION void gather_range(const plan& p, std::int64_t first, std
     count -= done;
     idx[r - 1] += done;
     off += done * step;
-    int d = r - 1;
-    while (d > 0 && idx[d] == p.extent[d]) {
-      off -= idx[d] * p.stride[d];
-      idx[d] = 0;
-      --d;
-      ++idx[d];
-      off += p.stride[d];
-    }
+    carry(r - 1);
   }
 }
 

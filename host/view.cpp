@@ -7,6 +7,15 @@
 
 namespace stridecopy {
 
+const char* to_string(memory_space s) {
+  switch (s) {
+    case memory_space::host: return "host";
+    case memory_space::pinned_host: return "pinned host";
+    case memory_space::device: return "device";
+  }
+  return "?";
+}
+
 view make_view(const void* data, dtype type, std::span<const std::int64_t> shape,
                std::span<const std::int64_t> strides, memory_space space) {
   view v;

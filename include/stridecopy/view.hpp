@@ -18,6 +18,9 @@ enum class memory_space {
   device,       ///< device memory (cudaMalloc)
 };
 
+/// "host", "pinned host" or "device", for messages.
+const char* to_string(memory_space s);
+
 /// The bytes of one allocation; a view that knows its allocation is checked against it.
 struct byte_range {
   const void* base = nullptr;
