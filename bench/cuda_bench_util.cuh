@@ -9,11 +9,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <memory>
 #include <vector>
 
 #include "seed_views.hpp"
+#include "stridecopy/copy.hpp"
 #include "stridecopy/index.hpp"
 #include "stridecopy/view.hpp"
 
@@ -86,6 +88,28 @@ inline std::vector<std::int64_t> seed_shape_for(std::size_t bytes, int itemsize)
   w = std::max<std::int64_t>(32, w / 16 * 16);
   const std::int64_t h = std::max<std::int64_t>(20, std::int64_t(pixels / double(w)));
   return {4, 3, h, w};
+}
+
+/// False, with a note, where no GPU is present: the device benchmarks then measure nothing.
+inline bool device_present(const char* program) {
+  if (cuda_available()) return true;
+  std::printf("%s: no CUDA device on this machine; nothing to measure\n", program);
+  return false;
+}
+
+inline const char* dtype_name(int itemsize);
+
+/// Calls f(bytes, itemsize, view_index, tag) for every size x dtype (f32, f16, u8) x seed view, tag
+/// naming the case ("f32/64MiB/row_reverse") the same way in every device benchmark.
+template <class F>
+void for_each_case(std::initializer_list<std::size_t> sizes, F&& f) {
+  for (std::size_t bytes : sizes)
+    for (int item : {4, 2, 1})
+      for (int v = 0; v < int(seed_view_names.size()); ++v) {
+        const std::string size = bytes < (std::size_t(1) << 20) ? std::to_string(bytes >> 10) + "KiB"
+                                                                 : std::to_string(bytes >> 20) + "MiB";
+        f(bytes, item, v, std::string(dtype_name(item)) + "/" + size + "/" + seed_view_names[std::size_t(v)]);
+      }
 }
 
 inline const char* dtype_name(int itemsize) { return itemsize == 4 ? "f32" : itemsize == 2 ? "f16" : "u8"; }

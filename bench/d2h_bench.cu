@@ -131,27 +131,18 @@ void to_host_cold(benchmark::State& state) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  if (!sc::cuda_available()) {
-    std::printf("d2h_bench: no CUDA device on this machine; nothing to measure\n");
-    return 0;
-  }
-  const auto& names = sb::seed_view_names;
-  for (std::size_t bytes : {std::size_t(4) << 10, std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30})
-    for (int item : {4, 2, 1})
-      for (int v = 0; v < 7; ++v) {
-        // A 4 KiB batch of 4x3 planes is tiny; the seed views still apply.
-        const std::string tag = std::string(sb::dtype_name(item)) + "/" +
-                                (bytes < (1 << 20) ? std::to_string(bytes >> 10) + "KiB" : std::to_string(bytes >> 20) + "MiB") +
-                                "/" + names[v];
-        const bool runs = v == 0 || v == 4;  // channel reverse and crop are runs; the rest are gathers
-        for (method m : {method::limit, method::automatic, method::dma, method::staged, method::direct,
-                         method::two_pass_pageable, method::two_pass_pinned, method::to_host_warm}) {
-          if (m == method::dma && !runs) continue;
-          if (m == method::two_pass_pageable && bytes > (std::size_t(64) << 20) && item != 4) continue;  // time
-          benchmark::RegisterBenchmark(("d2h/" + std::string(method_name(m)) + "/" + tag).c_str(), run, bytes, item, v, m)
-              ->UseManualTime();
-        }
-      }
+  if (!sb::device_present("d2h_bench")) return 0;
+  const auto sizes = {std::size_t(4) << 10, std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30};
+  sb::for_each_case(sizes, [](std::size_t bytes, int item, int v, const std::string& tag) {
+    const bool runs = v == 0 || v == 4;  // channel reverse and crop are runs; the rest are gathers
+    for (method m : {method::limit, method::automatic, method::dma, method::staged, method::direct,
+                     method::two_pass_pageable, method::two_pass_pinned, method::to_host_warm}) {
+      if (m == method::dma && !runs) continue;
+      if (m == method::two_pass_pageable && bytes > (std::size_t(64) << 20) && item != 4) continue;  // time
+      benchmark::RegisterBenchmark(("d2h/" + std::string(method_name(m)) + "/" + tag).c_str(), run, bytes, item, v, m)
+          ->UseManualTime();
+    }
+  });
   benchmark::RegisterBenchmark("d2h_to_host_cold/f32/64MiB/row_reverse", to_host_cold)->UseManualTime()->Iterations(3);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -80,19 +80,14 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  if (!sc::cuda_available()) {
-    std::printf("device_bench: no CUDA device on this machine; nothing to measure\n");
-    return 0;
-  }
-  const auto& names = sb::seed_view_names;
-  for (std::size_t bytes : {std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30})
-    for (int item : {4, 2, 1})
-      for (int v = 0; v < 7; ++v) {
-        const std::string tag = std::string(sb::dtype_name(item)) + "/" + std::to_string(bytes >> 20) + "MiB/" + names[v];
-        benchmark::RegisterBenchmark(("d2d/gather/" + tag).c_str(), run, bytes, item, v, method::gather)->UseManualTime();
-        benchmark::RegisterBenchmark(("d2d/two_pass/" + tag).c_str(), run, bytes, item, v, method::two_pass)->UseManualTime();
-        benchmark::RegisterBenchmark(("d2d/memcpy/" + tag).c_str(), run, bytes, item, v, method::memcpy_limit)->UseManualTime();
-      }
+  if (!sb::device_present("device_bench")) return 0;
+  sb::for_each_case({std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30},
+                    [](std::size_t bytes, int item, int v, const std::string& tag) {
+                      for (auto [name, m] : {std::pair{"gather", method::gather}, std::pair{"two_pass", method::two_pass},
+                                             std::pair{"memcpy", method::memcpy_limit}})
+                        benchmark::RegisterBenchmark(("d2d/" + std::string(name) + "/" + tag).c_str(), run, bytes, item, v, m)
+                            ->UseManualTime();
+                    });
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
