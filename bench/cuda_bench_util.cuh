@@ -1,5 +1,6 @@
 // bench/cuda_bench_util.cuh — what the device benchmarks share: CUDA-event timing, an L2 flush
-// between repetitions, device buffers, and the seed shape scaled to a byte size.
+// between repetitions, and the NCHW shape of the view family scaled to a byte size. Device memory is
+// the library's own device_buffer; CUDA failures end the program with the call that failed.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -14,8 +15,9 @@
 #include <memory>
 #include <vector>
 
-#include "seed_views.hpp"
+#include "nchw_views.hpp"
 #include "stridecopy/copy.hpp"
+#include "stridecopy/device_array.hpp"
 #include "stridecopy/index.hpp"
 #include "stridecopy/view.hpp"
 
@@ -30,16 +32,6 @@
 
 namespace stridecopy::bench {
 
-struct device_buffer {
-  void* p = nullptr;
-  std::size_t n = 0;
-  explicit device_buffer(std::size_t bytes) : n(bytes) { BENCH_CUDA(cudaMalloc(&p, bytes ? bytes : 1)); }
-  ~device_buffer() { (void)cudaFree(p); }
-  device_buffer(const device_buffer&) = delete;
-  device_buffer& operator=(const device_buffer&) = delete;
-  std::byte* data() const { return static_cast<std::byte*>(p); }
-};
-
 /// Overwrites a buffer twice the size of L2 so that no repetition finds its data in L2.
 class l2_flusher {
  public:
@@ -48,8 +40,9 @@ class l2_flusher {
     BENCH_CUDA(cudaGetDevice(&dev));
     BENCH_CUDA(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev));
     buf_ = std::make_unique<device_buffer>(std::size_t(2) * std::size_t(l2 > 0 ? l2 : (64 << 20)));
+    BENCH_CUDA(cudaDeviceSynchronize());
   }
-  void flush(cudaStream_t s) { BENCH_CUDA(cudaMemsetAsync(buf_->p, ++value_ & 0xff, buf_->n, s)); }
+  void flush(cudaStream_t s) { BENCH_CUDA(cudaMemsetAsync(buf_->data(), ++value_ & 0xff, buf_->size(), s)); }
 
  private:
   std::unique_ptr<device_buffer> buf_;
@@ -81,8 +74,8 @@ void time_on_stream(benchmark::State& state, cudaStream_t stream, l2_flusher& l2
   BENCH_CUDA(cudaEventDestroy(stop));
 }
 
-/// NCHW shape [4, 3, H, W] with the seed's aspect (966 x 1296) holding about `bytes` of `itemsize`.
-inline std::vector<std::int64_t> seed_shape_for(std::size_t bytes, int itemsize) {
+/// NCHW shape [4, 3, H, W] with the BGR example's aspect (966 x 1296) holding about `bytes` of `itemsize`.
+inline std::vector<std::int64_t> nchw_shape_for(std::size_t bytes, int itemsize) {
   const double pixels = double(bytes) / double(itemsize) / 12.0;
   std::int64_t w = std::int64_t(std::llround(std::sqrt(pixels * 1296.0 / 966.0)));
   w = std::max<std::int64_t>(32, w / 16 * 16);
@@ -99,16 +92,16 @@ inline bool device_present(const char* program) {
 
 inline const char* dtype_name(int itemsize);
 
-/// Calls f(bytes, itemsize, view_index, tag) for every size x dtype (f32, f16, u8) x seed view, tag
+/// Calls f(bytes, itemsize, view_index, tag) for every size x dtype (f32, f16, u8) x view of the family, tag
 /// naming the case ("f32/64MiB/row_reverse") the same way in every device benchmark.
 template <class F>
 void for_each_case(std::initializer_list<std::size_t> sizes, F&& f) {
   for (std::size_t bytes : sizes)
     for (int item : {4, 2, 1})
-      for (int v = 0; v < int(seed_view_names.size()); ++v) {
+      for (int v = 0; v < int(nchw_view_names.size()); ++v) {
         const std::string size = bytes < (std::size_t(1) << 20) ? std::to_string(bytes >> 10) + "KiB"
                                                                  : std::to_string(bytes >> 20) + "MiB";
-        f(bytes, item, v, std::string(dtype_name(item)) + "/" + size + "/" + seed_view_names[std::size_t(v)]);
+        f(bytes, item, v, std::string(dtype_name(item)) + "/" + size + "/" + nchw_view_names[std::size_t(v)]);
       }
 }
 

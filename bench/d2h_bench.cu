@@ -1,4 +1,4 @@
-// bench/d2h_bench.cu — Google Benchmark, device to host: the seed family (float32, float16, uint8;
+// bench/d2h_bench.cu — Google Benchmark, device to host: the NCHW view family (float32, float16, uint8;
 // 4 KiB, 1 MiB, 64 MiB, 1 GiB) by every strategy that applies (automatic, dma, staged, direct), beside,
 // in the same run and on the same bytes: the limit (contiguous pinned cudaMemcpyAsync D2H) and the
 // two-pass way (gather into a device temporary, then copy into pageable / pinned memory); plus
@@ -13,8 +13,8 @@
 #include <random>
 
 #include "cuda_bench_util.cuh"
-#include "d2h_executor.hpp"
-#include "d2h_schedule.hpp"
+#include "core/choose.hpp"
+#include "cuda/staging.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/plan.hpp"
@@ -25,10 +25,10 @@ namespace sb = stridecopy::bench;
 namespace {
 
 struct workload {
-  std::unique_ptr<sb::device_buffer> src, tmp;
+  std::unique_ptr<sc::device_buffer> src, tmp;
   std::unique_ptr<sc::pinned_buffer> pinned;
   std::vector<std::byte> pageable;
-  std::vector<sb::seed_view> views;
+  std::vector<sb::nchw_view> views;
   std::size_t base_bytes = 0;
 };
 
@@ -37,21 +37,22 @@ workload& make_workload(std::size_t bytes, int itemsize) {
   if (auto it = cache.find({bytes, itemsize}); it != cache.end()) return *it->second;
   cache.clear();  // one workload alive at a time: 1 GiB cases need the memory
   auto fresh = std::make_unique<workload>();
-  const auto shape = sb::seed_shape_for(bytes, itemsize);
+  const auto shape = sb::nchw_shape_for(bytes, itemsize);
   const std::vector<std::int64_t> nhwc{shape[0], shape[2], shape[3], shape[1]};
   const sc::dtype t{itemsize == 1 ? 'u' : 'f', itemsize, itemsize == 1 ? '|' : '<'};
   fresh->base_bytes = std::size_t(shape[0] * shape[1] * shape[2] * shape[3]) * std::size_t(itemsize);
-  fresh->src = std::make_unique<sb::device_buffer>(fresh->base_bytes);
-  fresh->tmp = std::make_unique<sb::device_buffer>(fresh->base_bytes);
+  fresh->src = std::make_unique<sc::device_buffer>(fresh->base_bytes);
+  fresh->tmp = std::make_unique<sc::device_buffer>(fresh->base_bytes);
   fresh->pinned = std::make_unique<sc::pinned_buffer>(fresh->base_bytes);
   fresh->pageable.assign(fresh->base_bytes, std::byte{1});  // touched: no first-touch faults timed
   std::memset(fresh->pinned->data(), 1, fresh->base_bytes);
   std::vector<std::uint32_t> host(fresh->base_bytes / 4 + 1);
   std::mt19937 g(std::random_device{}());
   for (auto& x : host) x = g() | 1u;
-  BENCH_CUDA(cudaMemcpy(fresh->src->p, host.data(), fresh->base_bytes, cudaMemcpyHostToDevice));
-  fresh->views = sb::seed_views(sc::contiguous_view(fresh->src->p, t, shape, sc::memory_space::device),
-                                sc::contiguous_view(fresh->src->p, t, nhwc, sc::memory_space::device));
+  BENCH_CUDA(cudaMemcpy(fresh->src->data(), host.data(), fresh->base_bytes, cudaMemcpyHostToDevice));
+  BENCH_CUDA(cudaDeviceSynchronize());  // a pageable upload may return before it lands
+  fresh->views = sb::nchw_views(sc::contiguous_view(fresh->src->data(), t, shape, sc::memory_kind::device),
+                                sc::contiguous_view(fresh->src->data(), t, nhwc, sc::memory_kind::device));
   auto& w = cache[{bytes, itemsize}];
   w = std::move(fresh);
   return *w;
@@ -80,9 +81,13 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
     return s;
   }();
   workload& w = make_workload(bytes, itemsize);
-  const sb::seed_view& nv = w.views[std::size_t(view_index)];
+  const sb::nchw_view& nv = w.views[std::size_t(view_index)];
   const sc::plan p = sc::make_plan(nv.v);
-  const sc::strategy chosen = sc::detail::choose_strategy(p, sc::detail::host_memory::pinned, sc::strategy::automatic);
+  sc::detail::copy_facts pinned_mapped;
+  pinned_mapped.source = sc::memory_kind::device;
+  pinned_mapped.destination = sc::memory_kind::pinned;
+  pinned_mapped.destination_mapped = true;
+  const sc::strategy chosen = sc::detail::choose(p, pinned_mapped, sc::strategy::automatic);
   state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) + " auto=" + sc::to_string(chosen));
   auto strategy_copy = [&](sc::strategy how) {
     sc::copy_to_host_async(nv.v, w.pinned->data(), w.base_bytes, stream, {how});
@@ -90,7 +95,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   switch (m) {
     case method::limit:
       sb::time_on_stream(state, stream, l2, p.bytes, [&] {
-        BENCH_CUDA(cudaMemcpyAsync(w.pinned->data(), w.src->p, p.bytes, cudaMemcpyDeviceToHost, stream));
+        BENCH_CUDA(cudaMemcpyAsync(w.pinned->data(), w.src->data(), p.bytes, cudaMemcpyDeviceToHost, stream));
       });
       break;
     case method::automatic: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::automatic); }); break;
@@ -101,8 +106,8 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
     case method::two_pass_pinned: {
       void* dst = m == method::two_pass_pinned ? w.pinned->data() : static_cast<void*>(w.pageable.data());
       sb::time_on_stream(state, stream, l2, p.bytes, [&] {
-        sc::copy_to_device_async(nv.v, w.tmp->p, w.base_bytes, stream);
-        BENCH_CUDA(cudaMemcpyAsync(dst, w.tmp->p, p.bytes, cudaMemcpyDeviceToHost, stream));
+        sc::copy_to_device_async(nv.v, w.tmp->data(), w.base_bytes, stream);
+        BENCH_CUDA(cudaMemcpyAsync(dst, w.tmp->data(), p.bytes, cudaMemcpyDeviceToHost, stream));
       });
       break;
     }
@@ -117,7 +122,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
 // to_host's first call in a fresh process pays for pinned allocation: cold, measured once.
 void to_host_cold(benchmark::State& state) {
   workload& w = make_workload(std::size_t(64) << 20, 4);
-  const sb::seed_view& nv = w.views[1];
+  const sb::nchw_view& nv = w.views[1];
   for (auto _ : state) {
     sc::release_cached_memory();
     const auto t0 = std::chrono::steady_clock::now();

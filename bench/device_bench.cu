@@ -1,4 +1,4 @@
-// bench/device_bench.cu — Google Benchmark, device to device: the gather kernels on the seed family
+// bench/device_bench.cu — Google Benchmark, device to device: the gather kernels on the NCHW view family
 // (float32, float16, uint8; 1 MiB, 64 MiB, 1 GiB) beside, in the same run and on the same bytes,
 // the limit (a contiguous cudaMemcpyAsync D2D) and the two-pass way (gather into a contiguous
 // temporary, then copy it). CUDA-event timing, L2 flushed before every repetition. Prints nothing
@@ -20,8 +20,8 @@ namespace sb = stridecopy::bench;
 namespace {
 
 struct workload {
-  std::unique_ptr<sb::device_buffer> src, dst, tmp;
-  std::vector<sb::seed_view> views;
+  std::unique_ptr<sc::device_buffer> src, dst, tmp;
+  std::vector<sb::nchw_view> views;
   std::size_t base_bytes = 0;
 };
 
@@ -31,21 +31,22 @@ workload& make_workload(std::size_t bytes, int itemsize) {
   cache.clear();  // one workload alive at a time: 1 GiB cases need the memory
   auto& w = cache[{bytes, itemsize}];
   w = std::make_unique<workload>();
-  const auto shape = sb::seed_shape_for(bytes, itemsize);
+  const auto shape = sb::nchw_shape_for(bytes, itemsize);
   const std::vector<std::int64_t> nhwc{shape[0], shape[2], shape[3], shape[1]};
   const sc::dtype t{itemsize == 1 ? 'u' : 'f', itemsize, itemsize == 1 ? '|' : '<'};
   w->base_bytes = std::size_t(shape[0] * shape[1] * shape[2] * shape[3]) * std::size_t(itemsize);
-  w->src = std::make_unique<sb::device_buffer>(w->base_bytes);
-  w->dst = std::make_unique<sb::device_buffer>(w->base_bytes);
-  w->tmp = std::make_unique<sb::device_buffer>(w->base_bytes);
+  w->src = std::make_unique<sc::device_buffer>(w->base_bytes);
+  w->dst = std::make_unique<sc::device_buffer>(w->base_bytes);
+  w->tmp = std::make_unique<sc::device_buffer>(w->base_bytes);
   // Fresh random data, never zeros: generated on the host once per workload.
   std::vector<std::uint32_t> host(w->base_bytes / 4 + 1);
   std::mt19937 g(std::random_device{}());
   for (auto& x : host) x = g() | 1u;
-  BENCH_CUDA(cudaMemcpy(w->src->p, host.data(), w->base_bytes, cudaMemcpyHostToDevice));
-  const sc::view base = sc::contiguous_view(w->src->p, t, shape, sc::memory_space::device);
-  const sc::view base_nhwc = sc::contiguous_view(w->src->p, t, nhwc, sc::memory_space::device);
-  w->views = sb::seed_views(base, base_nhwc);
+  BENCH_CUDA(cudaMemcpy(w->src->data(), host.data(), w->base_bytes, cudaMemcpyHostToDevice));
+  BENCH_CUDA(cudaDeviceSynchronize());  // a pageable upload may return before it lands
+  const sc::view base = sc::contiguous_view(w->src->data(), t, shape, sc::memory_kind::device);
+  const sc::view base_nhwc = sc::contiguous_view(w->src->data(), t, nhwc, sc::memory_kind::device);
+  w->views = sb::nchw_views(base, base_nhwc);
   return *w;
 }
 
@@ -54,23 +55,23 @@ enum class method { gather, memcpy_limit, two_pass };
 void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_index, method m) {
   static sb::l2_flusher l2;
   workload& w = make_workload(bytes, itemsize);
-  const sb::seed_view& nv = w.views[std::size_t(view_index)];
+  const sb::nchw_view& nv = w.views[std::size_t(view_index)];
   const sc::plan p = sc::make_plan(nv.v);
   cudaStream_t stream = nullptr;
   state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat));
   switch (m) {
     case method::gather:
-      sb::time_on_stream(state, stream, l2, p.bytes, [&] { sc::copy_to_device_async(nv.v, w.dst->p, w.base_bytes, stream); });
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] { sc::copy_to_device_async(nv.v, w.dst->data(), w.base_bytes, stream); });
       break;
     case method::memcpy_limit:
       sb::time_on_stream(state, stream, l2, p.bytes, [&] {
-        BENCH_CUDA(cudaMemcpyAsync(w.dst->p, w.src->p, p.bytes, cudaMemcpyDeviceToDevice, stream));
+        BENCH_CUDA(cudaMemcpyAsync(w.dst->data(), w.src->data(), p.bytes, cudaMemcpyDeviceToDevice, stream));
       });
       break;
     case method::two_pass:
       sb::time_on_stream(state, stream, l2, p.bytes, [&] {
-        sc::copy_to_device_async(nv.v, w.tmp->p, w.base_bytes, stream);
-        BENCH_CUDA(cudaMemcpyAsync(w.dst->p, w.tmp->p, p.bytes, cudaMemcpyDeviceToDevice, stream));
+        sc::copy_to_device_async(nv.v, w.tmp->data(), w.base_bytes, stream);
+        BENCH_CUDA(cudaMemcpyAsync(w.dst->data(), w.tmp->data(), p.bytes, cudaMemcpyDeviceToDevice, stream));
       });
       break;
   }

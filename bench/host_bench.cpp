@@ -1,4 +1,4 @@
-// bench/host_bench.cpp — Google Benchmark: the host executor on the seed family, beside memcpy of
+// bench/host_bench.cpp — Google Benchmark: the CPU gather on the NCHW view family, beside memcpy of
 // the same output bytes (one and all threads) in the same run. bench/run_host_bench.py turns the
 // JSON into ratios and adds NumPy's np.ascontiguousarray on the same views.
 #include <benchmark/benchmark.h>
@@ -10,10 +10,10 @@
 #include <random>
 #include <vector>
 
-#include "seed_views.hpp"
+#include "cpu/nontemporal.hpp"
+#include "nchw_views.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/pinned_buffer.hpp"
-#include "stream_copy.hpp"
 #include "stridecopy/plan.hpp"
 
 namespace sc = stridecopy;
@@ -25,10 +25,9 @@ namespace {
 // flushed by writing a buffer three times the last-level cache, so every copy, ours and the limit,
 // starts from memory (cold against cold): otherwise the 15 and 30 MB cases run partly in L3.
 struct fixture_data {
-  sc::host_array nchw{sc::dtype_of<float>(), sc::bench::seed_shape, sc::host_array::order::c, sc::pinned_buffer::kind::pageable};
-  sc::host_array nhwc{sc::dtype_of<std::uint8_t>(), sc::bench::seed_shape_nhwc, sc::host_array::order::c,
-                      sc::pinned_buffer::kind::pageable};
-  std::vector<sc::bench::seed_view> views;
+  sc::host_array nchw{sc::dtype_of<float>(), sc::bench::bgr_shape, sc::order::c, sc::memory_kind::pageable};
+  sc::host_array nhwc{sc::dtype_of<std::uint8_t>(), sc::bench::bgr_shape_nhwc, sc::order::c, sc::memory_kind::pageable};
+  std::vector<sc::bench::nchw_view> views;
   std::vector<std::byte> dst;
   fixture_data() {
     std::mt19937_64 g(12345);
@@ -36,7 +35,7 @@ struct fixture_data {
       auto* p = static_cast<std::uint64_t*>(a->data());
       for (std::size_t i = 0; i < a->bytes() / 8; ++i) p[i] = g();
     }
-    views = sc::bench::seed_views(nchw.as_view(), nhwc.as_view());
+    views = sc::bench::nchw_views(nchw.as_view(), nhwc.as_view());
     dst.assign(nchw.bytes(), std::byte{1});
     flush.assign(std::size_t(96) << 20, std::byte{2});
   }
@@ -73,9 +72,9 @@ void host_copy(benchmark::State& state, int which) {
 }
 
 // The limit: memcpy of the same bytes, contiguous source, one thread or split across threads, with
-// glibc's memcpy or with streaming stores (glibc streams only above 240 MB here, so for these sizes
-// the streaming copy is the faster, stricter limit). run_host_bench.py takes the fastest.
-void memcpy_limit(benchmark::State& state, std::size_t bytes, bool streaming) {
+// glibc's memcpy or with non-temporal stores (glibc uses them only above 240 MB here, so for these sizes
+// the non-temporal copy is the faster, stricter limit). run_host_bench.py takes the fastest.
+void memcpy_limit(benchmark::State& state, std::size_t bytes, bool nontemporal) {
   auto& d = data();
   const int threads = int(state.range(0));
   const auto* src = static_cast<const std::byte*>(d.nchw.data());
@@ -86,9 +85,9 @@ void memcpy_limit(benchmark::State& state, std::size_t bytes, bool streaming) {
     {
       const std::size_t t = std::size_t(omp_get_thread_num()), n = std::size_t(omp_get_num_threads());
       const std::size_t begin = bytes * t / n / 64 * 64, end = t + 1 == n ? bytes : bytes * (t + 1) / n / 64 * 64;
-      if (streaming) {
-        sc::detail::stream_copy(d.dst.data() + begin, src + begin, end - begin);
-        sc::detail::stream_fence();
+      if (nontemporal) {
+        sc::detail::nt_copy(d.dst.data() + begin, src + begin, end - begin);
+        sc::detail::nt_fence();
       } else {
         std::memcpy(d.dst.data() + begin, src + begin, end - begin);
       }
@@ -101,7 +100,7 @@ void memcpy_limit(benchmark::State& state, std::size_t bytes, bool streaming) {
 
 const int registered = [] {
   const int threads = omp_get_max_threads();
-  // The seed views (float32 NCHW; the channel-last one on uint8 NHWC, an RGB/BGR swap) and, for each
+  // The NCHW view family (float32; the channel-last one on uint8 NHWC, an RGB/BGR swap) and, for each
   // distinct output size among them, the memcpy limits.
   const auto& views = data().views;
   std::vector<std::size_t> sizes;
@@ -115,10 +114,10 @@ const int registered = [] {
     if (std::find(sizes.begin(), sizes.end(), bytes) == sizes.end()) sizes.push_back(bytes);
   }
   for (std::size_t bytes : sizes)
-    for (bool streaming : {false, true})
+    for (bool nontemporal : {false, true})
       for (int t : {1, threads})
-        benchmark::RegisterBenchmark(((streaming ? "memcpy_streaming/" : "memcpy/") + std::to_string(bytes)).c_str(),
-                                     memcpy_limit, bytes, streaming)
+        benchmark::RegisterBenchmark(((nontemporal ? "memcpy_nontemporal/" : "memcpy/") + std::to_string(bytes)).c_str(),
+                                     memcpy_limit, bytes, nontemporal)
             ->Arg(t)
             ->Iterations(10)
             ->UseManualTime()

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-# name in host_bench (bench/seed_views.hpp) -> (label, NumPy expression on the seed arrays)
+# name in host_bench (bench/nchw_views.hpp) -> (label, NumPy expression on the NCHW and NHWC arrays)
 VIEWS = {
     "channel_reverse": ("[:, ::-1, :, :]", lambda a, u8: a[:, ::-1, :, :]),
     "row_reverse": ("[..., ::-1]", lambda a, u8: a[..., ::-1]),
@@ -90,9 +90,9 @@ def main():
     def ms(b):
         return b["real_time"] * {"ms": 1, "us": 1e-3, "ns": 1e-6}[b["time_unit"]]
 
-    memcpy = {}  # the limit: the fastest memcpy of the same bytes (glibc or streaming, 1 or all threads)
+    memcpy = {}  # the limit: the fastest memcpy of the same bytes (glibc or non-temporal, 1 or all threads)
     for name, b in med.items():
-        if name.startswith("memcpy/") or name.startswith("memcpy_streaming/"):
+        if name.startswith("memcpy/") or name.startswith("memcpy_nontemporal/"):
             nbytes = int(name.split("/")[1])
             memcpy[nbytes] = min(memcpy.get(nbytes, float("inf")), ms(b))
     nps = numpy_times(args.repetitions)

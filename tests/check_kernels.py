@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tests/check_kernels.py — static checks of the compiled kernels that need no GPU.
 
-Compiles the CUDA executor translation unit (every kernel instantiation the library ships) for one
+Compiles the launch translation unit (every kernel instantiation the library ships) for one
 architecture with ptxas's verbose report, keeping the PTX, then checks:
   * no kernel spills registers or uses local memory (stack frame, spill stores, spill loads all 0);
   * the contiguous (+1) and reverse (-1) row kernels use 128-bit global loads and stores in PTX.
@@ -16,7 +16,7 @@ import tempfile
 
 
 def demangle_hint(name):
-    m = re.search(r"(row_gather_opILi(\d+)E([il])Li(n?\d+)E|transpose_opILi(\d+)E([il])E)", name)
+    m = re.search(r"(row_gather_opILi(\d+)E([il])Li(n?\d+)E|transpose_opILi(\d+)E([il]))", name)
     if not m:
         return name
     if m.group(2):
@@ -35,7 +35,7 @@ def main():
     with tempfile.TemporaryDirectory() as keep:
         cmd = [args.nvcc, "-std=c++20", "-O3", f"-arch=sm_{args.arch}", "-Xptxas=-v", "--keep", f"--keep-dir={keep}",
                "-I", os.path.join(src, "include"), "-I", os.path.join(src, "kernels"), "-I", os.path.join(src, "host"),
-               "-c", os.path.join(src, "host", "cuda_executor.cu"), "-o", os.path.join(keep, "out.o")]
+               "-c", os.path.join(src, "host", "cuda", "gather_launch.cu"), "-o", os.path.join(keep, "out.o")]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
             print("nvcc failed:\n" + run.stdout + run.stderr)

@@ -1,5 +1,7 @@
-// tests/device_buffer.hpp — for GPU tests: device memory RAII, canary-guarded poisoned device
-// destinations, and the skip when no device is present.
+// tests/device_buffer.hpp — for GPU tests: device memory with synchronous, device-wide ordered
+// upload and download, canary-guarded poisoned device destinations, and the skip when no device is
+// present. Every helper finishes its device work before it returns (cudaDeviceSynchronize), so a
+// test's own non-blocking streams never race the legacy stream these helpers use.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "stridecopy/copy.hpp"
+#include "stridecopy/device_array.hpp"
 
 #define SKIP_WITHOUT_GPU()                                                  \
   do {                                                                      \
@@ -20,50 +23,48 @@ namespace stridecopy::test {
 
 #define TEST_CUDA(call) ASSERT_EQ((call), cudaSuccess) << #call
 
+/// Device bytes (stridecopy::device_buffer) whose owner waits for the whole device before freeing:
+/// a failing test that returns early must not free memory a kernel still writes.
 class device_bytes {
  public:
-  explicit device_bytes(std::size_t n) : n_(n) {
-    if (n && cudaMalloc(&p_, n) != cudaSuccess) {
-      p_ = nullptr;
-      (void)cudaGetLastError();
-    }
-  }
-  ~device_bytes() {
-    if (p_) (void)cudaFree(p_);
-  }
+  explicit device_bytes(std::size_t n) : buffer_(n) { (void)cudaDeviceSynchronize(); }
+  ~device_bytes() { (void)cudaDeviceSynchronize(); }
   device_bytes(const device_bytes&) = delete;
   device_bytes& operator=(const device_bytes&) = delete;
-  [[nodiscard]] bool ok() const { return p_ || n_ == 0; }
-  [[nodiscard]] std::byte* data() const { return static_cast<std::byte*>(p_); }
-  [[nodiscard]] std::size_t size() const { return n_; }
-  void upload(const std::vector<std::byte>& host) const { (void)cudaMemcpy(p_, host.data(), host.size(), cudaMemcpyHostToDevice); }
+  [[nodiscard]] std::byte* data() { return static_cast<std::byte*>(buffer_.data()); }
+  [[nodiscard]] const std::byte* data() const { return static_cast<const std::byte*>(buffer_.data()); }
+  [[nodiscard]] std::size_t size() const { return buffer_.size(); }
+  /// Copies `host` to the start of the buffer; complete when this returns.
+  void upload(const std::vector<std::byte>& host) {
+    EXPECT_EQ(cudaMemcpy(data(), host.data(), host.size(), cudaMemcpyHostToDevice), cudaSuccess);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  }
+  /// The buffer's bytes, after everything enqueued on the device so far.
   [[nodiscard]] std::vector<std::byte> download() const {
-    std::vector<std::byte> host(n_);
-    (void)cudaMemcpy(host.data(), p_, n_, cudaMemcpyDeviceToHost);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    std::vector<std::byte> host(size());
+    EXPECT_EQ(cudaMemcpy(host.data(), data(), size(), cudaMemcpyDeviceToHost), cudaSuccess);
     return host;
   }
 
  private:
-  void* p_ = nullptr;
-  std::size_t n_;
+  device_buffer buffer_;
 };
 
 /// A device destination poisoned with 0xA5 between 256-byte canaries of 0x5C; `misalign` bytes in.
 class guarded_device_buffer {
  public:
   static constexpr std::size_t guard = 256;
-  guarded_device_buffer(std::size_t bytes, std::size_t misalign = 0)
+  explicit guarded_device_buffer(std::size_t bytes, std::size_t misalign = 0)
       : bytes_(bytes), misalign_(misalign), storage_(bytes + 2 * guard + misalign) {
-    if (!storage_.ok()) return;
-    (void)cudaMemset(storage_.data(), 0x5C, storage_.size());
-    (void)cudaMemset(data(), 0xA5, bytes);
+    EXPECT_EQ(cudaMemset(storage_.data(), 0x5C, storage_.size()), cudaSuccess);
+    EXPECT_EQ(cudaMemset(data(), 0xA5, bytes), cudaSuccess);
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);  // cudaMemset is asynchronous
   }
-  [[nodiscard]] bool ok() const { return storage_.ok(); }
-  [[nodiscard]] std::byte* data() const { return storage_.data() + guard + misalign_; }
+  [[nodiscard]] std::byte* data() { return storage_.data() + guard + misalign_; }
   [[nodiscard]] std::size_t size() const { return bytes_; }
   /// Waits for the device, then returns the destination bytes; canaries_ok says whether the guards held.
   std::vector<std::byte> contents(bool& canaries_ok) const {
-    (void)cudaDeviceSynchronize();
     const auto all = storage_.download();
     canaries_ok = true;
     for (std::size_t i = 0; i < all.size(); ++i) {

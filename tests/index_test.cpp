@@ -237,21 +237,21 @@ TEST(IndexSlice, ReversedChannelsOfNchwImageBatch) {
   expect_view(r, {4, 3, 966, 1296}, {3 * 966 * 1296, -966 * 1296, 1296, 1}, 2 * 966 * 1296);
   // Everything but the pointer and layout is carried over.
   EXPECT_EQ(r.type, v.type);
-  EXPECT_EQ(r.space, v.space);
+  EXPECT_EQ(r.memory, v.memory);
   EXPECT_FALSE(r.allocation.has_value());
 }
 
 TEST(IndexSlice, AllocationDtypeAndSpaceAreKept) {
   std::vector<std::byte> storage = sc::test::random_bytes(2 * 3 * 5 * 8);
   const sc::view v = sc::contiguous_view(storage.data(), sc::dtype_of<double>(), shape_t{2, 3, 5},
-                                         sc::memory_space::pinned_host);
+                                         sc::memory_kind::pinned);
   ASSERT_TRUE(v.allocation.has_value());
   const sc::view r = sc::slice(v, "1, ::-2, 1:4");
   ASSERT_TRUE(r.allocation.has_value());
   EXPECT_EQ(r.allocation->base, v.allocation->base);
   EXPECT_EQ(r.allocation->bytes, v.allocation->bytes);
   EXPECT_EQ(r.type, v.type);
-  EXPECT_EQ(r.space, sc::memory_space::pinned_host);
+  EXPECT_EQ(r.memory, sc::memory_kind::pinned);
   // x[1, ::-2, 1:4] of a C-order (2,3,5): rows 2, 0 of plane 1, columns 1..3.
   EXPECT_EQ(shape_of(r), (shape_t{2, 3}));
   EXPECT_EQ(strides_of(r), (shape_t{-10, 1}));

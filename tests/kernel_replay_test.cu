@@ -1,9 +1,9 @@
 // tests/kernel_replay_test.cu — every kernel op replayed on the CPU over its whole grid (tests/replay.hpp):
-// each family x unit (1, 2, 4, 8, 16 bytes) x index width (32, 64 bits), on random views, the seed
-// family, the edge cases of DESIGN.md and output sub-ranges; every destination byte must be written
-// exactly once, with the reference's value, by in-bounds, aligned accesses. A mutation run (40 broken
-// index expressions, one at a time) left no behavioural mutant alive; the last four tests here close
-// the gaps it found.
+// each family x unit (1, 2, 4, 8, 16 bytes) x index width (32, 64 bits), on random views, the NCHW
+// view family, the edge cases and output sub-ranges; every destination byte must be written exactly
+// once, with the reference's value, by in-bounds, aligned accesses. A mutation run (40 broken index
+// expressions, one at a time) left no behavioural mutant alive; the last tests here close the gaps it
+// found. The fast divmod every op divides with is proven against / and % on edge values.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
@@ -14,7 +14,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "kernel_ops.cuh"
+#include "core/plan_ops.hpp"
+#include "cuda/ops.cuh"
 #include "random_views.hpp"
 #include "reference.hpp"
 #include "replay.hpp"
@@ -41,10 +42,10 @@ struct family_of<sk::transpose_op<U, I>> {
 // Replays `op` writing output units [first, first + count) of p into a guarded destination and
 // compares with the reference bytes `expected` (the whole output).
 template <class Op>
-void replay_and_check(const Op& op, const sc::plan& p, std::int64_t first, std::int64_t count,
+void replay_and_check(const Op& op, const sc::plan& p, const std::byte* src, std::int64_t first, std::int64_t count,
                       const std::vector<std::byte>& expected, sc::test::guarded_buffer& dst) {
   using Index = typename Op::index_type;
-  sc::test::replay_memory mem(p.src + p.span_begin, p.src + p.span_end, dst.data(), dst.size(),
+  sc::test::replay_memory mem(src + p.span_begin, src + p.span_end, dst.data(), dst.size(),
                               std::size_t(Op::shared_bytes));
   mem.run(op);
   SCOPED_TRACE("family " + family_of<Op>::name() + " unit " + std::to_string(p.unit) + " index" +
@@ -60,7 +61,10 @@ void replay_and_check(const Op& op, const sc::plan& p, std::int64_t first, std::
 }
 
 // The executor's own choice of op, and the general family (valid for every plan), both index widths.
-void check_plan(const sc::plan& p, const std::vector<std::byte>& expected, std::mt19937_64& g, bool subrange) {
+// `src` is the view's first element.
+void check_plan(const sc::plan& p, const void* first_element, const std::vector<std::byte>& expected, std::mt19937_64& g,
+                bool subrange) {
+  const auto* src = static_cast<const std::byte*>(first_element);
   const std::int64_t units = p.units();
   if (units == 0) return;
   std::int64_t first = 0, count = units;
@@ -68,7 +72,7 @@ void check_plan(const sc::plan& p, const std::vector<std::byte>& expected, std::
     first = std::int64_t(g() % std::uint64_t(units));
     count = 1 + std::int64_t(g() % std::uint64_t(units - first));
     if (p.pat == sc::pattern::transposed && g() % 2) {  // whole rows, so the tiles are used
-      const std::int64_t row = sc::detail::transpose_rows_of(p).row_units();
+      const std::int64_t row = sc::detail::transpose_shape_of(p).row_units();
       first = first / row * row;
       count = std::max<std::int64_t>(row, count / row * row);
       count = std::min(count, units - first);
@@ -77,23 +81,18 @@ void check_plan(const sc::plan& p, const std::vector<std::byte>& expected, std::
   for (bool force64 : {false, true}) {
     const std::size_t misalign = std::size_t(g() % std::uint64_t(16 / p.unit)) * std::size_t(p.unit);
     sc::test::guarded_buffer dst(std::size_t(count * p.unit), misalign);
-    sc::detail::visit_op(p, first, count, dst.data(), force64,
-                         [&](const auto& op) { replay_and_check(op, p, first, count, expected, dst); });
+    sc::detail::visit_op(p, src, first, count, dst.data(), force64,
+                         [&](const auto& op) { replay_and_check(op, p, src, first, count, expected, dst); });
     sc::test::guarded_buffer dst2(std::size_t(count * p.unit), misalign);
-    auto general = [&](auto unit) {
+    sk::with_unit(p.unit, [&](auto unit) {
       constexpr int U = decltype(unit)::value;
       if (force64)
-        replay_and_check(sc::detail::make_row_op<U, std::int64_t, 0>(p, first, count, dst2.data()), p, first, count, expected, dst2);
+        replay_and_check(sc::detail::make_row_op<U, std::int64_t, 0>(p, src, first, count, dst2.data()), p, src, first,
+                         count, expected, dst2);
       else
-        replay_and_check(sc::detail::make_row_op<U, std::int32_t, 0>(p, first, count, dst2.data()), p, first, count, expected, dst2);
-    };
-    switch (p.unit) {
-      case 1: general(std::integral_constant<int, 1>{}); break;
-      case 2: general(std::integral_constant<int, 2>{}); break;
-      case 4: general(std::integral_constant<int, 4>{}); break;
-      case 8: general(std::integral_constant<int, 8>{}); break;
-      default: general(std::integral_constant<int, 16>{}); break;
-    }
+        replay_and_check(sc::detail::make_row_op<U, std::int32_t, 0>(p, src, first, count, dst2.data()), p, src, first,
+                         count, expected, dst2);
+    });
   }
 }
 
@@ -105,12 +104,12 @@ TEST(KernelReplay, RandomViewsEveryFamilyUnitAndIndexWidth) {
     sc::test::random_view r = sc::test::make_random_view(g, 5, trial % 10 == 0 ? 40 : 7);
     const sc::plan p = sc::make_plan(r.v);
     SCOPED_TRACE(r.description + " pattern " + sc::to_string(p.pat));
-    check_plan(p, sc::test::reference_copy(r.v), g, trial % 2 == 1);
+    check_plan(p, r.v.data, sc::test::reference_copy(r.v), g, trial % 2 == 1);
     if (HasFatalFailure()) return;
   }
 }
 
-TEST(KernelReplay, SeedFamilyAndEdgeCases) {
+TEST(KernelReplay, NchwViewFamilyAndEdgeCases) {
   auto& g = sc::test::rng();
   const std::int64_t N = 2, C = 3, H = 33, W = 130;
   const auto data = sc::test::random_bytes(std::size_t(N * C * H * W) * 16 + 64);
@@ -143,8 +142,8 @@ TEST(KernelReplay, SeedFamilyAndEdgeCases) {
     const sc::plan p = sc::make_plan(c.v);
     SCOPED_TRACE(std::string(c.name) + " pattern " + sc::to_string(p.pat));
     const auto expected = sc::test::reference_copy(c.v);
-    check_plan(p, expected, g, false);
-    check_plan(p, expected, g, true);
+    check_plan(p, c.v.data, expected, g, false);
+    check_plan(p, c.v.data, expected, g, true);
     if (HasFatalFailure()) return;
   }
 }
@@ -166,8 +165,8 @@ TEST(KernelReplay, TransposesOfEveryUnitAndInnerExtent) {
                    " pattern " + sc::to_string(p.pat));
       if (a > 1) ASSERT_EQ(p.pat, sc::pattern::transposed);
       const auto expected = sc::test::reference_copy(v);
-      check_plan(p, expected, g, false);
-      check_plan(p, expected, g, true);
+      check_plan(p, v.data, expected, g, false);
+      check_plan(p, v.data, expected, g, true);
       if (HasFatalFailure()) return;
     }
   }
@@ -175,7 +174,7 @@ TEST(KernelReplay, TransposesOfEveryUnitAndInnerExtent) {
 
 TEST(KernelReplay, TileShapesFitTheSharedBuffer) {
   for (std::int64_t b = 2; b < 200; ++b) {
-    const auto t = sk::tile_shape(b);
+    const auto t = sc::detail::tile_shape(b);
     EXPECT_LE(t.tb * t.pitch, (sk::transpose_op<4, int>::tile_capacity)) << "inner extent " << b;
     EXPECT_GE(t.pitch, t.ta);
     EXPECT_EQ(t.ta % 32, 0);
@@ -217,7 +216,7 @@ TEST(KernelReplay, OffsetsAndCountsBeyondTwoToThe31) {
         off += (idx % p.extent[d]) * p.stride[d];
         idx /= p.extent[d];
       }
-      std::byte* at = const_cast<std::byte*>(p.src) + off * p.unit;
+      std::byte* at = const_cast<std::byte*>(static_cast<const std::byte*>(c.v.data)) + off * p.unit;
       for (int i = 0; i < p.unit; ++i) at[i] = std::byte(g() & 0xff);
     }
     for (std::int64_t o = 0; o < count; ++o) {  // after all writes: offsets may repeat (zero strides)
@@ -226,14 +225,15 @@ TEST(KernelReplay, OffsetsAndCountsBeyondTwoToThe31) {
         off += (idx % p.extent[d]) * p.stride[d];
         idx /= p.extent[d];
       }
-      std::memcpy(want.data() + o * p.unit, p.src + off * p.unit, std::size_t(p.unit));
+      std::memcpy(want.data() + o * p.unit, static_cast<const std::byte*>(c.v.data) + off * p.unit, std::size_t(p.unit));
     }
     // `want` holds output units [first, first + count): shift it into a whole-output-shaped lookup.
     std::vector<std::byte> shifted(std::size_t((c.first + count) * p.unit));
     std::copy(want.begin(), want.end(), shifted.begin() + c.first * p.unit);
     sc::test::guarded_buffer dst(std::size_t(count * p.unit));
-    sc::detail::visit_op(p, c.first, count, dst.data(), true,
-                         [&](const auto& op) { replay_and_check(op, p, c.first, count, shifted, dst); });
+    const auto* src = static_cast<const std::byte*>(c.v.data);
+    sc::detail::visit_op(p, src, c.first, count, dst.data(), true,
+                         [&](const auto& op) { replay_and_check(op, p, src, c.first, count, shifted, dst); });
     if (HasFatalFailure()) break;
   }
   munmap(m, bytes);
@@ -260,11 +260,12 @@ TEST(KernelReplay, EveryFamilyUnitAndIndexWidth) {
         ASSERT_EQ(p.unit, unit);
         const auto expected = sc::test::reference_copy(v);
         sc::test::guarded_buffer dst(expected.size(), std::size_t(g() % std::uint64_t(16 / unit)) * std::size_t(unit));
-        sc::detail::visit_op(p, 0, p.units(), dst.data(), force64, [&](const auto& op) {
+        const auto* src = static_cast<const std::byte*>(v.data);
+        sc::detail::visit_op(p, src, 0, p.units(), dst.data(), force64, [&](const auto& op) {
           using Op = std::decay_t<decltype(op)>;
           EXPECT_EQ(family_of<Op>::name(), family);
           EXPECT_EQ(sizeof(typename Op::index_type), force64 ? 8u : 4u);
-          replay_and_check(op, p, 0, p.units(), expected, dst);
+          replay_and_check(op, p, src, 0, p.units(), expected, dst);
         });
         if (HasFatalFailure()) return;
       }
@@ -292,10 +293,10 @@ TEST(KernelReplay, TransposeWithMiddleDims) {
         SCOPED_TRACE("itemsize " + std::to_string(item) + " A " + std::to_string(s.a) + " M " + std::to_string(s.m) +
                      " B " + std::to_string(s.b) + (flip ? " flipped" : ""));
         ASSERT_EQ(p.pat, sc::pattern::transposed);
-        ASSERT_GT(sc::detail::transpose_rows_of(p).m, 1);
+        ASSERT_GT(sc::detail::transpose_shape_of(p).m, 1);
         const auto expected = sc::test::reference_copy(v);
-        check_plan(p, expected, g, false);
-        check_plan(p, expected, g, true);
+        check_plan(p, v.data, expected, g, false);
+        check_plan(p, v.data, expected, g, true);
         if (HasFatalFailure()) return;
       }
 }
@@ -321,9 +322,9 @@ TEST(KernelReplay, SplitOutputIsExact) {
 // offset_map walks only its `dims` innermost slots: poisoned unused slots must not matter.
 TEST(KernelReplay, OffsetMapIgnoresUnusedSlots) {
   // All nine slots filled, the outer seven with poison, then dims cut to the inner two.
-  const std::int64_t ext[sk::max_dims] = {7, 7, 7, 7, 7, 7, 7, 3, 4};
-  const std::int64_t str[sk::max_dims] = {1000, 1000, 1000, 1000, 1000, 1000, 1000, 10, 1};
-  auto m = sk::make_offset_map<std::int32_t>(ext, str, 0, sk::max_dims);
+  const std::int64_t ext[sk::max_walk_dims] = {7, 7, 7, 7, 7, 7, 7, 3, 4};
+  const std::int64_t str[sk::max_walk_dims] = {1000, 1000, 1000, 1000, 1000, 1000, 1000, 10, 1};
+  auto m = sc::detail::make_offset_map<std::int32_t>(ext, str, 0, sk::max_walk_dims);
   m.dims = 2;
   for (std::int32_t i = 0; i < 12 * 7; ++i) EXPECT_EQ(m.offset(i), (i / 4 % 3) * 10 + (i % 4)) << i;
 }
@@ -357,7 +358,7 @@ TEST(KernelReplay, AlignedWholeVectorRowsAreFullyVectorised) {
       ASSERT_EQ(p.pat, rev ? sc::pattern::reversed_rows : sc::pattern::rows);
       std::vector<uint4> out(std::size_t(5 * row * unit / 16));
       counting_memory mem;
-      sc::detail::visit_op(p, 0, p.units(), out.data(), false, [&](const auto& op) {
+      sc::detail::visit_op(p, static_cast<const std::byte*>(v.data), 0, p.units(), out.data(), false, [&](const auto& op) {
         using Op = std::decay_t<decltype(op)>;
         for (typename Op::index_type blk = 0; blk < op.blocks(); ++blk)
           for (int th = 0; th < Op::threads; ++th) op(mem, blk, th, 0);
@@ -368,4 +369,49 @@ TEST(KernelReplay, AlignedWholeVectorRowsAreFullyVectorised) {
       EXPECT_EQ(std::memcmp(out.data(), expected.data(), expected.size()), 0);
     }
   }
+}
+
+// ---- the fast divmod, against / and %
+
+template <class Index>
+void check_divmod(std::uint64_t d, std::uint64_t n) {
+  using U = std::make_unsigned_t<Index>;
+  const sk::fast_divmod<Index> f{Index(d)};
+  const auto r = f(Index(n));
+  ASSERT_EQ(U(r.quotient), U(n) / U(d)) << n << " / " << d;
+  ASSERT_EQ(U(r.remainder), U(n) % U(d)) << n << " % " << d;
+}
+
+template <class Index>
+void check_divmod_edges(std::uint64_t max_value) {
+  std::vector<std::uint64_t> values = {0, 1, 2, 3, 5, 7, 10, 255, 256, 257, 65535, 65536, 65537, 1000000007,
+                                       max_value, max_value - 1, max_value / 2, max_value / 2 + 1, max_value / 3};
+  for (int k = 1; k < int(sizeof(Index) * 8); ++k) {
+    const std::uint64_t pow2 = std::uint64_t(1) << k;
+    if (pow2 > max_value) break;
+    values.insert(values.end(), {pow2 - 1, pow2, pow2 + 1});
+  }
+  auto& g = sc::test::rng();
+  for (int i = 0; i < 64; ++i) values.push_back(g() % (max_value + (max_value == ~std::uint64_t(0) ? 0 : 1)));
+  for (int i = 0; i < 64; ++i) values.push_back(g() >> (g() % 64) & max_value);
+  for (const std::uint64_t d : values) {
+    if (d == 0) continue;
+    for (const std::uint64_t n : values) {
+      check_divmod<Index>(d, n);
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+  }
+}
+
+TEST(FastDivmod, Int32OnEdgeAndRandomValues) { check_divmod_edges<std::int32_t>(0x7fffffffu); }
+TEST(FastDivmod, Uint32OnTheWholeUnsignedRange) { check_divmod_edges<std::uint32_t>(0xffffffffu); }
+TEST(FastDivmod, Int64OnEdgeAndRandomValues) { check_divmod_edges<std::int64_t>(0x7fffffffffffffffull); }
+TEST(FastDivmod, Uint64OnTheWholeUnsignedRange) { check_divmod_edges<std::uint64_t>(~std::uint64_t(0)); }
+
+TEST(FastDivmod, EveryDividendOfSmallDivisors) {
+  for (std::uint32_t d = 1; d < 300; ++d)
+    for (std::uint32_t n = 0; n < 5000; ++n) {
+      check_divmod<std::int32_t>(d, n);
+      if (HasFatalFailure()) return;
+    }
 }

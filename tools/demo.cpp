@@ -1,4 +1,4 @@
-// tools/demo.cpp — the seed scenario: a [4, 3, 966, 1296] float32 batch viewed as [:, ::-1, :, :]
+// tools/demo.cpp — the BGR example: a [4, 3, 966, 1296] float32 batch viewed as [:, ::-1, :, :]
 // (RGB -> BGR), copied into a pinned NumPy-layout buffer and into a .npy, verified and timed against
 // the limit measured in the same run.
 #include "demo.hpp"
@@ -16,7 +16,7 @@
 #include <random>
 #include <vector>
 
-#include "d2h_schedule.hpp"
+#include "cuda/check.hpp"
 #include "stridecopy/stridecopy.hpp"
 
 namespace stridecopy::tools {
@@ -50,10 +50,6 @@ void parallel_memcpy(void* dst, const void* src, std::size_t bytes) {
 
 double gbps(std::size_t bytes, double ms) { return double(bytes) / (ms * 1e6); }
 
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) throw cuda_error(std::string(what) + " failed: " + cudaGetErrorString(e), int(e));
-}
-
 // out[n, c] must be imgs[n, 2 - c], plane by plane.
 bool verify_bgr(const float* imgs, const float* out, std::int64_t n, std::int64_t c, std::int64_t hw) {
   for (std::int64_t i = 0; i < n; ++i)
@@ -67,8 +63,8 @@ bool verify_bgr(const float* imgs, const float* out, std::int64_t n, std::int64_
 
 namespace {
 
-const std::vector<std::int64_t> seed_shape{4, 3, 966, 1296};
-const std::string seed_index = "[:, ::-1, :, :]";
+const std::vector<std::int64_t> bgr_shape{4, 3, 966, 1296};
+const std::string bgr_index = "[:, ::-1, :, :]";
 
 /// The .npy half of the demo: save the view, read the file back, compare with `expected`.
 bool save_and_check(const demo_options& o, const view& bgr, const host_array& expected) {
@@ -89,70 +85,66 @@ bool save_and_check(const demo_options& o, const view& bgr, const host_array& ex
 }
 
 int run_gpu_demo(const demo_options& o) {
-  const std::int64_t n = seed_shape[0], c = seed_shape[1], hw = seed_shape[2] * seed_shape[3];
+  const std::int64_t n = bgr_shape[0], c = bgr_shape[1], hw = bgr_shape[2] * bgr_shape[3];
   int device = 0;
   cudaDeviceProp prop{};
-  check(cudaGetDevice(&device), "cudaGetDevice");
-  check(cudaGetDeviceProperties(&prop, device), "cudaGetDeviceProperties");
+  STRIDECOPY_CUDA_TRY(cudaGetDevice(&device));
+  STRIDECOPY_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
   std::printf("GPU: %s: the batch lives in device memory; the copy crosses the host link\n", prop.name);
 
-  // Fresh random pixels on the device.
-  host_array imgs(dtype_of<float>(), seed_shape, host_array::order::c, pinned_buffer::kind::pageable);
+  cudaStream_t s = nullptr;
+  STRIDECOPY_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  // Fresh random pixels on the device, uploaded on the stream the copies use.
+  host_array imgs(dtype_of<float>(), bgr_shape, order::c, memory_kind::pageable);
   std::mt19937 g(std::random_device{}());
   std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
   auto* p = static_cast<float*>(imgs.data());
   for (std::int64_t i = 0; i < imgs.size(); ++i) p[i] = pixel(g);
-  void* d_imgs = nullptr;
-  void* d_tmp = nullptr;
-  check(cudaMalloc(&d_imgs, imgs.bytes()), "cudaMalloc");
-  check(cudaMalloc(&d_tmp, imgs.bytes()), "cudaMalloc");
-  check(cudaMemcpy(d_imgs, imgs.data(), imgs.bytes(), cudaMemcpyHostToDevice), "cudaMemcpy");
-  const view bgr = slice(contiguous_view(d_imgs, dtype_of<float>(), seed_shape, memory_space::device), seed_index);
-  cudaStream_t s = nullptr;
-  check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
+  device_array d_imgs(dtype_of<float>(), bgr_shape, s);
+  device_array d_tmp(dtype_of<float>(), bgr_shape, s);
+  STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(d_imgs.data(), imgs.data(), imgs.bytes(),
+                                      cudaMemcpyHostToDevice, s));
+  STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(s));
+  const view bgr = slice(d_imgs.as_view(), bgr_index);
 
-  host_array out(dtype_of<float>(), seed_shape);  // pinned, from the caching pool
+  host_array out(dtype_of<float>(), bgr_shape);  // pinned, from the caching pool
   std::printf("  destination: %s host buffer of %zu bytes\n", out.is_pinned() ? "pinned" : "pageable", out.bytes());
-  const plan pl = make_plan(bgr);
-  std::printf("  plan: %s, %d dims after merging; strategy: %s\n", to_string(pl.pat), pl.rank,
-              to_string(detail::choose_strategy(pl, out.is_pinned() ? detail::host_memory::pinned : detail::host_memory::pageable,
-                                                detail::strategy_from_environment())));
-  const double ours = median_ms(o.repeat, [&] {
-    copy_to_host_async(bgr, out.data(), out.bytes(), s);
-    check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
-  });
+  const plan pl = make_plan(bgr, memory_kind::pinned);
+  strategy ran = strategy::automatic;
+  const double ours = median_ms(o.repeat, [&] { ran = copy(pl, d_imgs.data(), out.data(), out.bytes(), s); });
+  std::printf("  plan: %s, %d dims after merging; strategy that ran: %s\n", to_string(pl.pat), pl.rank, to_string(ran));
   const bool ok = verify_bgr(p, static_cast<const float*>(out.data()), n, c, hw);
   pinned_buffer limit_dst(out.bytes());
   const double limit = median_ms(o.repeat, [&] {
-    check(cudaMemcpyAsync(limit_dst.data(), d_imgs, out.bytes(), cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync");
-    check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+    STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(limit_dst.data(), d_imgs.data(), out.bytes(), cudaMemcpyDeviceToHost, s));
+    STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(s));
   });
   // The two-pass way: contiguous-ise on the device, then copy into pageable memory.
   std::vector<std::byte> pageable(out.bytes());
   const double two_pass = median_ms(o.repeat, [&] {
-    copy_to_device_async(bgr, d_tmp, out.bytes(), s);
-    check(cudaMemcpyAsync(pageable.data(), d_tmp, out.bytes(), cudaMemcpyDeviceToHost, s), "cudaMemcpyAsync");
-    check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+    copy_to_device_async(bgr, d_tmp.data(), out.bytes(), s);
+    STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(pageable.data(), d_tmp.data(), out.bytes(), cudaMemcpyDeviceToHost, s));
+    STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(s));
   });
-  std::printf("  copy_to_host (pinned): %7.2f ms  %6.2f GB/s   (median of %d)\n", ours, gbps(out.bytes(), ours), o.repeat);
+  std::printf("  copy (pinned, reused plan): %7.2f ms  %6.2f GB/s   (median of %d)\n", ours, gbps(out.bytes(), ours),
+              o.repeat);
   std::printf("  contiguous pinned cudaMemcpyAsync D2H, same bytes, same run (the limit): %7.2f ms  %6.2f GB/s -> %.2fx of the limit\n",
               limit, gbps(out.bytes(), limit), limit / ours);
   std::printf("  two-pass (gather on device, then copy to pageable): %7.2f ms -> stridecopy is %.2fx faster\n", two_pass,
               two_pass / ours);
   std::printf("  verified: %s\n", ok ? "every element equals imgs[n, 2 - c, h, w]" : "MISMATCH");
   const bool file_ok = ok && save_and_check(o, bgr, out);
-  check(cudaStreamDestroy(s), "cudaStreamDestroy");
-  check(cudaFree(d_tmp), "cudaFree");
-  check(cudaFree(d_imgs), "cudaFree");
+  STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(s));
+  STRIDECOPY_CUDA_TRY(cudaStreamDestroy(s));
   return ok && file_ok ? 0 : 1;
 }
 
 }  // namespace
 
 int run_demo(const demo_options& o) {
-  const std::vector<std::int64_t>& shape = seed_shape;
+  const std::vector<std::int64_t>& shape = bgr_shape;
   const std::int64_t n = shape[0], c = shape[1], hw = shape[2] * shape[3];
-  const std::string& index = seed_index;
+  const std::string& index = bgr_index;
   const bool gpu = cuda_available();
   if (o.backend == "cuda" && !gpu) throw error("demo --backend cuda: no CUDA device is available");
   std::printf("stridecopy demo: imgs%s on a float32 batch of shape %s (RGB -> BGR), %.1f MB\n", index.c_str(),
@@ -162,7 +154,7 @@ int run_demo(const demo_options& o) {
               gpu ? "host backend chosen" : "no CUDA device on this machine", omp_get_max_threads());
 
   // Fresh random pixels in pageable memory, as a decoder would leave them.
-  host_array imgs(dtype_of<float>(), shape, host_array::order::c, pinned_buffer::kind::pageable);
+  host_array imgs(dtype_of<float>(), shape, order::c, memory_kind::pageable);
   std::mt19937 g(std::random_device{}());
   std::uniform_real_distribution<float> pixel(0.0f, 1.0f);
   auto* p = static_cast<float*>(imgs.data());
@@ -176,11 +168,13 @@ int run_demo(const demo_options& o) {
   host_array out(dtype_of<float>(), shape);
   std::printf("  destination: %s host buffer of %zu bytes\n", out.is_pinned() ? "pinned" : "pageable (no CUDA driver)",
               out.bytes());
-  const double ours = median_ms(o.repeat, [&] { copy_on_host(bgr, out.data(), out.bytes()); });
+  strategy ran = strategy::automatic;
+  const double ours = median_ms(o.repeat, [&] { ran = copy(pl, imgs.data(), out.data(), out.bytes()); });
+  std::printf("  strategy that ran: %s\n", to_string(ran));
   const bool ok = verify_bgr(p, static_cast<const float*>(out.data()), n, c, hw);
   std::vector<std::byte> scratch(out.bytes());
   const double limit = median_ms(o.repeat, [&] { parallel_memcpy(scratch.data(), imgs.data(), scratch.size()); });
-  std::printf("  copy_on_host : %7.2f ms  %6.2f GB/s   (median of %d)\n", ours, gbps(out.bytes(), ours), o.repeat);
+  std::printf("  copy (reused plan): %7.2f ms  %6.2f GB/s   (median of %d)\n", ours, gbps(out.bytes(), ours), o.repeat);
   std::printf("  memcpy on as many threads, same bytes, same run (the limit): %7.2f ms  %6.2f GB/s  -> %.2fx of the limit\n", limit,
               gbps(out.bytes(), limit), limit / ours);
   std::printf("  verified: %s\n", ok ? "every element equals imgs[n, 2 - c, h, w]" : "MISMATCH");

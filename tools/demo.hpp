@@ -1,4 +1,4 @@
-// tools/demo.hpp — `stridecopy demo`: the README's seed scenario, verified and timed.
+// tools/demo.hpp — `stridecopy demo`: the README's BGR example, verified and timed.
 #pragma once
 
 #include <string>
@@ -11,7 +11,7 @@ struct demo_options {
   std::string backend = "auto";
 };
 
-/// Runs the seed scenario and prints what it did; returns the process exit status.
+/// Runs the BGR example and prints what it did; returns the process exit status.
 int run_demo(const demo_options& options);
 
 }  // namespace stridecopy::tools

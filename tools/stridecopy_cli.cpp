@@ -1,6 +1,6 @@
 // tools/stridecopy_cli.cpp — the `stridecopy` command-line program: `slice` writes a NumPy basic
 // index of a .npy file as a new C-order .npy file, `info` describes a .npy file's header, `demo`
-// runs the seed scenario.
+// runs the BGR example.
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -15,9 +15,9 @@
 #include <CLI/CLI.hpp>
 #include <cuda_runtime_api.h>
 
+#include "cuda/check.hpp"
 #include "demo.hpp"
 #include "stridecopy/stridecopy.hpp"
-
 
 namespace {
 
@@ -48,45 +48,30 @@ void report_error(std::string_view message) {
   std::cerr << "stridecopy: error: " << one_line(message) << '\n' << std::flush;
 }
 
-/// Device memory for the CUDA backend's copy of the input array.
-struct device_copy {
-  void* p = nullptr;
-  explicit device_copy(const stridecopy::host_array& a) {
-    if (const cudaError_t e = cudaMalloc(&p, a.bytes()); e != cudaSuccess)
-      throw stridecopy::cuda_error(std::string("cudaMalloc of the input array failed: ") + cudaGetErrorString(e), int(e));
-    if (const cudaError_t e = cudaMemcpy(p, a.data(), a.bytes(), cudaMemcpyHostToDevice); e != cudaSuccess) {
-      (void)cudaFree(p);
-      throw stridecopy::cuda_error(std::string("cudaMemcpy of the input array failed: ") + cudaGetErrorString(e), int(e));
-    }
-  }
-  ~device_copy() { (void)cudaFree(p); }
-  device_copy(const device_copy&) = delete;
-  device_copy& operator=(const device_copy&) = delete;
-};
-
-/// The one place that decides where the copy runs. Every backend writes `out` through save_npy, so
-/// the file appears complete or not at all. The CUDA backend uploads the input array and saves the
-/// view of the device copy: the gather kernels run on the GPU and the bytes stream back through
-/// pinned chunks.
-void write_copy(backend b, const fs::path& out, const stridecopy::host_array& arr, const stridecopy::view& v) {
-  const bool gpu = stridecopy::cuda_available();
-  if (b == backend::cuda && !gpu) throw stridecopy::error("--backend cuda: no CUDA device is available");
-  if (b == backend::host || !gpu || arr.bytes() == 0) {
+/// The one place that decides where the copy runs; every backend writes `out` through save_npy, so
+/// the file appears complete or not at all. `auto` is the host: a file-to-file copy on the GPU would
+/// move strictly more bytes (the whole input up, the result down) than the CPU gather reads. The
+/// CUDA backend uploads the input array and saves the same index of the device copy: the gather
+/// kernels run on the GPU and the bytes stream back through pinned chunks.
+void write_copy(backend b, const fs::path& out, const stridecopy::host_array& arr, const std::string& index_text) {
+  const stridecopy::view v = stridecopy::slice(arr.as_view(), index_text);
+  if (b != backend::cuda || stridecopy::element_count(v.lay) == 0) {
     stridecopy::save_npy(out, v);
     return;
   }
-  const device_copy d(arr);
-  stridecopy::view dv = v;
-  dv.space = stridecopy::memory_space::device;
-  dv.data = static_cast<const std::byte*>(d.p) + (static_cast<const std::byte*>(v.data) - static_cast<const std::byte*>(arr.data()));
-  dv.allocation = stridecopy::byte_range{d.p, arr.bytes()};
-  stridecopy::save_npy(out, dv);
+  if (!stridecopy::cuda_available()) throw stridecopy::error("--backend cuda: no CUDA device is available");
+  stridecopy::device_buffer d(arr.bytes());
+  STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(d.data(), arr.data(), arr.bytes(), cudaMemcpyHostToDevice, d.stream()));
+  STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(d.stream()));
+  stridecopy::view on_device = stridecopy::make_view(d.data(), arr.type(), arr.shape(), arr.lay().strides(),
+                                                     stridecopy::memory_kind::device);
+  on_device.allocation = stridecopy::byte_range{d.data(), d.size()};
+  stridecopy::save_npy(out, stridecopy::slice(on_device, index_text), d.stream());
 }
 
 int run_slice(const std::string& in, const std::string& index_text, const std::string& out, backend b) {
   const stridecopy::host_array arr = stridecopy::load_npy(in);
-  const stridecopy::view v = stridecopy::slice(arr.as_view(), index_text);
-  write_copy(b, out, arr, v);
+  write_copy(b, out, arr, index_text);
   return 0;
 }
 
@@ -117,7 +102,9 @@ int main(int argc, char** argv) {
                    "NumPy basic index, brackets optional: \"[:, ::-1]\", \"..., 0\", \"None, 1:-1:2\", \"-1\"")
       ->required();
   slice_cmd->add_option("-o,--output", out, "output .npy file (replaced only when the copy succeeds)")->required();
-  slice_cmd->add_option("--backend", backend_name, "where the copy runs: host, cuda, or auto (the GPU when one is present)")
+  slice_cmd->add_option("--backend", backend_name,
+                        "where the copy runs: host, cuda, or auto (the host: a file-to-file copy through the GPU "
+                        "moves more bytes)")
       ->check(CLI::IsMember({"auto", "host", "cuda"}))
       ->capture_default_str();
 
@@ -127,7 +114,7 @@ int main(int argc, char** argv) {
 
   stridecopy::tools::demo_options demo;
   CLI::App* demo_cmd = app.add_subcommand(
-      "demo", "The seed scenario: a [4, 3, 966, 1296] float32 batch, [:, ::-1, :, :], into a pinned buffer and a "
+      "demo", "The BGR example: a [4, 3, 966, 1296] float32 batch, [:, ::-1, :, :], into a pinned buffer and a "
               ".npy, verified and timed (on the GPU when one is present).");
   demo_cmd->add_option("-o,--output", demo.output, "keep the .npy here (default: a temporary, removed)");
   demo_cmd->add_option("--repeat", demo.repeat, "timed repetitions")->check(CLI::Range(1, 10000))->capture_default_str();

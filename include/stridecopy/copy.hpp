@@ -1,4 +1,6 @@
-// stridecopy/copy.hpp — the copies: any strided view into a contiguous C-order destination.
+// stridecopy/copy.hpp — the copies: any strided view into a contiguous C-order destination, on the
+// CPU or the GPU, in either direction. Every function checks everything before any work: a throw
+// leaves the destination untouched.
 #pragma once
 
 #include <cstddef>
@@ -6,59 +8,85 @@
 #include <cuda/stream_ref>
 
 #include "stridecopy/pinned_buffer.hpp"
+#include "stridecopy/plan.hpp"
 #include "stridecopy/view.hpp"
 
 namespace stridecopy {
 
-/// Copies the C-order elements of a host view into `dst` on the CPU (OpenMP), before returning.
-/// Needs no GPU and no CUDA driver. `threads` = 0 uses OpenMP's default.
-void copy_on_host(const view& v, void* dst, std::size_t dst_bytes, int threads = 0);
-
-/// Copies the C-order elements of a device view into device memory `dst` (dst_bytes long) with
-/// the gather kernels, on `stream`, on the device that owns the view's memory. Returns without
-/// waiting; every check (view, destination size and overlap, that both pointers are device memory
-/// of one device) happens before anything is enqueued, so a throw leaves `dst` untouched.
-/// Throws invalid_view for bad input, cuda_error (naming the call) when CUDA fails.
-void copy_to_device_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{});
-/// copy_to_device_async, then waits for `stream`.
-void copy_to_device(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{});
-
-/// True when a CUDA driver and at least one device are present.
-bool cuda_available() noexcept;
-
-/// How a device-to-host copy moves its bytes (DESIGN.md, "Device to host").
-enum class strategy {
-  automatic,  ///< chosen per view from a measured table (see d2h_policy)
-  dma,        ///< contiguous runs straight to the copy engine in one batched call; no kernel, no scratch
-  staged,     ///< gather kernel into a bounded device ring, copy engine drains it, overlapped
-  direct,     ///< gather kernel stores straight into mapped pinned host memory
+/// How a copy moves its bytes. Asked for through copy_options (or STRIDECOPY_STRATEGY); every copy
+/// returns the one that ran.
+enum class strategy : std::uint8_t {
+  automatic,  ///< asked: let the chooser decide (never returned)
+  none,       ///< ran: nothing to copy (the view is empty)
+  cpu,        ///< ran: an OpenMP gather on the CPU (host source, host destination)
+  dma,        ///< the copy engine moves the view's contiguous runs as they are; no kernel, no scratch
+  staged,     ///< gather kernels fill a bounded device ring that the copy engine drains, overlapped
+  direct,     ///< gather kernels write the destination itself (device memory, or mapped pinned memory)
 };
 const char* to_string(strategy s);
 
 struct copy_options {
-  /// `automatic` unless forced; the environment variable STRIDECOPY_STRATEGY=dma|staged|direct forces
-  /// one too (tests and benchmarks use it). A forced strategy that cannot run throws invalid_view.
+  /// `automatic` unless forced; the environment variable STRIDECOPY_STRATEGY=dma|staged|direct
+  /// forces one for the copies between host and device memory that do not ask here. A forced
+  /// strategy that cannot run throws invalid_view naming why.
   strategy how = strategy::automatic;
+  /// Threads of a CPU copy: 0 picks the team from the size (small copies run on one thread),
+  /// otherwise 1 to max_cpu_threads.
+  int threads = 0;
 };
 
-/// Copies the C-order elements of a device view into host memory `dst` (dst_bytes long), on
-/// `stream`, on the device that owns the view's memory. Returns without waiting: the bytes are in
-/// `dst` once `stream` reaches this point. Pinned destinations are the fast path; pageable ones
-/// work through an internal pinned bounce ring and are slower. Every check happens before anything
-/// is enqueued. A host view is copied on the CPU before the call returns.
-/// Throws invalid_view for bad input, cuda_error (naming the call) when CUDA fails.
-void copy_to_host_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
+/// The most threads a CPU copy may ask for.
+inline constexpr int max_cpu_threads = 1024;
+
+/// True when a CUDA driver and at least one device are present.
+bool cuda_available() noexcept;
+
+// ---- plans, reused
+
+/// Copies the C-order elements of plan p's view from the allocation at `src` (the base the plan's
+/// view was made from: see plan::origin) into `dst` (dst_bytes long), on `stream`. Returns without
+/// waiting for device work: the bytes are in `dst` once `stream` reaches this point. A host-to-host
+/// plan with a CUDA device present runs on the CPU in stream order (a host function), so it sees
+/// what earlier work on the stream wrote; without a device it runs before returning. Every check
+/// (pointers, sizes, overlap, memory kinds) happens before anything is enqueued. Returns the
+/// strategy that ran. Throws invalid_view for bad input, cuda_error (naming the call) when CUDA fails.
+strategy copy_async(const plan& p, const void* src, void* dst, std::size_t dst_bytes,
+                    cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
+/// copy_async, then waits until the copy is complete.
+strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
+              const copy_options& options = {});
+
+// ---- one-shot copies of a view
+
+/// Copies the C-order elements of a host view into host memory `dst` on the CPU (OpenMP), before
+/// returning. Needs no GPU and no CUDA driver. `threads` as copy_options::threads; anything else
+/// throws invalid_argument.
+void copy_on_host(const view& v, void* dst, std::size_t dst_bytes, int threads = 0);
+
+/// Copies the C-order elements of a view into host memory `dst`, on `stream`. Device views use the
+/// strategies above (pinned destinations are the fast path; pageable ones bounce through pinned
+/// slots); host views are gathered on the CPU in stream order (see copy_async).
+strategy copy_to_host_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
+                            const copy_options& options = {});
+/// copy_to_host_async, then waits until the copy is complete.
+strategy copy_to_host(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
+                      const copy_options& options = {});
+
+/// Copies the C-order elements of a device view into device memory `dst` with the gather kernels
+/// (or one copy-engine transfer when the view is contiguous), on `stream`, on the device that owns
+/// the view's memory.
+strategy copy_to_device_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
+                              const copy_options& options = {});
+/// copy_to_device_async, then waits until the copy is complete.
+strategy copy_to_device(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
                         const copy_options& options = {});
-/// copy_to_host_async, then waits for `stream`.
-void copy_to_host(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
-                  const copy_options& options = {});
 
 /// The view's elements in a new C-order host_array (pinned, from a caching pool, where a CUDA driver
 /// is present), complete when this returns.
 host_array to_host(const view& v, cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
 
-/// Frees the cached staging rings (device scratch, pinned bounce buffers, streams, events) and the
-/// cached pinned blocks of to_host's pool. Waits for the work that uses them.
+/// Frees the cached staging rings (device scratch, pinned bounce slots, streams, events) and the
+/// cached pinned blocks of the pinned pool. Waits for the work that uses them.
 void release_cached_memory();
 
 }  // namespace stridecopy

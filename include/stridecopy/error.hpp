@@ -25,6 +25,12 @@ class invalid_index : public error {
   using error::error;
 };
 
+/// A numeric argument outside its range (a thread count, a size).
+class invalid_argument : public error {
+ public:
+  using error::error;
+};
+
 /// A .npy file that cannot be read or written (I/O failure or malformed content).
 class npy_error : public error {
  public:

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -30,7 +31,7 @@ std::vector<index_item> parse_index(std::string_view numpy_index);
 
 /// Applies NumPy basic indexing with NumPy's exact semantics (Python's slice.indices clamping,
 /// negative integers wrap, None adds an extent-1 axis). Throws invalid_index on step 0, two
-/// ellipses, too many indices, an integer out of range, or a result of rank > 8.
+/// ellipses, too many indices, an integer out of range, or a result of more than max_rank dims.
 view slice(const view& v, std::string_view numpy_index);
 view slice(const view& v, std::span<const index_item> items, std::string_view text_for_messages = {});
 

@@ -1,14 +1,16 @@
-// stridecopy/layout.hpp — shape and signed strides (in elements) of an n-d view, rank 0 to 8.
+// stridecopy/layout.hpp — shape and signed strides (in elements) of an n-d view.
 // Pure value algebra: nothing here touches memory.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 
 namespace stridecopy {
 
+/// Most dimensions a view, a layout or a .npy file may have.
 inline constexpr int max_rank = 8;
 
 struct layout {
@@ -29,11 +31,12 @@ struct layout {
   }
 };
 
-/// Row-major (C order) layout of `shape`. Throws invalid_view for rank > 8 or negative extents.
+/// Row-major (C order) layout of `shape`. Throws invalid_view for too many dims or a negative extent.
 layout c_contiguous(std::span<const std::int64_t> shape);
+layout c_contiguous(std::initializer_list<std::int64_t> shape);
 /// Column-major (Fortran order) layout of `shape`.
 layout f_contiguous(std::span<const std::int64_t> shape);
-/// Layout with explicit strides (elements). Throws invalid_view when the ranks differ or rank > 8.
+/// Layout with explicit strides (elements). Throws invalid_view when the ranks differ.
 layout make_layout(std::span<const std::int64_t> shape, std::span<const std::int64_t> stride);
 
 /// Number of elements. Throws invalid_view if the product overflows int64.

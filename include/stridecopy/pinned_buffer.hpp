@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 
 #include "stridecopy/dtype.hpp"
@@ -18,11 +19,10 @@ namespace stridecopy {
 /// device): they are reused, not freed; release_cached_memory() (copy.hpp) returns them.
 class pinned_buffer {
  public:
-  enum class kind { pinned, pageable };
-
   pinned_buffer() = default;
-  /// `bytes` of pinned memory, or pageable memory when no CUDA driver is present.
-  explicit pinned_buffer(std::size_t bytes, kind k = kind::pinned);
+  /// `bytes` of host memory of kind `k` (pinned or pageable; pinned falls back to pageable when no
+  /// CUDA driver is present). Throws invalid_argument for memory_kind::device.
+  explicit pinned_buffer(std::size_t bytes, memory_kind k = memory_kind::pinned);
   pinned_buffer(pinned_buffer&& other) noexcept;
   pinned_buffer& operator=(pinned_buffer&& other) noexcept;
   pinned_buffer(const pinned_buffer&) = delete;
@@ -33,6 +33,7 @@ class pinned_buffer {
   [[nodiscard]] const void* data() const noexcept { return data_; }
   [[nodiscard]] std::size_t size() const noexcept { return bytes_; }
   [[nodiscard]] bool is_pinned() const noexcept { return pinned_; }
+  [[nodiscard]] memory_kind kind() const noexcept { return pinned_ ? memory_kind::pinned : memory_kind::pageable; }
 
  private:
   void release() noexcept;
@@ -42,15 +43,17 @@ class pinned_buffer {
   bool pinned_ = false;
 };
 
+/// Element order of an owned array.
+enum class order : std::uint8_t { c, f };
+
 /// An n-d array in owned host memory: what to_host and load_npy return.
 class host_array {
  public:
-  enum class order { c, f };
-
   host_array() = default;
-  /// Uninitialised array of `shape`, C order unless `o` says otherwise.
-  host_array(dtype type, std::span<const std::int64_t> shape, order o = order::c,
-             pinned_buffer::kind k = pinned_buffer::kind::pinned);
+  /// Uninitialised array of `shape`, C order unless `o` says otherwise, in host memory of kind `k`.
+  host_array(dtype type, std::span<const std::int64_t> shape, order o = order::c, memory_kind k = memory_kind::pinned);
+  host_array(dtype type, std::initializer_list<std::int64_t> shape, order o = order::c,
+             memory_kind k = memory_kind::pinned);
 
   [[nodiscard]] void* data() noexcept { return buffer_.data(); }
   [[nodiscard]] const void* data() const noexcept { return buffer_.data(); }
@@ -60,7 +63,7 @@ class host_array {
   [[nodiscard]] std::span<const std::int64_t> shape() const { return layout_.extents(); }
   [[nodiscard]] std::int64_t size() const { return element_count(layout_); }
   [[nodiscard]] bool is_pinned() const noexcept { return buffer_.is_pinned(); }
-  /// A host view of the whole array, with the allocation's bounds recorded.
+  /// A view of the whole array, with the allocation's bounds recorded.
   [[nodiscard]] view as_view() const;
 
  private:

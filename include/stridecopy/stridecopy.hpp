@@ -2,6 +2,7 @@
 #pragma once
 
 #include "stridecopy/copy.hpp"
+#include "stridecopy/device_array.hpp"
 #include "stridecopy/dtype.hpp"
 #include "stridecopy/error.hpp"
 #include "stridecopy/index.hpp"

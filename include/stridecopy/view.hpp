@@ -1,9 +1,10 @@
-// stridecopy/view.hpp — a strided view of memory: data pointer, element type, layout, memory space.
+// stridecopy/view.hpp — a strided view of memory: data pointer, element type, layout, memory kind.
 // `data` points at logical element (0, ..., 0); strides may be negative or zero.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <span>
 
@@ -12,14 +13,17 @@
 
 namespace stridecopy {
 
-enum class memory_space {
-  host,         ///< ordinary (pageable) host memory
-  pinned_host,  ///< page-locked host memory (cudaHostAlloc), reachable by the device's copy engines
-  device,       ///< device memory (cudaMalloc)
+/// Where bytes live. The one vocabulary for views, destinations, buffers and plans.
+enum class memory_kind : std::uint8_t {
+  pageable,  ///< ordinary host memory
+  pinned,    ///< page-locked host memory (cudaHostAlloc, cudaHostRegister): the copy engines reach it
+  device,    ///< device memory (cudaMalloc, cudaMallocAsync, managed memory)
 };
 
-/// "host", "pinned host" or "device", for messages.
-const char* to_string(memory_space s);
+/// "pageable host", "pinned host" or "device", for messages.
+const char* to_string(memory_kind k);
+/// True for pageable and pinned host memory.
+constexpr bool is_host(memory_kind k) { return k != memory_kind::device; }
 
 /// The bytes of one allocation; a view that knows its allocation is checked against it.
 struct byte_range {
@@ -31,21 +35,29 @@ struct view {
   const void* data = nullptr;
   dtype type{};
   layout lay{};
-  memory_space space = memory_space::host;
-  /// When set, make_plan rejects a view that reads outside these bytes; slicing keeps it.
+  memory_kind memory = memory_kind::pageable;
+  /// When set, make_plan rejects a view that reads outside these bytes; slicing keeps it. A plan
+  /// made from such a view runs on any allocation of that size (copy_async's `src` is its base).
   std::optional<byte_range> allocation{};
 
   [[nodiscard]] int rank() const { return lay.rank; }
   [[nodiscard]] std::span<const std::int64_t> shape() const { return lay.extents(); }
   [[nodiscard]] std::span<const std::int64_t> strides() const { return lay.strides(); }
+  /// The pointer the view was built from: its allocation's base when it records one, else `data`.
+  [[nodiscard]] const void* base() const { return allocation ? allocation->base : data; }
 };
 
 /// A view of `data` with the given shape and element strides (C order when `strides` is empty).
 view make_view(const void* data, dtype type, std::span<const std::int64_t> shape,
-               std::span<const std::int64_t> strides = {}, memory_space space = memory_space::host);
+               std::span<const std::int64_t> strides = {}, memory_kind memory = memory_kind::pageable);
+view make_view(const void* data, dtype type, std::initializer_list<std::int64_t> shape,
+               std::initializer_list<std::int64_t> strides = {}, memory_kind memory = memory_kind::pageable);
 
 /// A C-contiguous view over a whole allocation of `shape`, with the allocation's bounds recorded.
+/// `data` may be null: the view then describes a layout only, for plans that run on any allocation.
 view contiguous_view(const void* data, dtype type, std::span<const std::int64_t> shape,
-                     memory_space space = memory_space::host);
+                     memory_kind memory = memory_kind::pageable);
+view contiguous_view(const void* data, dtype type, std::initializer_list<std::int64_t> shape,
+                     memory_kind memory = memory_kind::pageable);
 
 }  // namespace stridecopy

@@ -1,4 +1,5 @@
-// tests/consumer/device_part.cu — the same from CUDA code: copy_to_device on a stream, where a GPU exists.
+// tests/consumer/device_part.cu — the same from CUDA code: a device-to-device copy on a stream into
+// a device_array, where a GPU exists.
 #include <cuda_runtime.h>
 #include <stridecopy/stridecopy.hpp>
 
@@ -12,21 +13,14 @@ int device_part() {
   }
   std::vector<float> host(64);
   for (std::size_t i = 0; i < host.size(); ++i) host[i] = float(i);
-  float *src = nullptr, *dst = nullptr;
-  cudaMalloc(&src, 256);
-  cudaMalloc(&dst, 256);
-  cudaMemcpy(src, host.data(), 256, cudaMemcpyHostToDevice);
-  const std::vector<std::int64_t> shape{8, 8};
-  const auto v = stridecopy::flip(stridecopy::contiguous_view(src, stridecopy::dtype_of<float>(), shape,
-                                                              stridecopy::memory_space::device), 1);
   cudaStream_t s;
   cudaStreamCreate(&s);
-  stridecopy::copy_to_device(v, dst, 256, s);
+  stridecopy::device_array src(stridecopy::dtype_of<float>(), {8, 8}, s), dst(stridecopy::dtype_of<float>(), {8, 8}, s);
+  cudaMemcpyAsync(src.data(), host.data(), 256, cudaMemcpyHostToDevice, s);
+  stridecopy::copy_to_device(stridecopy::flip(src.as_view(), 1), dst.data(), dst.bytes(), s);
   std::vector<float> out(64);
-  cudaMemcpy(out.data(), dst, 256, cudaMemcpyDeviceToHost);
-  cudaStreamDestroy(s);
-  cudaFree(src);
-  cudaFree(dst);
+  cudaMemcpyAsync(out.data(), dst.data(), 256, cudaMemcpyDeviceToHost, s);
+  cudaStreamSynchronize(s);
   for (int r = 0; r < 8; ++r)
     for (int c = 0; c < 8; ++c)
       if (out[std::size_t(r * 8 + c)] != host[std::size_t(r * 8 + 7 - c)]) {

@@ -1,0 +1,118 @@
+// host/core/choose.cpp — the strategy chooser: which strategy runs for a plan and a call's facts.
+#include "core/choose.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "stridecopy/error.hpp"
+
+namespace stridecopy {
+
+const char* to_string(strategy s) {
+  switch (s) {
+    case strategy::automatic: return "automatic";
+    case strategy::none: return "none";
+    case strategy::cpu: return "cpu";
+    case strategy::dma: return "dma";
+    case strategy::staged: return "staged";
+    case strategy::direct: return "direct";
+  }
+  return "?";
+}
+
+namespace detail {
+
+namespace {
+
+bool has_runs(const plan& p) { return p.rank == 0 || p.inner_stride() == 1; }
+std::int64_t run_count(const plan& p) { return p.rank == 0 ? 1 : p.units() / p.inner_extent(); }
+
+[[noreturn]] void cannot(strategy s, const std::string& why) {
+  throw invalid_view(std::string("strategy ") + to_string(s) + " cannot run: " + why);
+}
+
+strategy host_to_host(strategy forced) {
+  if (forced != strategy::automatic && forced != strategy::cpu)
+    cannot(forced, "both sides are host memory, which only the CPU copies (strategy cpu)");
+  return strategy::cpu;
+}
+
+strategy device_to_device(const plan& p, strategy forced) {
+  switch (forced) {
+    case strategy::automatic: return p.pat == pattern::contiguous ? strategy::dma : strategy::direct;
+    case strategy::dma:
+      if (p.pat != pattern::contiguous)
+        cannot(forced, "a device-to-device copy engine transfer needs a contiguous view (this one is " +
+                           std::string(to_string(p.pat)) + ")");
+      return forced;
+    case strategy::direct: return forced;
+    default: cannot(forced, "a device-to-device copy runs as dma or direct");
+  }
+}
+
+strategy device_to_host(const plan& p, const copy_facts& f, strategy forced) {
+  const bool pinned = f.destination == memory_kind::pinned;
+  if (f.capturing && !pinned)
+    throw invalid_view("a copy into pageable host memory cannot be captured into a CUDA graph (use a pinned "
+                       "destination)");
+  switch (forced) {
+    case strategy::dma:
+      if (!has_runs(p))
+        cannot(forced, "it copies contiguous runs of the source, but this view's inner stride is " +
+                           std::to_string(p.inner_stride()) + " units (pattern " + to_string(p.pat) + ")");
+      return forced;
+    case strategy::direct:
+      if (!pinned) cannot(forced, "a kernel writes through mapped pinned memory, but the destination is pageable");
+      if (!f.destination_mapped) cannot(forced, "the pinned destination is not mapped for the device");
+      return forced;
+    case strategy::staged:
+      if (f.capturing)
+        cannot(forced, "its ring and events cannot be captured into a CUDA graph (a pinned, mapped destination "
+                       "is copied directly)");
+      return forced;
+    case strategy::automatic: break;
+    default: cannot(forced, "a device-to-host copy runs as dma, staged or direct");
+  }
+  // Pageable memory cannot be written by a kernel or copied into asynchronously: bounce.
+  if (!pinned) return strategy::staged;
+  if (p.pat == pattern::contiguous) return strategy::dma;
+  if (p.pat == pattern::long_runs && run_count(p) <= transfer_policy::dma_max_runs) return strategy::dma;
+  if (f.destination_mapped && (f.capturing || p.bytes <= transfer_policy::direct_max_bytes)) return strategy::direct;
+  if (f.capturing) {
+    if (has_runs(p)) return strategy::dma;  // one copy per run: capturable
+    throw invalid_view("this copy cannot be captured into a CUDA graph: the pinned destination is not mapped for "
+                       "the device, and the view has no contiguous runs");
+  }
+  return strategy::staged;
+}
+
+}  // namespace
+
+strategy choose(const plan& p, const copy_facts& f, strategy forced) {
+  if (forced == strategy::none) cannot(forced, "it is what an empty copy reports, not a way to copy");
+  if (p.bytes == 0) return strategy::none;
+  const bool from_host = is_host(f.source), to_host = is_host(f.destination);
+  if (from_host && to_host) return host_to_host(forced);
+  if (!from_host && !to_host) return device_to_device(p, forced);
+  if (!from_host) return device_to_host(p, f, forced);
+  throw invalid_view("copies from host memory into device memory are not supported");
+}
+
+strategy strategy_from_environment() {
+  const char* env = std::getenv("STRIDECOPY_STRATEGY");
+  if (!env || !*env) return strategy::automatic;
+  const std::string_view s(env);
+  for (const strategy k : {strategy::dma, strategy::staged, strategy::direct, strategy::automatic})
+    if (s == to_string(k)) return k;
+  if (s == "auto") return strategy::automatic;
+  throw invalid_view("STRIDECOPY_STRATEGY=\"" + std::string(s) + "\": expected dma, staged, direct or automatic");
+}
+
+std::size_t staged_chunk_bytes(const plan& p) {
+  return std::clamp(p.bytes / 4, transfer_policy::min_chunk_bytes, transfer_policy::max_chunk_bytes);
+}
+
+}  // namespace detail
+}  // namespace stridecopy

@@ -1,0 +1,126 @@
+// host/dtype.cpp — NumPy type strings ("<f4", "|b1", ">U3") to and from stridecopy::dtype.
+// Accepts the fixed-size typestr forms np.save writes and normalises them as NumPy's dtype.str does.
+#include "stridecopy/dtype.hpp"
+
+#include <limits>
+#include <string>
+
+#include "core/text.hpp"
+#include "stridecopy/error.hpp"
+
+namespace stridecopy {
+
+namespace {
+
+bool known_kind(char kind) {
+  return kind == 'b' || kind == 'i' || kind == 'u' || kind == 'f' || kind == 'c' || kind == 'S' || kind == 'U' ||
+         kind == 'V';
+}
+
+/// Whether `itemsize` (bytes) is one NumPy has for `kind`; false for unknown kinds.
+bool valid_size(char kind, int itemsize) {
+  switch (kind) {
+    case 'b': return itemsize == 1;
+    case 'i':
+    case 'u': return itemsize == 1 || itemsize == 2 || itemsize == 4 || itemsize == 8;
+    // 12 / 24 are x86-32's long double and its complex; NumPy only knows the ones its platform has,
+    // but a file written elsewhere still has well-defined bytes.
+    case 'f': return itemsize == 2 || itemsize == 4 || itemsize == 8 || itemsize == 12 || itemsize == 16;
+    case 'c': return itemsize == 8 || itemsize == 16 || itemsize == 24 || itemsize == 32;
+    case 'S':
+    case 'V': return itemsize >= 1;
+    case 'U': return itemsize >= 4 && itemsize % 4 == 0;
+    default: return false;
+  }
+}
+
+/// Types whose bytes have no order: NumPy writes '|' for them whatever order was asked.
+bool order_free(char kind, int itemsize) { return kind == 'b' || kind == 'S' || kind == 'V' || itemsize == 1; }
+
+/// 'f', or "code 0" for a character that would not print.
+std::string char_name(char ch) {
+  const auto c = static_cast<unsigned char>(ch);
+  // Not "'" + std::string(1, ch) + "'": that trips a false GCC 12 -Wrestrict warning.
+  if (c >= 0x20 && c < 0x7f) return std::string{'\'', ch, '\''};
+  std::string name = "code ";  // appended, not "code " + ...: the same false -Wrestrict warning
+  name += std::to_string(c);
+  return name;
+}
+
+[[noreturn]] void reject(std::string_view descr, const std::string& why) {
+  throw npy_error("dtype descr " + detail::quoted(descr) + ": " + why);
+}
+
+}  // namespace
+
+dtype parse_descr(std::string_view descr) {
+  std::string_view s = descr;
+  char order = '=';
+  if (!s.empty() && (s[0] == '<' || s[0] == '>' || s[0] == '|' || s[0] == '=')) {
+    order = s[0];
+    s.remove_prefix(1);
+  }
+  if (s.empty()) reject(descr, "no type code");
+  const char kind = s[0];
+  s.remove_prefix(1);
+
+  if (kind == 'O') reject(descr, "object arrays are not supported (their bytes are Python pointers)");
+  if (kind == 'M' || kind == 'm') reject(descr, "datetime and timedelta types are not supported");
+
+  int count = 0;
+  if (kind == '?') {
+    // NumPy's one-character code for bool; it takes no size.
+    if (!s.empty()) reject(descr, "'?' (bool) takes no size");
+    return dtype{'b', 1, '|'};
+  }
+  if (!known_kind(kind))
+    reject(descr, "unknown or unsupported type code " + char_name(kind) +
+                      " (supported: b, i, u, f, c, S, U, V with a size, as in \"<f4\")");
+  if (s.empty()) reject(descr, "no size after type code " + char_name(kind));
+  for (const char ch : s) {
+    if (ch < '0' || ch > '9') reject(descr, "size " + detail::quoted(s) + " is not a decimal number");
+    // Leading zeros are fine ("<i08" is "<i8" to NumPy); only the value is bounded.
+    if (count > (std::numeric_limits<int>::max() - 9) / 10) reject(descr, "size is too large");
+    count = count * 10 + (ch - '0');
+  }
+  if (count == 0) reject(descr, "size must be at least 1");
+
+  // A 'U' size counts UCS-4 characters; itemsize is in bytes.
+  if (kind == 'U' && count > std::numeric_limits<int>::max() / 4) reject(descr, "size is too large");
+  const int itemsize = kind == 'U' ? count * 4 : count;
+  if (!valid_size(kind, itemsize))
+    reject(descr, "type code " + char_name(kind) + " has no " + std::to_string(itemsize) + "-byte variant");
+
+  dtype t{kind, itemsize, '<'};
+  if (order_free(kind, itemsize))
+    t.byteorder = '|';
+  else
+    // '=' (native), '|' (not applicable) and no prefix all mean this little-endian host's order.
+    t.byteorder = order == '>' ? '>' : '<';
+  return t;
+}
+
+std::string to_descr(const dtype& t) {
+  // Also used in messages about invalid types, so it renders anything without throwing.
+  std::string s(1, t.byteorder);
+  s += t.kind;
+  s += std::to_string(t.kind == 'U' && t.itemsize % 4 == 0 ? t.itemsize / 4 : t.itemsize);
+  return s;
+}
+
+void validate(const dtype& t) {
+  const auto describe = [&] {
+    return "dtype {kind " + char_name(t.kind) + ", itemsize " + std::to_string(t.itemsize) + ", byteorder " +
+           char_name(t.byteorder) + "}";
+  };
+  if (!known_kind(t.kind))
+    throw invalid_view(describe() + " has an unknown kind (expected one of b, i, u, f, c, S, U, V)");
+  if (!valid_size(t.kind, t.itemsize)) throw invalid_view(describe() + " has an itemsize its kind does not have");
+  const bool free = order_free(t.kind, t.itemsize);
+  if (free && t.byteorder != '|')
+    throw invalid_view(describe() + ": a type whose bytes have no order must have byteorder '|'");
+  if (!free && t.byteorder != '<' && t.byteorder != '>')
+    throw invalid_view(describe() + ": byteorder must be '<' or '>'");
+}
+
+}  // namespace stridecopy

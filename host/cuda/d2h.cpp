@@ -1,0 +1,141 @@
+// host/cuda/d2h.cpp — device to host: dma and the one staged pipeline. Staging rings come from the
+// bounded cache of cuda/staging.hpp, one per (device, stream).
+#include "cuda/d2h.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/choose.hpp"
+#include "core/plan_ops.hpp"
+#include "cuda/check.hpp"
+#include "cuda/dma_runs.hpp"
+#include "cuda/gather_launch.hpp"
+#include "cuda/runtime.hpp"
+#include "cuda/staging.hpp"
+
+namespace stridecopy::detail {
+
+void run_dma(const plan& p, const std::byte* src, std::byte* dst, bool pinned_destination, cudaStream_t stream) {
+  if (p.pat == pattern::contiguous) {
+    STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst, src, p.bytes, cudaMemcpyDeviceToHost, stream));
+    return;
+  }
+  if (dma_2d d; as_2d_copy(p, d)) {
+    STRIDECOPY_CUDA_TRY(
+        cudaMemcpy2DAsync(dst, d.width, src, d.src_pitch, d.width, d.height, cudaMemcpyDeviceToHost, stream));
+    return;
+  }
+  const std::vector<dma_run> runs = dma_runs(p);
+  // cudaMemcpyBatchAsync takes no legacy default stream and cannot be captured, and its location
+  // hints are not meant for pageable memory: copy run by run then.
+  if (is_legacy_default(stream) || is_capturing(stream) || runs.size() == 1 || !pinned_destination) {
+    for (const dma_run& r : runs)
+      STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst + r.dst_offset, src + r.src_offset, r.bytes, cudaMemcpyDeviceToHost, stream));
+    return;
+  }
+  std::vector<void*> dsts(runs.size());
+  std::vector<const void*> srcs(runs.size());
+  std::vector<std::size_t> sizes(runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    dsts[i] = dst + runs[i].dst_offset;
+    srcs[i] = src + runs[i].src_offset;
+    sizes[i] = runs[i].bytes;
+  }
+  cudaMemcpyAttributes attr{};
+  attr.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
+  std::size_t first = 0;
+  STRIDECOPY_CUDA_TRY(cudaMemcpyBatchAsync(dsts.data(), srcs.data(), sizes.data(), runs.size(), &attr, &first, 1, stream));
+}
+
+namespace {
+
+struct bounce_job {
+  std::byte* dst;
+  const std::byte* src;
+  std::size_t bytes;
+};
+void CUDART_CB run_bounce(void* arg) {
+  const std::unique_ptr<bounce_job> job(static_cast<bounce_job*>(arg));
+  std::memcpy(job->dst, job->src, job->bytes);
+}
+
+}  // namespace
+
+// Per chunk k (slot k % slots): the gather on the user stream waits until the slot's previous copy
+// has drained the device slot; the copy stream waits for the gather; a copy into a host slot also
+// waits until the slot's previous reader (a bounce, from this call or an earlier one on this ring)
+// is done. The ring's mutex is held throughout, so calls on one stream take turns.
+void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const staged_sink& sink, bool force_index64) {
+  const chunking chunks = chunk_output(p, staged_chunk_bytes(p));
+  if (chunks.count == 0) return;
+  const int slots = transfer_policy::slots;
+  const std::shared_ptr<staging_ring> held = acquire_ring(stream);
+  staging_ring& ring = *held;
+  const std::lock_guard<std::mutex> lock(ring.mutex);
+  const bool host_slots = sink.what != staged_sink::kind::pinned;
+  ring.reserve(std::size_t(chunks.chunk_units) * std::size_t(p.unit), slots, host_slots, stream);
+  const cudaStream_t copy = ring.copy_stream();
+  const auto bytes_of = [&](std::int64_t k) {
+    return std::size_t(std::min(chunks.chunk_units, p.units() - k * chunks.chunk_units)) * std::size_t(p.unit);
+  };
+  std::int64_t handed = 0;  // callback sink: chunks handed over so far
+  const auto hand_over = [&](std::int64_t upto) {
+    for (; handed < upto; ++handed) {
+      const int slot = int(handed % slots);
+      STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.copied(slot)));
+      (*sink.callback)(ring.host_slot(slot), bytes_of(handed));
+    }
+  };
+  try {
+    for (std::int64_t k = 0; k < chunks.count; ++k) {
+      const int slot = int(k % slots);
+      const std::int64_t first = k * chunks.chunk_units;
+      const std::size_t bytes = bytes_of(k);
+      // Always wait, also for a call's first chunks: the previous call on this ring may have run on
+      // another stream with the same id's ring. Waiting for an event never recorded is a no-op.
+      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.copied(slot), 0));
+      enqueue_gather(p, src, first, bytes / std::size_t(p.unit), ring.device_slot(slot), stream, force_index64);
+      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.gathered(slot), stream));
+      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.gathered(slot), 0));
+      if (sink.what == staged_sink::kind::pinned) {
+        STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(sink.dst + first * p.unit, ring.device_slot(slot), bytes,
+                                            cudaMemcpyDeviceToHost, copy));
+        STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.copied(slot), copy));
+        continue;
+      }
+      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.bounced(slot), 0));
+      STRIDECOPY_CUDA_TRY(
+          cudaMemcpyAsync(ring.host_slot(slot), ring.device_slot(slot), bytes, cudaMemcpyDeviceToHost, copy));
+      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.copied(slot), copy));
+      if (sink.what == staged_sink::kind::callback) {
+        // The host slot of chunk k + 1 is free once chunk k + 1 - slots is handed over.
+        if (k + 1 >= slots) hand_over(k + 2 - slots);
+        continue;
+      }
+      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(ring.bounce_stream(), ring.copied(slot), 0));
+      auto job = std::make_unique<bounce_job>(bounce_job{sink.dst + first * p.unit, ring.host_slot(slot), bytes});
+      STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(ring.bounce_stream(), run_bounce, job.get()));
+      (void)job.release();  // run_bounce owns it now
+      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.bounced(slot), ring.bounce_stream()));
+    }
+    if (sink.what == staged_sink::kind::callback) {
+      hand_over(chunks.count);
+      return;
+    }
+    const cudaStream_t last = sink.what == staged_sink::kind::pageable ? ring.bounce_stream() : copy;
+    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.done(), last));
+    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.done(), 0));
+  } catch (...) {
+    // Nothing enqueued may outlive the failure: a pending bounce would write the caller's memory,
+    // and the next call must find the ring idle.
+    (void)cudaStreamSynchronize(stream);
+    (void)cudaStreamSynchronize(copy);
+    (void)cudaStreamSynchronize(ring.bounce_stream());
+    throw;
+  }
+}
+
+}  // namespace stridecopy::detail

@@ -1,0 +1,37 @@
+// host/cuda/dma_runs.cpp — the contiguous runs of a plan and its 2D-copy form.
+#include "cuda/dma_runs.hpp"
+
+#include <limits>
+
+namespace stridecopy::detail {
+
+std::vector<dma_run> dma_runs(const plan& p) {
+  std::vector<dma_run> runs;
+  if (p.pat == pattern::empty) return runs;
+  if (p.rank == 0) return {{0, 0, p.bytes}};
+  const std::int64_t n = p.units() / p.inner_extent(), row_bytes = p.inner_extent() * p.unit;
+  runs.reserve(std::size_t(n));
+  std::int64_t idx[max_plan_rank] = {};
+  std::int64_t off = 0;
+  for (std::int64_t r = 0; r < n; ++r) {
+    runs.push_back({off * p.unit, r * row_bytes, std::size_t(row_bytes)});
+    for (int d = p.rank - 2; d >= 0; --d) {  // odometer over the outer dims
+      off += p.stride[d];
+      if (++idx[d] < p.extent[d]) break;
+      off -= idx[d] * p.stride[d];
+      idx[d] = 0;
+    }
+  }
+  return runs;
+}
+
+bool as_2d_copy(const plan& p, dma_2d& out) {
+  if (p.rank != 2 || p.inner_stride() != 1) return false;
+  const std::int64_t width = p.inner_extent() * p.unit, pitch = p.stride[0] * p.unit;
+  // Negative or overlapping rows are not a 2D copy; nor are pitches beyond cudaMemcpy2D's limit.
+  if (pitch < width || pitch > std::numeric_limits<int>::max()) return false;
+  out = {std::size_t(pitch), std::size_t(width), std::size_t(p.extent[0])};
+  return true;
+}
+
+}  // namespace stridecopy::detail

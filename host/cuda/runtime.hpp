@@ -1,0 +1,42 @@
+// host/cuda/runtime.hpp — what the executors ask the CUDA runtime (internal): where a pointer lives,
+// which device is current, a stream's identity and capture state.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include "stridecopy/view.hpp"
+
+namespace stridecopy::detail {
+
+/// Where a pointer lives, as cudaPointerGetAttributes reports it.
+struct pointer_info {
+  memory_kind kind = memory_kind::pageable;
+  int device = -1;                ///< the owning device (device memory), or -1
+  void* device_alias = nullptr;   ///< pinned host memory: the address a kernel uses, when mapped
+};
+/// Throws cuda_error when the query fails.
+pointer_info query_pointer(const void* p);
+
+/// The current device.
+int current_device();
+
+/// Makes `device` current for the guard's lifetime and restores the previous device after.
+class device_guard {
+ public:
+  explicit device_guard(int device);
+  ~device_guard();
+  device_guard(const device_guard&) = delete;
+  device_guard& operator=(const device_guard&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
+/// The legacy default stream (0 or cudaStreamLegacy), which synchronises with blocking streams.
+bool is_legacy_default(cudaStream_t s);
+/// True while `s` captures a CUDA graph.
+bool is_capturing(cudaStream_t s);
+/// The process-unique id of a stream (cudaStreamGetId): handles are reused after destruction, ids not.
+unsigned long long stream_id(cudaStream_t s);
+
+}  // namespace stridecopy::detail

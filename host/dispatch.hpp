@@ -1,0 +1,39 @@
+// host/dispatch.hpp — the front door's internals (internal): the checks of one call's pointers and
+// the dispatch of a checked plan to its executor. copy.cpp defines them; the .npy writer and the
+// tests use them.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+
+#include "stridecopy/copy.hpp"
+#include "stridecopy/plan.hpp"
+
+namespace stridecopy::detail {
+
+/// Knobs for tests and benchmarks; the public API uses the defaults.
+struct exec_options {
+  bool force_index64 = false;  ///< run 64-bit-index kernels even where 32 bits suffice
+  bool blocking = false;       ///< the caller waits for the copy (copy, copy_to_host, ...)
+  /// copy_on_host: no stream, no CUDA call at all (the view's word on its memory is taken), so a
+  /// CPU copy never creates a CUDA context.
+  bool cpu_only = false;
+};
+
+/// The source of one call, checked: the first element's address and the memory it is in.
+struct checked_source {
+  const std::byte* first = nullptr;
+  memory_kind kind = memory_kind::pageable;  ///< measured where CUDA can tell, else the plan's word
+  int device = -1;                           ///< device memory: its device
+};
+/// Checks the source of plan p at base `src`: not null (unless the view is empty), no address-space
+/// wrap, and memory of the kind the plan says (host or device) where CUDA can tell. Throws
+/// invalid_view naming the fault, cuda_error when the plan needs a device and none is present.
+checked_source check_source(const plan& p, const void* src, bool measure = true);
+
+/// copy_async with the test knobs: every check, then the chosen executor. Returns what ran.
+strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cudaStream_t stream,
+                 const copy_options& options, const exec_options& exec = {});
+
+}  // namespace stridecopy::detail

@@ -1,0 +1,67 @@
+// stridecopy/device_array.hpp — owned device memory: device_buffer (raw bytes) and device_array
+// (bytes + dtype + layout), allocated and freed in stream order (cudaMallocAsync / cudaFreeAsync).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+
+#include <cuda/stream_ref>
+
+#include "stridecopy/dtype.hpp"
+#include "stridecopy/layout.hpp"
+#include "stridecopy/view.hpp"
+
+namespace stridecopy {
+
+/// Move-only owner of device bytes on the current device, allocated on `stream` and freed on it
+/// when the owner goes away (so work enqueued on that stream before may still use the bytes).
+/// Throws cuda_error when no device is present or the allocation fails.
+class device_buffer {
+ public:
+  device_buffer() = default;
+  explicit device_buffer(std::size_t bytes, cuda::stream_ref stream = cudaStream_t{});
+  device_buffer(device_buffer&& other) noexcept;
+  device_buffer& operator=(device_buffer&& other) noexcept;
+  device_buffer(const device_buffer&) = delete;
+  device_buffer& operator=(const device_buffer&) = delete;
+  ~device_buffer();
+
+  [[nodiscard]] void* data() noexcept { return data_; }
+  [[nodiscard]] const void* data() const noexcept { return data_; }
+  [[nodiscard]] std::size_t size() const noexcept { return bytes_; }
+  [[nodiscard]] cudaStream_t stream() const noexcept { return stream_; }
+
+ private:
+  void release() noexcept;
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+  cudaStream_t stream_ = nullptr;
+};
+
+/// An n-d, C-contiguous array in owned device memory.
+class device_array {
+ public:
+  device_array() = default;
+  /// Uninitialised array of `shape` on the current device, allocated on `stream`.
+  device_array(dtype type, std::span<const std::int64_t> shape, cuda::stream_ref stream = cudaStream_t{});
+  device_array(dtype type, std::initializer_list<std::int64_t> shape, cuda::stream_ref stream = cudaStream_t{});
+
+  [[nodiscard]] void* data() noexcept { return buffer_.data(); }
+  [[nodiscard]] const void* data() const noexcept { return buffer_.data(); }
+  [[nodiscard]] std::size_t bytes() const noexcept { return buffer_.size(); }
+  [[nodiscard]] const dtype& type() const noexcept { return type_; }
+  [[nodiscard]] const layout& lay() const noexcept { return layout_; }
+  [[nodiscard]] std::span<const std::int64_t> shape() const { return layout_.extents(); }
+  [[nodiscard]] std::int64_t size() const { return element_count(layout_); }
+  /// A device view of the whole array, with the allocation's bounds recorded.
+  [[nodiscard]] view as_view() const;
+
+ private:
+  device_buffer buffer_;
+  dtype type_{};
+  layout layout_{};
+};
+
+}  // namespace stridecopy

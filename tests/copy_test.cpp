@@ -1,0 +1,130 @@
+// tests/copy_test.cpp — the front door on the CPU: plans reused on new allocations (from several
+// threads, on less aligned pointers), the checks every call makes before any work, and the strategy
+// each call reports.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "reference.hpp"
+#include "stridecopy/copy.hpp"
+#include "stridecopy/device_array.hpp"
+#include "stridecopy/error.hpp"
+#include "stridecopy/index.hpp"
+#include "test_util.hpp"
+
+namespace sc = stridecopy;
+using shape_t = std::vector<std::int64_t>;
+
+namespace {
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sc::error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Copy, APlanFromALayoutOnlyViewCopiesAnyAllocationOfThatShape) {
+  const shape_t shape{4, 3, 10, 17};
+  const sc::plan p = sc::make_plan(sc::slice(sc::contiguous_view(nullptr, sc::dtype_of<float>(), shape), "[:, ::-1, 1:, ::-2]"));
+  for (int i = 0; i < 10; ++i) {
+    // Fresh bytes each time, sometimes only 4-byte aligned (the unit narrows to fit).
+    const std::size_t shift = std::size_t(i % 3) * 4;
+    auto bytes = sc::test::random_bytes(4 * 3 * 10 * 17 * 4 + shift);
+    const sc::view real = sc::slice(sc::contiguous_view(bytes.data() + shift, sc::dtype_of<float>(), shape), "[:, ::-1, 1:, ::-2]");
+    const auto expected = sc::test::reference_copy(real);
+    sc::test::guarded_buffer dst(expected.size(), std::size_t(i % 4));
+    EXPECT_EQ(sc::copy(p, bytes.data() + shift, dst.data(), dst.size()), sc::strategy::cpu);
+    ASSERT_TRUE(dst.canaries_intact());
+    ASSERT_EQ(sc::test::first_difference(dst.contents(), expected), -1) << "allocation " << i;
+  }
+}
+
+TEST(Copy, OnePlanFromSeveralThreadsAtOnce) {
+  const shape_t shape{2, 64, 48, 3};
+  const sc::plan p = sc::make_plan(sc::slice(sc::contiguous_view(nullptr, sc::dtype_of<std::uint8_t>(), shape), "[..., ::-1]"));
+  std::vector<int> failures(8, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto bytes = sc::test::random_bytes(2 * 64 * 48 * 3);
+        const auto expected = sc::test::reference_copy(
+            sc::slice(sc::contiguous_view(bytes.data(), sc::dtype_of<std::uint8_t>(), shape), "[..., ::-1]"));
+        std::vector<std::byte> out(expected.size());
+        (void)sc::copy(p, bytes.data(), out.data(), out.size());
+        failures[std::size_t(t)] += out != expected;
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (int f : failures) EXPECT_EQ(f, 0);
+}
+
+TEST(Copy, EveryPointerIsCheckedBeforeAnyWork) {
+  auto src = sc::test::random_bytes(4 * 64);
+  const sc::plan p = sc::make_plan(sc::flip(sc::contiguous_view(nullptr, sc::dtype_of<float>(), {8, 8}), 1));
+  sc::test::guarded_buffer dst(256);
+  EXPECT_NE(message_of([&] { sc::copy(p, nullptr, dst.data(), dst.size()); }).find("source pointer is null"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { sc::copy(p, src.data(), dst.data(), 255); }).find("holds 255 bytes; the copy needs 256"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { sc::copy(p, src.data(), nullptr, 256); }).find("destination pointer is null"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { sc::copy(p, src.data(), src.data() + 4, 256); }).find("overlaps"), std::string::npos);
+  // A view walking backwards from an address near 0 would wrap around the address space.
+  const sc::plan backwards = sc::make_plan(sc::make_view(reinterpret_cast<const void*>(std::uintptr_t(64)),
+                                                         sc::dtype_of<float>(), {100}, {-1}));
+  EXPECT_NE(message_of([&] { sc::copy(backwards, reinterpret_cast<const void*>(std::uintptr_t(64)), dst.data(), 400); })
+                .find("before address 0"),
+            std::string::npos);
+  const sc::plan forwards = sc::make_plan(sc::make_view(src.data(), sc::dtype_of<float>(), {100}));
+  EXPECT_NE(message_of([&] {
+              sc::copy(forwards, reinterpret_cast<const void*>(std::numeric_limits<std::uintptr_t>::max() - 64),
+                       dst.data(), 400);
+            }).find("end of the address space"),
+            std::string::npos);
+  sc::copy_options options;
+  for (const int threads : {-1, sc::max_cpu_threads + 1}) {
+    options.threads = threads;
+    EXPECT_NE(message_of([&] { sc::copy(p, src.data(), dst.data(), dst.size(), cudaStream_t{}, options); })
+                  .find("threads = " + std::to_string(threads)),
+              std::string::npos);
+  }
+  options = {};
+  options.how = sc::strategy::staged;
+  EXPECT_NE(message_of([&] { sc::copy(p, src.data(), dst.data(), dst.size(), cudaStream_t{}, options); })
+                .find("only the CPU"),
+            std::string::npos);
+  EXPECT_TRUE(dst.untouched());
+}
+
+TEST(Copy, EachCallReportsWhatRan) {
+  auto src = sc::test::random_bytes(4 * 64);
+  const sc::view v = sc::flip(sc::contiguous_view(src.data(), sc::dtype_of<float>(), {8, 8}), 0);
+  sc::test::guarded_buffer dst(256);
+  EXPECT_EQ(sc::copy_to_host(v, dst.data(), dst.size()), sc::strategy::cpu);
+  EXPECT_EQ(sc::copy_to_host(sc::slice(v, "[3:3]"), nullptr, 0), sc::strategy::none);
+  EXPECT_EQ(sc::copy(sc::make_plan(sc::slice(v, "[:0]")), nullptr, nullptr, 0), sc::strategy::none);
+  EXPECT_EQ(sc::test::first_difference(dst.contents(), sc::test::reference_copy(v)), -1);
+}
+
+TEST(Copy, DeviceCopiesWithoutADeviceSaySo) {
+  if (sc::cuda_available()) GTEST_SKIP() << "a CUDA device is present";
+  std::vector<float> host(16);
+  const sc::plan p = sc::make_plan(sc::contiguous_view(nullptr, sc::dtype_of<float>(), {4, 4}, sc::memory_kind::device),
+                                   sc::memory_kind::pinned);
+  std::vector<float> out(16, -1.0f);
+  EXPECT_NE(message_of([&] { sc::copy(p, host.data(), out.data(), 64); }).find("no CUDA device"), std::string::npos);
+  for (float f : out) EXPECT_EQ(f, -1.0f);
+  EXPECT_THROW(sc::device_buffer(64), sc::cuda_error);
+}
