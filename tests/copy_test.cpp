@@ -3,6 +3,7 @@
 // each call reports.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -127,4 +128,47 @@ TEST(Copy, DeviceCopiesWithoutADeviceSaySo) {
   EXPECT_NE(message_of([&] { sc::copy(p, host.data(), out.data(), 64); }).find("no CUDA device"), std::string::npos);
   for (float f : out) EXPECT_EQ(f, -1.0f);
   EXPECT_THROW(sc::device_buffer(64), sc::cuda_error);
+}
+
+// NumPy's 64 dims: a view with every one of them, 20 of extent 2 in a shuffled order (no two merge),
+// through the CPU gather and a plan reused on a second allocation.
+TEST(Copy, ViewsOfSixtyFourDims) {
+  auto& g = sc::test::rng();
+  const int dims = 20;
+  auto bytes = sc::test::random_bytes(std::size_t(1) << dims);
+  std::vector<int> axes(dims);
+  for (int d = 0; d < dims; ++d) axes[std::size_t(d)] = d;
+  // Neighbours whose strides are 2s and s would merge: shuffle until none are.
+  const auto merges = [&] {
+    for (std::size_t d = 0; d + 1 < axes.size(); ++d)
+      if (axes[d] == axes[d + 1] + 1) return true;
+    return false;
+  };
+  do std::shuffle(axes.begin(), axes.end(), g);
+  while (merges());
+  shape_t shape(64, 1), stride(64, 7);  // extent-1 dims with odd strides, dropped by the plan
+  for (int d = 0; d < dims; ++d) {
+    shape[std::size_t(3 * d)] = 2;
+    stride[std::size_t(3 * d)] = std::int64_t(1) << axes[std::size_t(d)];
+  }
+  sc::view v = sc::make_view(bytes.data(), sc::dtype_of<std::uint8_t>(), shape, stride);
+  v.allocation = sc::byte_range{bytes.data(), bytes.size()};
+  ASSERT_EQ(v.rank(), 64);
+  const auto expected = sc::test::reference_copy(v);
+  sc::test::guarded_buffer dst(expected.size());
+  sc::copy_on_host(v, dst.data(), dst.size());
+  ASSERT_TRUE(dst.canaries_intact());
+  ASSERT_EQ(sc::test::first_difference(dst.contents(), expected), -1);
+  // The same plan on other bytes.
+  const sc::plan p = sc::make_plan(v);
+  EXPECT_EQ(p.rank, dims);
+  auto other = sc::test::random_bytes(bytes.size());
+  sc::view w = v;
+  w.data = other.data();
+  w.allocation = sc::byte_range{other.data(), other.size()};
+  std::vector<std::byte> out(expected.size());
+  (void)sc::copy(p, other.data(), out.data(), out.size());
+  EXPECT_EQ(out, sc::test::reference_copy(w));
+  // A 65th dim is refused, with NumPy's limit in the message.
+  EXPECT_THROW((void)sc::slice(v, "[None]"), sc::invalid_index);
 }

@@ -4,6 +4,7 @@
 // the destination untouched.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -234,6 +235,33 @@ TEST(DeviceToDevice, OnePlanCopiesManyAllocationsFromSeveralThreads) {
   for (int t = 0; t < 4; ++t) threads.emplace_back(worker, t, std::ref(ok[t]));
   for (auto& t : threads) t.join();
   for (bool b : ok) EXPECT_TRUE(b);
+}
+
+// A view of NumPy's 64 dims whose plan is deeper than one kernel walks: several launches.
+TEST(DeviceToDevice, ViewsOfSixtyFourDims) {
+  SKIP_WITHOUT_GPU();
+  auto& g = sc::test::rng();
+  const int dims = 16;
+  const auto host = sc::test::random_bytes(std::size_t(4) << dims);
+  std::vector<int> axes(static_cast<std::size_t>(dims));
+  for (int d = 0; d < dims; ++d) axes[std::size_t(d)] = d;
+  const auto merges = [&] {  // neighbours of strides 2s and s would merge
+    for (std::size_t d = 0; d + 1 < axes.size(); ++d)
+      if (axes[d] == axes[d + 1] + 1) return true;
+    return false;
+  };
+  do std::shuffle(axes.begin(), axes.end(), g);
+  while (merges());
+  shape_t shape(64, 1), stride(64, 3);
+  for (int d = 0; d < dims; ++d) {
+    shape[std::size_t(4 * d)] = 2;
+    stride[std::size_t(4 * d)] = std::int64_t(1) << axes[std::size_t(d)];
+  }
+  const sc::view hv = sc::make_view(host.data(), sc::dtype_of<float>(), shape, stride);
+  for (bool force64 : {false, true}) {
+    expect_device_copy(hv, host, 0, force64);
+    if (HasFatalFailure()) return;
+  }
 }
 
 TEST(DeviceToDevice, WithoutADeviceTheErrorIsClear) {

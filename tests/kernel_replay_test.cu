@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <numeric>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -369,6 +370,72 @@ TEST(KernelReplay, AlignedWholeVectorRowsAreFullyVectorised) {
       EXPECT_EQ(std::memcmp(out.data(), expected.data(), expected.size()), 0);
     }
   }
+}
+
+// ---- plans deeper than one offset map walks: several ops, one per piece of the outer dims
+
+// A view of `dims` extent-2 dims over 2^dims items, its axes permuted so that no two merge, with
+// extent-1 dims between them up to 64 dims in all.
+sc::view deep_view(const std::vector<std::byte>& bytes, int dims, int item, std::mt19937_64& g) {
+  shape_t shape(64, 1), stride(64, 0);
+  std::vector<int> axes(static_cast<std::size_t>(dims));
+  std::iota(axes.begin(), axes.end(), 0);
+  // Neighbours whose strides are 2s and s would merge: shuffle until none are.
+  const auto merges = [&] {
+    for (std::size_t d = 0; d + 1 < axes.size(); ++d)
+      if (axes[d] == axes[d + 1] + 1) return true;
+    return false;
+  };
+  do std::shuffle(axes.begin(), axes.end(), g);
+  while (merges());
+  std::vector<int> slots(64);
+  std::iota(slots.begin(), slots.end(), 0);
+  std::shuffle(slots.begin(), slots.end(), g);
+  std::sort(slots.begin(), slots.begin() + dims);
+  for (int d = 0; d < dims; ++d) {
+    shape[std::size_t(slots[std::size_t(d)])] = 2;
+    stride[std::size_t(slots[std::size_t(d)])] = (std::int64_t(1) << axes[std::size_t(d)]) * (g() % 2 ? 1 : -1);
+  }
+  // Start where every negative stride still stays inside the bytes.
+  std::int64_t offset = 0;
+  for (int d = 0; d < 64; ++d)
+    if (stride[std::size_t(d)] < 0) offset -= stride[std::size_t(d)];
+  return sc::make_view(bytes.data() + offset * item, {'V', item, '|'}, shape, stride);
+}
+
+TEST(KernelReplay, PlansDeeperThanAnOffsetMapRunAsSeveralOps) {
+  auto& g = sc::test::rng();
+  for (const int item : {1, 4, 16})
+    for (const int dims : {10, 12, 15}) {
+      const auto bytes = sc::test::random_bytes((std::size_t(1) << dims) * std::size_t(item) + 64);
+      const sc::view v = deep_view(bytes, dims, item, g);
+      const sc::plan p = sc::make_plan(v);
+      SCOPED_TRACE("itemsize " + std::to_string(item) + ", " + std::to_string(dims) + " non-mergeable dims, plan rank " +
+                   std::to_string(p.rank) + ", pattern " + sc::to_string(p.pat));
+      ASSERT_GT(p.rank, sk::max_walk_dims);
+      const auto expected = sc::test::reference_copy(v);
+      for (int trial = 0; trial < 3; ++trial) {
+        // The whole output, then random ranges: every piece once, in one replay.
+        const std::int64_t first = trial == 0 ? 0 : std::int64_t(g() % std::uint64_t(p.units()));
+        const std::int64_t count = trial == 0 ? p.units() : 1 + std::int64_t(g() % std::uint64_t(p.units() - first));
+        sc::test::guarded_buffer dst(std::size_t(count * p.unit));
+        const auto* src = static_cast<const std::byte*>(v.data);
+        sc::test::replay_memory mem(src + p.span_begin, src + p.span_end, dst.data(), dst.size(),
+                                    std::size_t(sk::transpose_op<16, std::int64_t>::shared_bytes));
+        int ops = 0;
+        sc::detail::visit_ops(p, src, first, count, dst.data(), false, [&](const auto& op) {
+          ++ops;
+          mem.run(op);
+        });
+        if (trial == 0) EXPECT_GT(ops, 1);  // a random range may fall inside one piece
+        ASSERT_TRUE(mem.access_errors().empty()) << mem.access_errors().front();
+        const auto writes = mem.write_errors();
+        ASSERT_TRUE(writes.empty()) << writes.front();
+        ASSERT_TRUE(dst.canaries_intact());
+        const auto got = dst.contents();
+        ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + first * p.unit)) << "range " << first << "+" << count;
+      }
+    }
 }
 
 // ---- the fast divmod, against / and %

@@ -36,6 +36,12 @@ using shape_t = std::vector<std::int64_t>;
 
 // ---- helpers -------------------------------------------------------------------------------------
 
+std::string repeat(const std::string& s, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += s;
+  return out;
+}
+
 /// A fresh directory under the system temp dir, removed with everything in it at the end of the test.
 class temp_dir {
  public:
@@ -223,7 +229,7 @@ TEST(NpyHeader, LengthFieldAndAlignmentForRandomShapes) {
 TEST(NpyHeader, RejectsInvalidTypeOrShape) {
   EXPECT_THROW((void)sc::make_npy_header(sc::dtype{'f', 3, '<'}, shape_t{2}), sc::invalid_view);
   EXPECT_THROW((void)sc::make_npy_header(sc::dtype{'f', 4, '|'}, shape_t{2}), sc::invalid_view);
-  EXPECT_THROW((void)sc::make_npy_header(sc::dtype_of<float>(), shape_t{1, 1, 1, 1, 1, 1, 1, 1, 1}), sc::invalid_view);
+  EXPECT_THROW((void)sc::make_npy_header(sc::dtype_of<float>(), shape_t(65, 1)), sc::invalid_view);
   EXPECT_THROW((void)sc::make_npy_header(sc::dtype_of<float>(), shape_t{3, -1}), sc::invalid_view);
 }
 
@@ -350,7 +356,7 @@ std::vector<bad_header> bad_headers() {
       {file(dict("'<f4'", "False", "(2,,3)")), "not an integer"},
       {file(dict("'<f4'", "False", "(,)")), "not an integer"},
       {file(dict("'<f4'", "False", "(2 3)")), "expected ',' or ')'"},
-      {file(dict("'<f4'", "False", "(1, 1, 1, 1, 1, 1, 1, 1, 6)")), "more than 8 dimensions"},
+      {file(dict("'<f4'", "False", "(" + repeat("1, ", 64) + "6)")), "more than 64 dimensions"},
       {file(dict("'<f4'", "False", "(4294967296, 4294967296)")), "more than 2^63 elements"},
       {file(dict("'<f4'", "False", "(3037000500, 3037000500, 0, 3037000500)")), ""},  // valid: zero elements
       {file(dict("'<f16'", "False", "(576460752303423488,)")), "more than 2^63 bytes"},

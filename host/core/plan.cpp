@@ -41,7 +41,10 @@ std::int64_t must(std::optional<std::int64_t> x, const view& v, const char* what
   return *x;
 }
 
-/// Pattern, transpose dim and index width of a normalised walk.
+}  // namespace
+
+namespace detail {
+
 void classify(plan& p) {
   const std::int64_t inner = p.inner_stride();
   p.unit_dim = -1;
@@ -66,7 +69,7 @@ void classify(plan& p) {
   p.index64 = p.units() > limit32 || p.span_begin / p.unit < -limit32 || p.span_end / p.unit > limit32;
 }
 
-}  // namespace
+}  // namespace detail
 
 plan make_plan(const view& v, memory_kind destination) {
   validate(v.type);
@@ -142,7 +145,7 @@ plan make_plan(const view& v, memory_kind destination) {
     p.extent[i] = ext[n - 1 - i];
     p.stride[i] = str[n - 1 - i];
   }
-  classify(p);
+  detail::classify(p);
   return p;
 }
 

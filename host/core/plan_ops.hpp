@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 
 #include "stridecopy/plan.hpp"
@@ -34,5 +35,73 @@ struct chunking {
   std::int64_t count = 0;
 };
 chunking chunk_output(const plan& p, std::size_t max_chunk_bytes);
+
+/// One piece of a plan deeper than an executor walks at once: the plan of its inner dims, where its
+/// first element lies (units from the whole plan's first element), and which of its output units
+/// land where.
+struct sub_plan {
+  plan p;                     ///< the inner dims [rank - max_dims, rank), re-classified
+  std::int64_t src_offset;    ///< units from the whole plan's first element to this piece's
+  std::int64_t first, count;  ///< output units of the piece, in its own numbering
+  std::int64_t dst_offset;    ///< units from the caller's destination to where unit `first` lands
+};
+/// Calls f(sub_plan) for output units [first, first + count) of p, in output order: once with p
+/// itself when p.rank <= max_dims, else once per index of the outer dims the range touches, each
+/// piece a plan of max_dims dims. The kernels walk at most kernels::max_walk_dims dims at once.
+template <class F>
+void for_each_sub_plan(const plan& p, int max_dims, std::int64_t first, std::int64_t count, F&& f);
+
+/// Pattern, transpose dim and index width of a normalised walk (make_plan's last step).
+void classify(plan& p);
+
+template <class F>
+void for_each_sub_plan(const plan& p, int max_dims, std::int64_t first, std::int64_t count, F&& f) {
+  if (count <= 0) return;
+  if (p.rank <= max_dims) return f(sub_plan{p, 0, first, count, 0});
+  const int outer = p.rank - max_dims;
+  sub_plan s{p, 0, 0, 0, 0};
+  plan& q = s.p;
+  q.rank = max_dims;
+  std::int64_t inner_units = 1, lo = 0, hi = 0;
+  for (int d = 0; d < max_dims; ++d) {
+    q.extent[d] = p.extent[outer + d];
+    q.stride[d] = p.stride[outer + d];
+    inner_units *= q.extent[d];
+    const std::int64_t reach = (q.extent[d] - 1) * q.stride[d];  // within the whole plan's span: fits
+    (reach < 0 ? lo : hi) += reach;
+  }
+  q.elements = inner_units / (p.type.itemsize / p.unit);
+  q.bytes = std::size_t(q.elements) * std::size_t(p.type.itemsize);
+  q.span_begin = lo * p.unit;
+  q.span_end = (hi + 1) * p.unit;
+  classify(q);
+  // Outer index o covers output units [o * inner_units, (o + 1) * inner_units).
+  std::int64_t o = first / inner_units;
+  const std::int64_t last = (first + count - 1) / inner_units;
+  std::int64_t idx[max_plan_rank] = {};
+  std::int64_t offset = 0;
+  {  // the outer coordinates of o, and their offset
+    std::int64_t rem = o;
+    for (int d = outer - 1; d >= 0; --d) {
+      idx[d] = rem % p.extent[d];
+      rem /= p.extent[d];
+      offset += idx[d] * p.stride[d];
+    }
+  }
+  for (; o <= last; ++o) {
+    const std::int64_t begin = std::max(first, o * inner_units), end = std::min(first + count, (o + 1) * inner_units);
+    s.src_offset = offset;
+    s.first = begin - o * inner_units;
+    s.count = end - begin;
+    s.dst_offset = begin - first;
+    f(s);
+    for (int d = outer - 1; d >= 0; --d) {  // next outer index
+      offset += p.stride[d];
+      if (++idx[d] < p.extent[d]) break;
+      offset -= idx[d] * p.stride[d];
+      idx[d] = 0;
+    }
+  }
+}
 
 }  // namespace stridecopy::detail

@@ -46,7 +46,7 @@ void launch(const Op& op, cudaStream_t stream) {
 void enqueue_gather(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, void* dst,
                     cudaStream_t stream, bool force_index64) {
   if (count <= 0) return;
-  visit_op(p, src, first, count, dst, force_index64, [&](const auto& op) { launch(op, stream); });
+  visit_ops(p, src, first, count, dst, force_index64, [&](const auto& op) { launch(op, stream); });
 }
 
 }  // namespace stridecopy::detail

@@ -118,17 +118,29 @@ void visit_op(const plan& p, const std::byte* src, std::int64_t first, std::int6
   }
 }
 
-/// visit_op with the plan's unit and index width (or 64-bit indexing when force64).
+/// visit_op with the plan's unit and index width (or 64-bit indexing when force64). The plan's
+/// rank must be at most kernels::max_walk_dims: deeper plans go through visit_ops.
 template <class F>
 void visit_op(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, void* dst, bool force64,
               F&& f) {
-  static_assert(max_plan_rank <= kernels::max_walk_dims, "plans deeper than one offset map need several launches");
   kernels::with_unit(p.unit, [&](auto unit) {
     constexpr int U = decltype(unit)::value;
     if (p.index64 || force64)
       visit_op<U, std::int64_t>(p, src, first, count, dst, f);
     else
       visit_op<U, std::int32_t>(p, src, first, count, dst, f);
+  });
+}
+
+/// Calls f(op) for every op that writes output units [first, first + count) of p into dst (dst
+/// receives unit `first`): one op, or one per piece of a plan deeper than an offset map walks
+/// (for_each_sub_plan), each with its own source and destination pointers.
+template <class F>
+void visit_ops(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, void* dst, bool force64,
+               F&& f) {
+  for_each_sub_plan(p, kernels::max_walk_dims, first, count, [&](const sub_plan& s) {
+    visit_op(s.p, src + s.src_offset * p.unit, s.first, s.count, static_cast<std::byte*>(dst) + s.dst_offset * p.unit,
+             force64 || p.index64, f);
   });
 }
 

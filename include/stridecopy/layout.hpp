@@ -10,8 +10,8 @@
 
 namespace stridecopy {
 
-/// Most dimensions a view, a layout or a .npy file may have.
-inline constexpr int max_rank = 8;
+/// Most dimensions a view, a layout or a .npy file may have: NumPy's own limit.
+inline constexpr int max_rank = 64;
 
 struct layout {
   int rank = 0;
