@@ -171,11 +171,11 @@ def main():
     args = ap.parse_args()
     rows = load(args.json)
     groups = grouped(rows)
-    if args.targets:
-        print_targets(groups)
+    ratio_tables(groups, args.markdown)
     if args.peers:
         print_peers(args.peers, rows)
-    ratio_tables(groups, args.markdown)
+    if args.targets:  # last: the lines read first at the end of a long output
+        print_targets(groups)
     return 0
 
 
