@@ -1,9 +1,12 @@
-// bench/d2h_bench.cu — Google Benchmark, device to host: the NCHW view family (float32, float16, uint8;
-// 4 KiB, 1 MiB, 64 MiB, 1 GiB) by every strategy that applies (automatic, dma, staged, direct), beside,
-// in the same run and on the same bytes: the limit (contiguous pinned cudaMemcpyAsync D2H) and the
-// two-pass way (gather into a device temporary, then copy into pageable / pinned memory); plus
+// bench/d2h_bench.cu — Google Benchmark, device to host: the NCHW view family (float32, float16,
+// uint8; 4 KiB, 1 MiB, 64 MiB, 1 GiB) by every strategy that applies (automatic, dma, staged, direct),
+// beside, in the same run and on the same bytes: the limit (contiguous pinned cudaMemcpyAsync D2H) and
+// the two-pass way (gather into a device temporary, then copy into pageable / pinned memory); plus
 // to_host cold (first call: pinned allocation) and warm (pooled). CUDA-event timing, L2 flushed
-// before every repetition. bench/report_device.py prints ratios and the winner per view and size.
+// before every timed iteration. bench/report_device.py prints ratios and the winner per view and size.
+//
+//   d2h_bench [--iterations=N] [--benchmark_filter=REGEX] [other --benchmark_* flags]
+//   (--iterations: see bench/cuda_bench_util.cuh; tools/gpu_check.sh passes 10)
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -135,8 +138,11 @@ void to_host_cold(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sb::take_iterations_flag(argc, argv);
+  const bool listing = sb::listing_only(argc, argv);  // names only: no device needed
   benchmark::Initialize(&argc, argv);
-  if (!sb::device_present("d2h_bench")) return 0;
+  if (!listing && !sb::device_present("d2h_bench")) return 0;
+  if (!listing) sb::add_bench_context();
   const auto sizes = {std::size_t(4) << 10, std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30};
   sb::for_each_case(sizes, [](std::size_t bytes, int item, int v, const std::string& tag) {
     const bool runs = v == 0 || v == 4;  // channel reverse and crop are runs; the rest are gathers
@@ -144,8 +150,10 @@ int main(int argc, char** argv) {
                      method::two_pass_pageable, method::two_pass_pinned, method::to_host_warm}) {
       if (m == method::dma && !runs) continue;
       if (m == method::two_pass_pageable && bytes > (std::size_t(64) << 20) && item != 4) continue;  // time
-      benchmark::RegisterBenchmark(("d2h/" + std::string(method_name(m)) + "/" + tag).c_str(), run, bytes, item, v, m)
-          ->UseManualTime();
+      sb::bounded(
+          benchmark::RegisterBenchmark(("d2h/" + std::string(method_name(m)) + "/" + tag).c_str(), run, bytes, item, v, m)
+              ->UseManualTime(),
+          bytes);
     }
   });
   benchmark::RegisterBenchmark("d2h_to_host_cold/f32/64MiB/row_reverse", to_host_cold)->UseManualTime()->Iterations(3);

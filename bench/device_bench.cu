@@ -1,8 +1,11 @@
-// bench/device_bench.cu — Google Benchmark, device to device: the gather kernels on the NCHW view family
-// (float32, float16, uint8; 1 MiB, 64 MiB, 1 GiB) beside, in the same run and on the same bytes,
+// bench/device_bench.cu — Google Benchmark, device to device: the gather kernels on the NCHW view
+// family (float32, float16, uint8; 1 MiB, 64 MiB, 1 GiB) beside, in the same run and on the same bytes,
 // the limit (a contiguous cudaMemcpyAsync D2D) and the two-pass way (gather into a contiguous
-// temporary, then copy it). CUDA-event timing, L2 flushed before every repetition. Prints nothing
-// but a note where no GPU is present. bench/run_device_bench.py turns the JSON into ratios.
+// temporary, then copy it). CUDA-event timing, L2 flushed before every timed iteration. Prints nothing
+// but a note where no GPU is present. bench/report_device.py turns the JSON into ratios.
+//
+//   device_bench [--iterations=N] [--benchmark_filter=REGEX] [other --benchmark_* flags]
+//   (--iterations: see bench/cuda_bench_util.cuh; tools/gpu_check.sh passes 10)
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -80,14 +83,19 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
 }  // namespace
 
 int main(int argc, char** argv) {
+  sb::take_iterations_flag(argc, argv);
+  const bool listing = sb::listing_only(argc, argv);  // names only: no device needed
   benchmark::Initialize(&argc, argv);
-  if (!sb::device_present("device_bench")) return 0;
+  if (!listing && !sb::device_present("device_bench")) return 0;
+  if (!listing) sb::add_bench_context();
   sb::for_each_case({std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30},
                     [](std::size_t bytes, int item, int v, const std::string& tag) {
                       for (auto [name, m] : {std::pair{"gather", method::gather}, std::pair{"two_pass", method::two_pass},
                                              std::pair{"memcpy", method::memcpy_limit}})
-                        benchmark::RegisterBenchmark(("d2d/" + std::string(name) + "/" + tag).c_str(), run, bytes, item, v, m)
-                            ->UseManualTime();
+                        sb::bounded(benchmark::RegisterBenchmark(("d2d/" + std::string(name) + "/" + tag).c_str(), run,
+                                                                 bytes, item, v, m)
+                                        ->UseManualTime(),
+                                    bytes);
                     });
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -4,6 +4,7 @@
 """Run the stridecopy CLI on random .npy inputs and index expressions and compare with NumPy.
 
     python3 tests/cli_numpy_oracle.py --cli build/tools/stridecopy --cases 2000 --workdir DIR [--seed N]
+                                      [--backend host|cuda|auto] [--no-fixed] [--jobs N]
     python3 tests/cli_numpy_oracle.py --self-test --workdir DIR     # the harness against a Python stand-in
 
 The expected result of INDEX on array `a` is NumPy's own: the index string (brackets optional) is
@@ -12,6 +13,11 @@ np.array(a[index], order="C") in a's dtype. Whatever NumPy (or Python's parser) 
 of rank > 8 (stridecopy's limit), must be a clean error: exit status 1, exactly one stderr line
 "stridecopy: error: ...", nothing on stdout, no output file (a pre-existing one left untouched), and no
 temporary left beside it.
+
+--backend B passes `--backend B` to every `stridecopy slice` call (replacing the backend a random case
+drew), except in the few fixed cases that test the option itself ("..., --backend host", "--backend
+cuda", "usage: unknown backend"). Under ctest it is `host`: no CUDA work, whatever the machine has. With
+`cuda`, every slice goes through the GPU path and must give NumPy's bytes (a machine with a GPU only).
 """
 
 import argparse
@@ -29,6 +35,7 @@ import numpy as np
 MAX_RANK = 8  # stridecopy's rank limit; NumPy allows 64
 ERROR_PREFIX = "stridecopy: error:"
 TIMEOUT_S = 60  # per CLI run; a CUDA-initialising binary can take a while to start on a GPU machine
+DEFAULT_JOBS = max(2, min(8, os.cpu_count() or 2))
 
 # ------------------------------------------------------------------------------------------------
 # NumPy's answer
@@ -323,7 +330,7 @@ class Case:
     """
 
     def __init__(self, name, kind, args, input_bytes=None, index_text=None, expect=None, dtype="", shape=None,
-                 order="", preexisting_out=None, info_line=None, out_name="out.npy", setup=None):
+                 order="", preexisting_out=None, info_line=None, out_name="out.npy", setup=None, own_backend=False):
         self.name = name
         self.kind = kind
         self.args = args  # CLI arguments; "IN"/"OUT" are replaced by the case's paths
@@ -337,6 +344,26 @@ class Case:
         self.info_line = info_line
         self.out_name = out_name
         self.setup = setup  # optional callable(case_dir) for unusual file-system states
+        self.own_backend = own_backend  # the case tests --backend itself: --backend B leaves it alone
+
+
+BACKENDS = ("host", "cuda", "auto")
+
+
+def with_backend(args, backend):
+    """`args` with `--backend BACKEND` where they are a `slice` call: the value replaced where the case
+    names one, else the option inserted after `slice` (before any `--`). Anything else is unchanged."""
+    if backend is None or not args or args[0] != "slice":
+        return list(args)
+    args = list(args)
+    end = args.index("--") if "--" in args else len(args)
+    for k in range(1, end):
+        if args[k] == "--backend":
+            if k + 1 < end:
+                args[k + 1] = backend
+            return args
+    args[1:1] = ["--backend", backend]
+    return args
 
 
 def slice_args(rng, index_text, backend=None):
@@ -403,7 +430,12 @@ def describe_mismatch(got, want):
     return msg + "; headers equal, data lengths differ"
 
 
-def run_case(cli, case, case_dir):
+def case_args(case, backend):
+    """The CLI arguments of `case` under the oracle's --backend (None: as the case has them)."""
+    return case.args if case.own_backend else with_backend(case.args, backend)
+
+
+def run_case(cli, case, case_dir, backend=None):
     """Runs one case; returns (outcome, problems). outcome: "ok", "error" (an expected error) or "fail"."""
     os.makedirs(case_dir)
     in_path = os.path.join(case_dir, "in.npy")
@@ -419,7 +451,7 @@ def run_case(cli, case, case_dir):
     if case.setup is not None:
         expected_files |= case.setup(case_dir)
     before = set(os.listdir(case_dir))
-    args = [{"IN": "in.npy", "OUT": case.out_name}.get(x, x) for x in case.args]
+    args = [{"IN": "in.npy", "OUT": case.out_name}.get(x, x) for x in case_args(case, backend)]
     args = [x.replace("--output=OUT", "--output=" + case.out_name) for x in args]
     try:
         p = subprocess.run(cli + args, cwd=case_dir, stdin=subprocess.DEVNULL, capture_output=True,
@@ -533,18 +565,19 @@ def fixed_cases(seed):
                                      args=kw.pop("args", None) or slice_args(None, index_text, kw.pop("backend", None)),
                                      **kw))
 
-    seed_arr = random_array(rng, "f4", (2, 3, 5, 7))
-    add_slice("seed scenario", seed_arr, "[:, ::-1, :, :]")
-    add_slice("seed scenario, --backend host", seed_arr, "[:, ::-1, :, :]", backend="host")
-    add_slice("seed scenario, --backend auto", seed_arr, "[:, ::-1, :, :]", backend="auto")
-    add_slice("seed scenario, F-ordered file", np.asfortranarray(seed_arr), "[:, ::-1, :, :]", order="F")
-    add_slice("ellipsis only", seed_arr, "...")
-    add_slice("empty brackets", seed_arr, "[]")
-    add_slice("empty string", seed_arr, "")
-    add_slice("x[..., ::-1]", seed_arr, "[..., ::-1]")
-    add_slice("x[::2, 1:-1]", seed_arr, "::2, 1:-1")
-    add_slice("all integers", seed_arr, "[1, 2, 4, 6]")
-    add_slice("all integers, negative", seed_arr, "-1, -3, -5, -7")
+    bgr_arr = random_array(rng, "f4", (2, 3, 5, 7))
+    add_slice("the BGR example", bgr_arr, "[:, ::-1, :, :]")
+    add_slice("the BGR example, --backend host", bgr_arr, "[:, ::-1, :, :]", backend="host")
+    add_slice("the BGR example, --backend auto", bgr_arr, "[:, ::-1, :, :]", backend="auto")
+    cases[-1].own_backend = cases[-2].own_backend = True
+    add_slice("the BGR example, F-ordered file", np.asfortranarray(bgr_arr), "[:, ::-1, :, :]", order="F")
+    add_slice("ellipsis only", bgr_arr, "...")
+    add_slice("empty brackets", bgr_arr, "[]")
+    add_slice("empty string", bgr_arr, "")
+    add_slice("x[..., ::-1]", bgr_arr, "[..., ::-1]")
+    add_slice("x[::2, 1:-1]", bgr_arr, "::2, 1:-1")
+    add_slice("all integers", bgr_arr, "[1, 2, 4, 6]")
+    add_slice("all integers, negative", bgr_arr, "-1, -3, -5, -7")
 
     for dt in ["f8", ">c16", "S3", "U2", ">f2", "?", "V3"]:
         z = random_array(rng, dt, ())
@@ -690,19 +723,20 @@ def fixed_cases(seed):
         "info without a file": ["info"],
     }
     for name, args in usage.items():
-        cases.append(Case("usage: %s" % name, "usage", args, input_bytes=good))
+        cases.append(Case("usage: %s" % name, "usage", args, input_bytes=good, own_backend=name == "unknown backend"))
     for name, args in {"--help": ["--help"], "-h": ["-h"], "slice --help": ["slice", "--help"],
                        "--version": ["--version"]}.items():
         cases.append(Case(name, "help", args))
 
     # --backend cuda: a correct result, or (no device, no CUDA path yet) a clean error
-    c = make_slice_case("--backend cuda", seed_arr, "[:, ::-1, :, :]", "<f4", "C",
+    c = make_slice_case("--backend cuda", bgr_arr, "[:, ::-1, :, :]", "<f4", "C",
                         args=["slice", "--backend", "cuda", "IN", "[:, ::-1, :, :]", "-o", "OUT"])
     c.kind = "backend_cuda"
+    c.own_backend = True
     cases.append(c)
 
     # info
-    for a, label in [(seed_arr, "C"), (np.asfortranarray(seed_arr), "F"), (random_array(rng, ">U2", ()), "0-d"),
+    for a, label in [(bgr_arr, "C"), (np.asfortranarray(bgr_arr), "F"), (random_array(rng, ">U2", ()), "0-d"),
                      (random_array(rng, "?", (7,)), "1-d"), (random_array(rng, "S3", (2, 0)), "empty")]:
         data = npy_bytes(a)
         cases.append(Case("info, %s %s" % (label, a.dtype.str), "info", ["info", "IN"], input_bytes=data,
@@ -760,8 +794,9 @@ REQUIRED_COVERAGE = ["success", "0-d result", "empty result", "result rank >= 7"
 
 
 def run_suite(cli, seed, n_cases, workdir, jobs, only=None, with_fixed=True, quiet=False, env_note="",
-              fixed_filter=None):
-    """Returns the number of failures. fixed_filter: a regex that selects fixed cases by name."""
+              fixed_filter=None, backend=None):
+    """Returns the number of failures. fixed_filter: a regex that selects fixed cases by name; backend:
+    passed to every slice call as --backend (None: each case as written)."""
     t0 = time.time()
     run_dir = os.path.join(workdir, "oracle-run")
     shutil.rmtree(run_dir, ignore_errors=True)
@@ -776,7 +811,7 @@ def run_suite(cli, seed, n_cases, workdir, jobs, only=None, with_fixed=True, qui
     def job(k):
         case_dir = os.path.join(run_dir, "case-%05d" % k)
         try:
-            outcome, problems = run_case(cli, cases[k], case_dir)
+            outcome, problems = run_case(cli, cases[k], case_dir, backend)
         except Exception as e:  # the harness itself must not hide a case
             outcome, problems = "fail", ["harness exception: %s: %s" % (type(e).__name__, e)]
         if outcome != "fail":
@@ -792,8 +827,9 @@ def run_suite(cli, seed, n_cases, workdir, jobs, only=None, with_fixed=True, qui
     rand = slice(n_fixed, len(cases))
     cov = coverage(cases[rand], outcomes[rand])
     if not quiet:
-        print("stridecopy CLI vs NumPy %s: seed %d, %d fixed + %d random cases, %.1f s" % (
-            np.__version__, seed, n_fixed, len(cases) - n_fixed, elapsed) + env_note)
+        print("stridecopy CLI vs NumPy %s: seed %d, %d fixed + %d random cases, --backend %s, %d jobs, %.1f s" % (
+            np.__version__, seed, n_fixed, len(cases) - n_fixed, backend or "(as each case has it)", jobs,
+            elapsed) + env_note)
         print("  successes %d, expected errors %d, failures %d" % (
             outcomes.count("ok"), outcomes.count("error"), len(failures)))
         print("  random-case coverage: " + ", ".join("%s %d" % kv for kv in sorted(cov.items())))
@@ -814,11 +850,12 @@ def run_suite(cli, seed, n_cases, workdir, jobs, only=None, with_fixed=True, qui
                     print("    expected: error (%s)" % e.error)
                 else:
                     print("    expected: %s %s" % (e.array.dtype.str, e.array.shape))
-            print("    argv: %r" % (["stridecopy"] + c.args,))
+            print("    argv: %r" % (["stridecopy"] + case_args(c, backend),))
             for p in problems:
                 print("    got: " + p)
             if c.name.startswith("random "):
-                print("    reproduce: --seed %d --only %s" % (seed, c.name.split()[1]))
+                print("    reproduce: --seed %d --only %s%s" % (seed, c.name.split()[1],
+                                                             " --backend " + backend if backend else ""))
         if len(failures) > 20:
             print("... and %d more failures" % (len(failures) - 20))
     if not failures:
@@ -976,9 +1013,14 @@ def self_test(workdir, seed, n_cases, jobs):
     if n:
         ok = False
         print("SELF-TEST FAILED: the correct stand-in was reported as failing")
+    print("self-test 1b: the fixed cases and 50 random ones with --backend host on every slice call")
+    n = run_suite(cli, seed, min(n_cases, 50), workdir, jobs, env_note=" [python stand-in]", backend="host")
+    if n:
+        ok = False
+        print("SELF-TEST FAILED: the correct stand-in was reported as failing under --backend host")
     print("self-test 2: each injected fault must be caught")
     # fault -> the fixed cases that must catch it (random cases catch the rest)
-    faults = {"flip_byte": "^seed scenario$", "two_lines": "usage: no -o", "no_prefix": "malformed input: bad magic",
+    faults = {"flip_byte": "^the BGR example$", "two_lines": "usage: no -o", "no_prefix": "malformed input: bad magic",
               "rc0_on_error": "missing input", "stdout_noise": "step 0|0-d f8 input, '0'",
               "leave_tmp": "^ellipsis only$", "leave_out_on_error": "keeps an existing output|^malformed",
               "scalar_dtype": "^0-d result", "rank_unlimited": "^rank 6", "help_rc1": "^--help$"}
@@ -999,7 +1041,10 @@ def main():
     ap.add_argument("--cases", type=int, default=2000, help="random cases (default 2000)")
     ap.add_argument("--workdir", required=True, help="scratch directory (created; cleaned on success)")
     ap.add_argument("--seed", type=int, default=None, help="random seed (default: fresh, printed)")
-    ap.add_argument("--jobs", type=int, default=2, help="CLI runs in parallel (default 2)")
+    ap.add_argument("--jobs", type=int, default=DEFAULT_JOBS,
+                    help="CLI runs in parallel (default %d: the cores, from 2 to 8)" % DEFAULT_JOBS)
+    ap.add_argument("--backend", choices=BACKENDS, default=None,
+                    help="pass --backend BACKEND to every slice call (default: none, the CLI's own 'auto')")
     ap.add_argument("--only", type=int, default=None, help="run only random case N (with --seed)")
     ap.add_argument("--no-fixed", action="store_true", help="skip the fixed cases")
     ap.add_argument("--self-test", action="store_true",
@@ -1013,7 +1058,7 @@ def main():
         ap.error("--cli is required (or --self-test)")
     cli = [os.path.abspath(args.cli)]
     n = run_suite(cli, seed, args.cases, os.path.abspath(args.workdir), args.jobs, only=args.only,
-                  with_fixed=not args.no_fixed)
+                  with_fixed=not args.no_fixed, backend=args.backend)
     print("%s (seed %d)" % ("FAILED" if n else "passed", seed))
     return 1 if n else 0
 
