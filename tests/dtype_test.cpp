@@ -118,19 +118,30 @@ TEST(DtypeParse, RejectsUnsupportedTypes) {
   expect_rejected("O", "object arrays are not supported");
   expect_rejected("|O", "object arrays are not supported");
   expect_rejected("<O8", "object arrays are not supported");
-  expect_rejected("<M8[ns]", "not supported");
-  expect_rejected(">M8", "not supported");
-  expect_rejected("<m8[s]", "not supported");
-  expect_rejected("m8", "not supported");
   expect_rejected("[('a', '<f4')]", "unknown");
+  // datetime64 / timedelta64 need a known unit in brackets, and are 8 bytes.
+  expect_rejected("<M8[xs]", "unknown datetime unit");
+  expect_rejected("<M8[ns", "brackets");
+  expect_rejected("<m8[]", "brackets");
+  expect_rejected("<M4", "no 4-byte");
+}
+
+TEST(DtypeParse, DatetimesAndZeroSizeItems) {
+  EXPECT_EQ(sc::parse_descr("<M8[ns]"), (sc::dtype{'M', 8, '<'}));
+  EXPECT_EQ(sc::parse_descr(">M8"), (sc::dtype{'M', 8, '>'}));
+  EXPECT_EQ(sc::parse_descr("=m8[25s]"), (sc::dtype{'m', 8, '<'}));
+  EXPECT_EQ(sc::parse_descr("|S0"), (sc::dtype{'S', 0, '|'}));
+  EXPECT_EQ(sc::parse_descr("<U0"), (sc::dtype{'U', 0, '<'}));
+  EXPECT_EQ(sc::parse_descr("V0"), (sc::dtype{'V', 0, '|'}));
+  for (const char* d : {"<M8[ns]", ">m8[s]", "|S0", "<U0", "|V0"}) EXPECT_NO_THROW(sc::validate(sc::parse_descr(d))) << d;
 }
 
 TEST(DtypeParse, RejectsBadSizes) {
   for (const char* d : {"<f1", "<f3", "<f32", ">i3", "<i16", "<u16", "u0", "b2", "|b0", "<c4", "<c12", "<c64",
-                        "S0", "|S0", "<U0", "V0", "<i0", "<f04x"})
+                        "<i0", "<f04x", "<f0"})
     expect_rejected(d, "");
   expect_rejected("<f3", "no 3-byte");
-  expect_rejected("|S0", "at least 1");
+  expect_rejected("<f0", "no 0-byte");
   expect_rejected("<U99999999999", "too large");
   expect_rejected("|V99999999999999999999", "too large");
   // Even a size that fits int counts characters for 'U': 2^30 characters are 2^32 bytes.
@@ -176,9 +187,9 @@ TEST(DtypeValidate, AcceptsWhatParseProduces) {
 
 TEST(DtypeValidate, RejectsWhatParseCannotProduce) {
   const sc::dtype bad[] = {
-      {'x', 4, '<'},  {'O', 8, '|'},  {'M', 8, '<'},  {'\0', 1, '|'}, {'f', 3, '<'},  {'f', 0, '<'},
-      {'f', -4, '<'}, {'i', 16, '<'}, {'b', 2, '|'},  {'c', 4, '<'},  {'S', 0, '|'},  {'U', 6, '<'},
-      {'U', 0, '<'},  {'V', -1, '|'}, {'f', 4, '|'},  {'f', 4, '='},  {'f', 4, 'x'},  {'i', 2, '\0'},
+      {'x', 4, '<'},  {'O', 8, '|'},  {'M', 4, '<'},  {'\0', 1, '|'}, {'f', 3, '<'},  {'f', 0, '<'},
+      {'f', -4, '<'}, {'i', 16, '<'}, {'b', 2, '|'},  {'c', 4, '<'},  {'M', 8, '|'},  {'U', 6, '<'},
+      {'U', -4, '<'}, {'V', -1, '|'}, {'f', 4, '|'},  {'f', 4, '='},  {'f', 4, 'x'},  {'i', 2, '\0'},
       {'u', 1, '<'},  {'i', 1, '>'},  {'b', 1, '<'},  {'S', 4, '<'},  {'V', 8, '>'},  {'U', 4, '|'},
   };
   for (const auto& t : bad) {

@@ -14,9 +14,15 @@
 
 #include <CLI/CLI.hpp>
 #include <cuda_runtime_api.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <span>
 
 #include "cuda/check.hpp"
 #include "demo.hpp"
+#include "io/output_file.hpp"
 #include "stridecopy/stridecopy.hpp"
 
 namespace {
@@ -48,36 +54,123 @@ void report_error(std::string_view message) {
   std::cerr << "stridecopy: error: " << one_line(message) << '\n' << std::flush;
 }
 
-/// The one place that decides where the copy runs; every backend writes `out` through save_npy, so
-/// the file appears complete or not at all. `auto` is the host: a file-to-file copy on the GPU would
-/// move strictly more bytes (the whole input up, the result down) than the CPU gather reads. The
-/// CUDA backend uploads the input array and saves the same index of the device copy: the gather
-/// kernels run on the GPU and the bytes stream back through pinned chunks.
-void write_copy(backend b, const fs::path& out, const stridecopy::host_array& arr, const std::string& index_text) {
-  const stridecopy::view v = stridecopy::slice(arr.as_view(), index_text);
-  if (b != backend::cuda || stridecopy::element_count(v.lay) == 0) {
-    stridecopy::save_npy(out, v);
-    return;
-  }
-  if (!stridecopy::cuda_available()) throw stridecopy::error("--backend cuda: no CUDA device is available");
-  stridecopy::device_buffer d(arr.bytes());
-  STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(d.data(), arr.data(), arr.bytes(), cudaMemcpyHostToDevice, d.stream()));
-  STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(d.stream()));
-  stridecopy::view on_device = stridecopy::make_view(d.data(), arr.type(), arr.shape(), arr.lay().strides(),
-                                                     stridecopy::memory_kind::device);
-  on_device.allocation = stridecopy::byte_range{d.data(), d.size()};
-  stridecopy::save_npy(out, stridecopy::slice(on_device, index_text), d.stream());
+/// The type string of a descr literal that is one (quoted, no escapes: "'<f4'" -> "<f4").
+std::string numpy_str(const std::string& descr) { return descr.substr(1, descr.size() - 2); }
+
+/// NumPy's dtype.str of a file's type: its type string, or "|V<n>" for a record.
+std::string numpy_str(const stridecopy::npy_header& h) {
+  return h.descr.front() == '[' ? stridecopy::to_descr(h.type) : numpy_str(h.descr);
 }
 
-int run_slice(const std::string& in, const std::string& index_text, const std::string& out, backend b) {
-  const stridecopy::host_array arr = stridecopy::load_npy(in);
-  write_copy(b, out, arr, index_text);
+/// NumPy's a[index] is a scalar, not a 0-d view, when the index holds one integer per dimension and
+/// nothing else (a[()] of a 0-d array included); np.array(scalar) then differs from the view.
+bool numpy_gives_a_scalar(std::span<const stridecopy::index_item> items, int rank) {
+  if (int(items.size()) != rank) return false;
+  for (const auto& it : items)
+    if (it.what != stridecopy::index_item::kind::integer) return false;
+  return true;
+}
+
+/// What np.array(scalar) holds for one element of a file's type: numbers, datetimes and text in the
+/// machine's byte order (a scalar is always native), text with its trailing NULs dropped (at least one
+/// character kept); records and raw bytes as they are.
+struct scalar_array {
+  std::string descr;  // a .npy descr literal
+  std::vector<std::byte> bytes;
+};
+scalar_array numpy_scalar_array(const stridecopy::npy_header& h, const std::byte* element) {
+  const stridecopy::dtype t = h.type;
+  const auto size = std::size_t(t.itemsize);
+  scalar_array r{h.descr, std::vector<std::byte>(element, element + size)};
+  const bool big = t.byteorder == '>';
+  switch (t.kind) {
+    case 'S': {
+      std::size_t n = size;
+      while (n > 0 && element[n - 1] == std::byte{0}) --n;
+      r.bytes.assign(std::max<std::size_t>(n, 1), std::byte{0});
+      std::copy(element, element + n, r.bytes.begin());
+      r.descr = "'|S" + std::to_string(r.bytes.size()) + "'";
+      break;
+    }
+    case 'U': {
+      std::vector<std::uint32_t> chars(size / 4);
+      for (std::size_t i = 0; i < chars.size(); ++i) {
+        std::uint32_t c = 0;
+        for (std::size_t b = 0; b < 4; ++b)
+          c |= std::uint32_t(element[4 * i + (big ? 3 - b : b)]) << (8 * b);
+        chars[i] = c;
+      }
+      while (!chars.empty() && chars.back() == 0) chars.pop_back();
+      if (chars.empty()) chars.push_back(0);
+      r.bytes.resize(chars.size() * 4);
+      std::memcpy(r.bytes.data(), chars.data(), r.bytes.size());  // this little-endian host's order
+      r.descr = "'<U" + std::to_string(chars.size()) + "'";
+      break;
+    }
+    case 'b': case 'i': case 'u': case 'f': case 'c': case 'M': case 'm': {
+      if (!big) break;
+      // Each component (a complex number's halves) reversed; the descr's order becomes native.
+      const std::size_t part = t.kind == 'c' ? size / 2 : size;
+      for (std::size_t at = 0; at < size; at += part) std::reverse(r.bytes.begin() + std::ptrdiff_t(at),
+                                                                  r.bytes.begin() + std::ptrdiff_t(at + part));
+      r.descr[1] = '<';
+      break;
+    }
+    default: break;  // 'V' and records: opaque bytes, descr as it is
+  }
+  return r;
+}
+
+/// Faults in, in one call, the pages of a mapped input a view will read, when it reads most of them:
+/// cheaper than one page fault each. Advice only: kernels without MADV_POPULATE_READ ignore it.
+void prefault(const stridecopy::mapped_npy& in, const stridecopy::view& v) {
+  if (!in.is_mapped() || in.bytes() == 0) return;
+  const stridecopy::plan p = stridecopy::make_plan(v);
+  if (p.bytes == 0 || std::size_t(p.span_end - p.span_begin) < in.bytes() / 2) return;
+  const auto first = reinterpret_cast<std::uintptr_t>(v.data) + std::uintptr_t(p.span_begin);
+  const auto last = reinterpret_cast<std::uintptr_t>(v.data) + std::uintptr_t(p.span_end);
+  const std::uintptr_t page = std::uintptr_t(::sysconf(_SC_PAGESIZE));
+  const std::uintptr_t begin = first / page * page;
+  (void)::madvise(reinterpret_cast<void*>(begin), last - begin, MADV_POPULATE_READ);
+}
+
+/// The one place that decides where the copy runs; every backend writes `out` through save_npy, so
+/// a new or replaced file appears complete or not at all. The input is mapped, not read: the CPU
+/// gathers straight from the page cache. `auto` is the host: a file-to-file copy on the GPU would
+/// move strictly more bytes (the whole input up, the result down) than the CPU gather reads. The CUDA
+/// backend uploads the input's data and saves the same index of the device copy: the gather kernels
+/// run on the GPU and the bytes stream back through pinned chunks.
+int run_slice(const std::string& in_path, const std::string& index_text, const std::string& out, backend b) {
+  const stridecopy::mapped_npy in(in_path);
+  const std::vector<stridecopy::index_item> items = stridecopy::parse_index(index_text);
+  const stridecopy::view v = stridecopy::slice(in.as_view(), items, index_text);
+  const std::string& descr = in.header().descr;
+  if (numpy_gives_a_scalar(items, in.as_view().rank())) {
+    scalar_array s = numpy_scalar_array(in.header(), static_cast<const std::byte*>(v.data));
+    const stridecopy::dtype t = s.descr.front() == '[' ? in.header().type : stridecopy::parse_descr(numpy_str(s.descr));
+    stridecopy::save_npy(out, stridecopy::make_view(s.bytes.data(), t, {}), cudaStream_t{}, s.descr);
+    return 0;
+  }
+  if (b != backend::cuda || stridecopy::element_count(v.lay) == 0) {
+    prefault(in, v);
+    stridecopy::save_npy(out, v, cudaStream_t{}, descr);
+    return 0;
+  }
+  if (!stridecopy::cuda_available()) throw stridecopy::error("--backend cuda: no CUDA device is available");
+  stridecopy::device_buffer d(in.bytes());
+  STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(d.data(), in.data(), in.bytes(), cudaMemcpyHostToDevice, d.stream()));
+  STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(d.stream()));
+  const stridecopy::view file = in.as_view();
+  stridecopy::view on_device =
+      stridecopy::make_view(d.data(), file.type, file.shape(), file.strides(), stridecopy::memory_kind::device);
+  on_device.allocation = stridecopy::byte_range{d.data(), d.size()};
+  stridecopy::save_npy(out, stridecopy::slice(on_device, items, index_text), d.stream(), descr);
   return 0;
 }
 
 int run_info(const std::string& in) {
   const stridecopy::npy_header h = stridecopy::read_npy_header(in);
-  std::cout << "dtype=" << stridecopy::to_descr(h.type) << " shape=" << stridecopy::shape_string(h.shape)
+  std::cout << "dtype=" << numpy_str(h) << " shape=" << stridecopy::shape_string(h.shape)
             << " fortran_order=" << (h.fortran_order ? "True" : "False") << " version=" << h.major << '.' << h.minor
             << '\n'
             << std::flush;
@@ -136,6 +229,8 @@ int main(int argc, char** argv) {
   }
 
   try {
+    // A temporary beside OUT must not outlive an interrupted copy.
+    stridecopy::detail::install_signal_cleanup();
     if (slice_cmd->parsed()) {
       const backend b = backend_name == "host" ? backend::host : backend_name == "cuda" ? backend::cuda : backend::automatic;
       return run_slice(in, index_text, out, b);

@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "core/descr.hpp"
 #include "core/text.hpp"
 #include "stridecopy/error.hpp"
 
@@ -14,7 +15,7 @@ namespace {
 
 bool known_kind(char kind) {
   return kind == 'b' || kind == 'i' || kind == 'u' || kind == 'f' || kind == 'c' || kind == 'S' || kind == 'U' ||
-         kind == 'V';
+         kind == 'V' || kind == 'M' || kind == 'm';
 }
 
 /// Whether `itemsize` (bytes) is one NumPy has for `kind`; false for unknown kinds.
@@ -27,9 +28,12 @@ bool valid_size(char kind, int itemsize) {
     // but a file written elsewhere still has well-defined bytes.
     case 'f': return itemsize == 2 || itemsize == 4 || itemsize == 8 || itemsize == 12 || itemsize == 16;
     case 'c': return itemsize == 8 || itemsize == 16 || itemsize == 24 || itemsize == 32;
+    case 'M':
+    case 'm': return itemsize == 8;
+    // Zero-size items ("|S0", "|V0", "<U0") are legal: an array of them holds no bytes.
     case 'S':
-    case 'V': return itemsize >= 1;
-    case 'U': return itemsize >= 4 && itemsize % 4 == 0;
+    case 'V': return itemsize >= 0;
+    case 'U': return itemsize >= 0 && itemsize % 4 == 0;
     default: return false;
   }
 }
@@ -51,9 +55,32 @@ std::string char_name(char ch) {
   throw npy_error("dtype descr " + detail::quoted(descr) + ": " + why);
 }
 
+/// The units NumPy's datetime64 / timedelta64 take inside the brackets, after an optional count.
+bool datetime_unit(std::string_view u) {
+  for (const std::string_view known : {"Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as"})
+    if (u == known) return true;
+  return false;
+}
+
+/// "[ns]", "[25s]" or "" (generic): the unit part of a datetime type string, checked.
+void check_datetime_unit(std::string_view descr, std::string_view unit) {
+  if (unit.empty()) return;
+  if (unit.size() < 3 || unit.front() != '[' || unit.back() != ']')
+    reject(descr, "a datetime or timedelta unit is written in brackets, as in \"<M8[ns]\"");
+  std::string_view u = unit.substr(1, unit.size() - 2);
+  std::size_t digits = 0;
+  while (digits < u.size() && u[digits] >= '0' && u[digits] <= '9') ++digits;
+  if (digits > 9) reject(descr, "the unit's count is too large");
+  if (!datetime_unit(u.substr(digits)))
+    reject(descr, "unknown datetime unit " + detail::quoted(u.substr(digits)) +
+                      " (known: Y, M, W, D, h, m, s, ms, us, ns, ps, fs, as)");
+}
+
 }  // namespace
 
-dtype parse_descr(std::string_view descr) {
+namespace detail {
+
+dtype parse_type_string(std::string_view descr, std::string* canonical) {
   std::string_view s = descr;
   char order = '=';
   if (!s.empty() && (s[0] == '<' || s[0] == '>' || s[0] == '|' || s[0] == '=')) {
@@ -65,7 +92,16 @@ dtype parse_descr(std::string_view descr) {
   s.remove_prefix(1);
 
   if (kind == 'O') reject(descr, "object arrays are not supported (their bytes are Python pointers)");
-  if (kind == 'M' || kind == 'm') reject(descr, "datetime and timedelta types are not supported");
+  // datetime64 / timedelta64: "M8" or "m8", then an optional unit ("[ns]", "[25s]"); 8 bytes each.
+  std::string_view unit;
+  if (kind == 'M' || kind == 'm') {
+    const std::size_t bracket = s.find('[');
+    if (bracket != std::string_view::npos) {
+      unit = s.substr(bracket);
+      s = s.substr(0, bracket);
+    }
+    check_datetime_unit(descr, unit);
+  }
 
   int count = 0;
   if (kind == '?') {
@@ -75,7 +111,7 @@ dtype parse_descr(std::string_view descr) {
   }
   if (!known_kind(kind))
     reject(descr, "unknown or unsupported type code " + char_name(kind) +
-                      " (supported: b, i, u, f, c, S, U, V with a size, as in \"<f4\")");
+                      " (supported: b, i, u, f, c, S, U, V, M, m with a size, as in \"<f4\")");
   if (s.empty()) reject(descr, "no size after type code " + char_name(kind));
   for (const char ch : s) {
     if (ch < '0' || ch > '9') reject(descr, "size " + detail::quoted(s) + " is not a decimal number");
@@ -83,7 +119,6 @@ dtype parse_descr(std::string_view descr) {
     if (count > (std::numeric_limits<int>::max() - 9) / 10) reject(descr, "size is too large");
     count = count * 10 + (ch - '0');
   }
-  if (count == 0) reject(descr, "size must be at least 1");
 
   // A 'U' size counts UCS-4 characters; itemsize is in bytes.
   if (kind == 'U' && count > std::numeric_limits<int>::max() / 4) reject(descr, "size is too large");
@@ -97,8 +132,13 @@ dtype parse_descr(std::string_view descr) {
   else
     // '=' (native), '|' (not applicable) and no prefix all mean this little-endian host's order.
     t.byteorder = order == '>' ? '>' : '<';
+  if (canonical) *canonical = to_descr(t) + std::string(unit);
   return t;
 }
+
+}  // namespace detail
+
+dtype parse_descr(std::string_view descr) { return detail::parse_type_string(descr, nullptr); }
 
 std::string to_descr(const dtype& t) {
   // Also used in messages about invalid types, so it renders anything without throwing.
@@ -114,7 +154,7 @@ void validate(const dtype& t) {
            char_name(t.byteorder) + "}";
   };
   if (!known_kind(t.kind))
-    throw invalid_view(describe() + " has an unknown kind (expected one of b, i, u, f, c, S, U, V)");
+    throw invalid_view(describe() + " has an unknown kind (expected one of b, i, u, f, c, S, U, V, M, m)");
   if (!valid_size(t.kind, t.itemsize)) throw invalid_view(describe() + " has an itemsize its kind does not have");
   const bool free = order_free(t.kind, t.itemsize);
   if (free && t.byteorder != '|')

@@ -89,7 +89,8 @@ plan make_plan(const view& v, memory_kind destination) {
     p.origin = static_cast<std::int64_t>(addr - reinterpret_cast<std::uintptr_t>(v.allocation->base));
     p.allocation_bytes = v.allocation->bytes;
   }
-  if (p.elements == 0) return p;  // pattern::empty: nothing is read, any pointer will do
+  // pattern::empty: nothing is read, any pointer will do (no elements, or zero-size ones: "|S0").
+  if (p.bytes == 0) return p;
 
   // Touched span, in elements relative to element (0, ..., 0).
   std::int64_t lo = 0, hi = 0;

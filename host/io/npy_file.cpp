@@ -1,5 +1,6 @@
-// host/io/npy_file.cpp — .npy files: read_npy_header, load_npy and save_npy (atomic: a temporary
-// file beside the target, renamed into place only when complete).
+// host/io/npy_file.cpp — .npy files: read_npy_header, load_npy, and save_npy (through output_file:
+// np.save's file behaviour, made safe).
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,10 +16,12 @@
 #include <utility>
 #include <vector>
 
+#include "core/descr.hpp"
 #include "core/text.hpp"
 #include "dispatch.hpp"
 #include "io/chunked_output.hpp"
 #include "io/npy_format.hpp"
+#include "io/output_file.hpp"
 #include "stridecopy/error.hpp"
 #include "stridecopy/npy.hpp"
 #include "stridecopy/plan.hpp"
@@ -26,6 +29,10 @@
 namespace stridecopy {
 
 namespace {
+
+/// Pieces of a strided host view are gathered into a buffer this large, then written: small enough
+/// to stay in the cache between the gather and the write's copy into the page cache.
+constexpr std::size_t save_piece_bytes = std::size_t(2) << 20;
 
 std::string path_text(const std::filesystem::path& p) { return detail::quoted(p.string(), '"', 4096); }
 
@@ -56,6 +63,15 @@ bool read_append(std::FILE* f, std::string& out, std::size_t want) {
     }
   }
   return true;
+}
+
+npy_error truncated_error(std::size_t want, std::size_t have) {
+  return npy_error("truncated: expected " + std::to_string(want) + " bytes of data, file has " + std::to_string(have));
+}
+
+npy_error extra_bytes_error(const npy_header& h, std::size_t want, std::size_t extra) {
+  return npy_error(std::to_string(extra) + " unexpected bytes after the array data (shape " + shape_string(h.shape) +
+                   " of " + to_descr(h.type) + " needs " + std::to_string(want) + ")");
 }
 
 }  // namespace
@@ -107,122 +123,160 @@ npy_header read_npy_header(const std::filesystem::path& path) {
   }
 }
 
+namespace {
+
+/// The data of an opened .npy file: its size, and for a regular file the size checks (a file that
+/// grows afterwards is caught by the read-to-end check of load_npy).
+std::size_t data_bytes_of(const opened_npy& o) {
+  const npy_header& h = o.header;
+  const std::int64_t count = element_count(c_contiguous(h.shape));
+  const std::size_t data_bytes = std::size_t(count) * std::size_t(h.type.itemsize);
+  if (S_ISREG(o.st.st_mode)) {
+    const std::size_t file_bytes = std::max(std::size_t(o.st.st_size), h.data_offset);
+    const std::size_t have = file_bytes - h.data_offset;
+    if (have < data_bytes) throw truncated_error(data_bytes, have);
+    if (have > data_bytes) throw extra_bytes_error(h, data_bytes, have - data_bytes);
+  }
+  return data_bytes;
+}
+
+/// The rest of the file after the header, into `a` (data_bytes), then nothing more.
+void read_data(opened_npy& o, host_array& a, std::size_t data_bytes) {
+  std::FILE* f = o.file.get();
+  auto* dst = static_cast<char*>(a.data());
+  std::size_t done = 0;
+  while (done < data_bytes) {
+    const std::size_t got = std::fread(dst + done, 1, data_bytes - done, f);
+    if (got == 0) {
+      if (std::ferror(f)) {
+        const int err = errno;
+        throw npy_error("read failed: " + errno_text(err));
+      }
+      throw truncated_error(data_bytes, done);
+    }
+    done += got;
+  }
+  // Anything left is junk (or the file grew while it was read).
+  std::size_t extra = 0;
+  char sink[4096];
+  for (;;) {
+    const std::size_t got = std::fread(sink, 1, sizeof sink, f);
+    extra += got;
+    if (got < sizeof sink) {
+      if (std::ferror(f)) {
+        const int err = errno;
+        throw npy_error("read failed: " + errno_text(err));
+      }
+      break;
+    }
+  }
+  if (extra) throw extra_bytes_error(o.header, data_bytes, extra);
+}
+
+host_array allocate_for(const npy_header& h, std::size_t data_bytes) {
+  try {
+    return host_array(h.type, h.shape, h.fortran_order ? order::f : order::c, memory_kind::pageable);
+  } catch (const std::bad_alloc&) {
+    throw npy_error("cannot allocate " + std::to_string(data_bytes) + " bytes for the array data");
+  }
+}
+
+}  // namespace
+
 host_array load_npy(const std::filesystem::path& path) {
   try {
     opened_npy o = open_npy(path);
-    const file_ptr& f = o.file;
-    const struct stat& st = o.st;
-    const npy_header& h = o.header;
-    // Pipes and devices have no size up front; they are read to the end instead.
-    const bool sized = S_ISREG(st.st_mode);
-    const std::int64_t count = element_count(c_contiguous(h.shape));
-    const std::size_t data_bytes = std::size_t(count) * std::size_t(h.type.itemsize);
-    const auto truncated = [&](std::size_t have) {
-      return npy_error("truncated: expected " + std::to_string(data_bytes) + " bytes of data, file has " +
-                       std::to_string(have));
-    };
-    const auto too_long = [&](std::size_t extra) {
-      return npy_error(std::to_string(extra) + " unexpected bytes after the array data (shape " +
-                       shape_string(h.shape) + " of " + to_descr(h.type) + " needs " + std::to_string(data_bytes) +
-                       ")");
-    };
-    if (sized) {
-      // A file that grew since fstat is caught by the read-to-end check below.
-      const std::size_t file_bytes = std::max(std::size_t(st.st_size), h.data_offset);
-      const std::size_t have = file_bytes - h.data_offset;
-      if (have < data_bytes) throw truncated(have);
-      if (have > data_bytes) throw too_long(have - data_bytes);
-    }
-
-    host_array a;
-    try {
-      a = host_array(h.type, h.shape, h.fortran_order ? order::f : order::c,
-                     memory_kind::pageable);
-    } catch (const std::bad_alloc&) {
-      throw npy_error("cannot allocate " + std::to_string(data_bytes) + " bytes for the array data");
-    }
-    auto* dst = static_cast<char*>(a.data());
-    std::size_t done = 0;
-    while (done < data_bytes) {
-      const std::size_t got = std::fread(dst + done, 1, data_bytes - done, f.get());
-      if (got == 0) {
-        if (std::ferror(f.get())) {
-          const int err = errno;
-          throw npy_error("read failed: " + errno_text(err));
-        }
-        throw truncated(done);
-      }
-      done += got;
-    }
-    // Anything left is junk (or the file grew while it was read).
-    std::size_t extra = 0;
-    char sink[4096];
-    for (;;) {
-      const std::size_t got = std::fread(sink, 1, sizeof sink, f.get());
-      extra += got;
-      if (got < sizeof sink) {
-        if (std::ferror(f.get())) {
-          const int err = errno;
-          throw npy_error("read failed: " + errno_text(err));
-        }
-        break;
-      }
-    }
-    if (extra) throw too_long(extra);
+    const std::size_t data_bytes = data_bytes_of(o);
+    host_array a = allocate_for(o.header, data_bytes);
+    read_data(o, a, data_bytes);
     return a;
   } catch (const npy_error& e) {
     throw npy_error(".npy file " + path_text(path) + ": " + e.what());
   }
 }
 
-void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref stream) {
-  // Every check of the view and its pointer happens before a file exists.
+// ---- mapped_npy
+
+mapped_npy::mapped_npy(const std::filesystem::path& path) {
+  try {
+    opened_npy o = open_npy(path);
+    header_ = o.header;
+    data_bytes_ = data_bytes_of(o);
+    if (data_bytes_ == 0) return;
+    if (S_ISREG(o.st.st_mode)) {
+      // The whole file from offset 0 (mmap offsets must be page-aligned; the header is not).
+      const std::size_t file_bytes = header_.data_offset + data_bytes_;
+      void* m = ::mmap(nullptr, file_bytes, PROT_READ, MAP_PRIVATE, ::fileno(o.file.get()), 0);
+      if (m != MAP_FAILED) {
+        map_ = m;
+        map_bytes_ = file_bytes;
+        return;
+      }
+    }
+    // A pipe, a device, or a file system that cannot map: read it.
+    loaded_ = allocate_for(header_, data_bytes_);
+    read_data(o, loaded_, data_bytes_);
+  } catch (const npy_error& e) {
+    throw npy_error(".npy file " + path_text(path) + ": " + e.what());
+  }
+}
+
+mapped_npy::mapped_npy(mapped_npy&& other) noexcept
+    : header_(std::move(other.header_)),
+      data_bytes_(std::exchange(other.data_bytes_, 0)),
+      map_(std::exchange(other.map_, nullptr)),
+      map_bytes_(std::exchange(other.map_bytes_, 0)),
+      loaded_(std::move(other.loaded_)) {}
+
+mapped_npy& mapped_npy::operator=(mapped_npy&& other) noexcept {
+  if (this != &other) {
+    if (map_) (void)::munmap(map_, map_bytes_);
+    header_ = std::move(other.header_);
+    data_bytes_ = std::exchange(other.data_bytes_, 0);
+    map_ = std::exchange(other.map_, nullptr);
+    map_bytes_ = std::exchange(other.map_bytes_, 0);
+    loaded_ = std::move(other.loaded_);
+  }
+  return *this;
+}
+
+mapped_npy::~mapped_npy() {
+  if (map_) (void)::munmap(map_, map_bytes_);
+}
+
+const void* mapped_npy::data() const noexcept {
+  return map_ ? static_cast<const std::byte*>(map_) + header_.data_offset : loaded_.data();
+}
+
+view mapped_npy::as_view() const {
+  view v;
+  v.data = data();
+  v.type = header_.type;
+  v.lay = header_.fortran_order ? f_contiguous(header_.shape) : c_contiguous(header_.shape);
+  v.memory = memory_kind::pageable;
+  v.allocation = byte_range{v.data, data_bytes_};
+  return v;
+}
+
+void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref stream, std::string_view descr) {
+  // Every check of the view, its pointer and the descr happens before a file is touched.
   const plan p = make_plan(v, memory_kind::pageable);
   (void)detail::check_source(p, v.base(), p.source == memory_kind::device);
-  const std::string header = make_npy_header(v.type, v.shape());
-
-  static std::atomic<unsigned long long> counter{0};
-  const std::string base = path.string() + ".tmp." + std::to_string(::getpid()) + ".";
-  std::filesystem::path tmp;
-  file_ptr f;
-  for (int attempt = 0; attempt < 100 && !f; ++attempt) {
-    tmp = base + std::to_string(counter.fetch_add(1));
-    // "x": never reuse a name some other writer (or a crashed run with our pid) left behind.
-    f.reset(std::fopen(tmp.c_str(), "wbx"));
-    if (!f && errno != EEXIST) break;
+  std::string header;
+  if (descr.empty()) {
+    header = make_npy_header(v.type, v.shape());
+  } else {
+    const detail::descr_literal d = detail::parse_descr_literal(descr);
+    if (d.type.itemsize != v.type.itemsize)
+      throw invalid_argument("descr " + detail::quoted(descr) + " describes " + std::to_string(d.type.itemsize) +
+                             "-byte elements; the view's are " + std::to_string(v.type.itemsize) + " bytes");
+    header = make_npy_header(descr, v.shape());
   }
-  if (!f) {
-    const int err = errno;
-    throw npy_error(".npy file " + path_text(path) + ": cannot create temporary file " + path_text(tmp) + ": " +
-                    errno_text(err));
-  }
-
-  const auto write_failed = [&](const char* what) {
-    const int err = errno;
-    return npy_error(".npy file " + path_text(path) + ": " + what + " temporary file " + path_text(tmp) +
-                     " failed: " + errno_text(err));
-  };
-  try {
-    if (std::fwrite(header.data(), 1, header.size(), f.get()) != header.size()) throw write_failed("writing");
-    detail::for_each_piece(
-        p, v.base(), std::size_t(16) << 20,
-        [&](const void* bytes, std::size_t n) {
-          if (std::fwrite(bytes, 1, n, f.get()) != n) throw write_failed("writing");
-        },
-        stream.get());
-    if (std::fflush(f.get()) != 0 || std::ferror(f.get())) throw write_failed("flushing");
-    if (std::fclose(f.release()) != 0) throw write_failed("closing");
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec)
-      throw npy_error(".npy file " + path_text(path) + ": cannot rename temporary file " + path_text(tmp) +
-                      " into place: " + ec.message());
-  } catch (...) {
-    f.reset();
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw;
-  }
+  detail::output_file out(path);
+  out.write(header.data(), header.size());
+  detail::for_each_piece(
+      p, v.base(), save_piece_bytes, [&](const void* bytes, std::size_t n) { out.write(bytes, n); }, stream.get());
+  out.commit();
 }
 
 }  // namespace stridecopy

@@ -1,12 +1,15 @@
 // host/io/npy_header.cpp — .npy headers: a bounds-checked parser of the dict np.save writes, and
 // np.save's exact header for an array.
 #include <algorithm>
+#include <limits>
+#include <optional>
 #include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/checked_math.hpp"
+#include "core/descr.hpp"
 #include "core/text.hpp"
 #include "io/npy_format.hpp"
 #include "stridecopy/error.hpp"
@@ -16,6 +19,74 @@ namespace stridecopy {
 
 namespace {
 
+/// Python's repr() of a str held as UTF-8: single quotes unless the text holds a ' and no ", the
+/// backslash and the quote escaped, \n \r \t, \xNN for control characters and the latin-1 ones
+/// Python does not print (0x7f-0xa0, 0xad); other characters as they are.
+std::string python_repr(std::string_view utf8) {
+  const bool double_quotes = utf8.find('\'') != std::string_view::npos && utf8.find('"') == std::string_view::npos;
+  const char quote = double_quotes ? '"' : '\'';
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out(1, quote);
+  for (std::size_t i = 0; i < utf8.size(); ++i) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    int cp = -1;  // a latin-1 code point spelt as two UTF-8 bytes
+    if ((c == 0xC2 || c == 0xC3) && i + 1 < utf8.size() && (static_cast<unsigned char>(utf8[i + 1]) & 0xC0) == 0x80)
+      cp = ((c & 0x1F) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3F);
+    if (c == '\\' || c == static_cast<unsigned char>(quote)) {
+      out += '\\';
+      out += char(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c < 0x20 || c == 0x7f || (cp >= 0x80 && (cp <= 0xA0 || cp == 0xAD))) {
+      const int v = cp >= 0 ? cp : c;
+      out += "\\x";
+      out += hex[v >> 4];
+      out += hex[v & 15];
+      if (cp >= 0) ++i;
+    } else {
+      out += char(c);
+    }
+  }
+  return out + quote;
+}
+
+/// Latin-1 bytes (a 1.0 or 2.0 header) as UTF-8, which the parser and npy_header::descr hold.
+std::string latin1_to_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (const char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x80) {
+      out += ch;
+    } else {
+      out += char(0xC0 | (c >> 6));
+      out += char(0x80 | (c & 0x3F));
+    }
+  }
+  return out;
+}
+
+/// UTF-8 text as latin-1 bytes, or nothing when a character lies beyond U+00FF (then np.save writes
+/// a 3.0 header, in UTF-8).
+std::optional<std::string> utf8_to_latin1(std::string_view utf8) {
+  std::string out;
+  out.reserve(utf8.size());
+  for (std::size_t i = 0; i < utf8.size(); ++i) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x80) {
+      out += char(c);
+    } else if ((c == 0xC2 || c == 0xC3) && i + 1 < utf8.size()) {
+      out += char(((c & 0x1F) << 6) | (static_cast<unsigned char>(utf8[++i]) & 0x3F));
+    } else {
+      return std::nullopt;
+    }
+  }
+  return out;
+}
 
 /// Recursive-descent parser for the one Python dict literal np.save writes, over a bounded
 /// string_view: every read checks `pos_ < text_.size()`, so no input can make it read past the header.
@@ -23,11 +94,20 @@ class header_parser {
  public:
   header_parser(std::string_view text, bool python2_longs) : text_(text), python2_longs_(python2_longs) {}
 
+  /// A descr on its own ("'<f4'", "[('a', '<f4')]"), as npy_header::descr holds it.
+  detail::descr_literal descr_only() {
+    skip_space();
+    const type_literal t = parse_descr_value();
+    skip_space();
+    if (!at_end()) fail("unexpected text after the descr");
+    if (t.itemsize > std::int64_t(std::numeric_limits<int>::max())) fail("the type's itemsize does not fit an int");
+    return {t.record ? dtype{'V', int(t.itemsize), '|'} : t.type, t.literal};
+  }
+
   void parse(npy_header& h) {
     skip_space();
     expect('{', "the header is not a Python dict literal (it does not start with '{')");
     bool seen_descr = false, seen_order = false, seen_shape = false;
-    std::string descr;
     for (;;) {
       skip_space();
       if (peek() == '}') break;
@@ -43,7 +123,16 @@ class header_parser {
       };
       if (key == "descr") {
         once(seen_descr);
-        descr = parse_descr_value();
+        const std::size_t at = pos_;
+        const type_literal t = parse_descr_value();
+        if (t.record) {
+          if (t.itemsize > std::int64_t(std::numeric_limits<int>::max()))
+            fail_at(at, "the record type's itemsize " + std::to_string(t.itemsize) + " does not fit an int");
+          h.type = dtype{'V', int(t.itemsize), '|'};
+        } else {
+          h.type = t.type;
+        }
+        h.descr = t.literal;
       } else if (key == "fortran_order") {
         once(seen_order);
         h.fortran_order = parse_bool();
@@ -67,7 +156,6 @@ class header_parser {
     if (!seen_descr) fail_missing("descr");
     if (!seen_order) fail_missing("fortran_order");
     if (!seen_shape) fail_missing("shape");
-    h.type = parse_descr(descr);
   }
 
  private:
@@ -100,7 +188,8 @@ class header_parser {
     ++pos_;
   }
 
-  /// A single- or double-quoted Python string without escapes (np.save never writes any).
+  /// A single- or double-quoted Python string. np.save writes escapes only in record field names
+  /// (Python's repr: \\, \', \", \n, \r, \t, \xNN); those are decoded, nothing else is.
   std::string parse_string() {
     const char quote = text_[pos_++];
     std::string s;
@@ -108,18 +197,176 @@ class header_parser {
       if (at_end()) fail("unterminated string");
       const char c = text_[pos_++];
       if (c == quote) return s;
-      if (c == '\\') fail_at(pos_ - 1, "escape sequences in header strings are not supported");
       if (c == '\n' || c == '\r') fail_at(pos_ - 1, "line break inside a string");
-      s += c;
+      if (c != '\\') {
+        s += c;
+        continue;
+      }
+      if (at_end()) fail("unterminated string");
+      const char e = text_[pos_++];
+      switch (e) {
+        case '\\': case '\'': case '"': s += e; break;
+        case 'n': s += '\n'; break;
+        case 'r': s += '\r'; break;
+        case 't': s += '\t'; break;
+        case 'x': {
+          int v = 0;
+          for (int i = 0; i < 2; ++i) {
+            const char h = peek();
+            const int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+            if (d < 0) fail("\\x needs two hex digits");
+            v = v * 16 + d;
+            ++pos_;
+          }
+          append_code_point(s, v);
+          break;
+        }
+        default: fail_at(pos_ - 2, "unsupported escape sequence in a header string");
+      }
     }
   }
 
-  std::string parse_descr_value() {
+  /// A descr: its dtype (or, for a record, its itemsize) and the literal np.save would write for it.
+  struct type_literal {
+    dtype type{};
+    bool record = false;
+    std::int64_t itemsize = 0;
+    std::string literal;
+  };
+
+  type_literal parse_descr_value() {
     const char c = peek();
-    if (c == '\'' || c == '"') return parse_string();
-    if (c == '[') fail("'descr' is a list: structured (record) dtypes are not supported");
-    if (c == '(') fail("'descr' is a tuple: sub-array dtypes are not supported");
-    fail("'descr' is not a string");
+    if (c == '\'' || c == '"') return parse_type_string_literal();
+    if (c == '[') return parse_fields(0);
+    if (c == '(') fail("'descr' is a tuple: sub-array dtypes are not supported (np.save writes their shape into 'shape')");
+    fail("'descr' is not a string or a list of fields");
+  }
+
+  /// A quoted type string: "'<f4'", "'>M8[ns]'"; the literal is dtype.str as np.save writes it.
+  type_literal parse_type_string_literal() {
+    const std::size_t at = pos_;
+    const std::string text = parse_string();
+    type_literal t;
+    std::string canonical;
+    try {
+      t.type = detail::parse_type_string(text, &canonical);
+    } catch (const npy_error& e) {
+      fail_at(at, e.what());
+    }
+    t.itemsize = t.type.itemsize;
+    t.literal = python_repr(canonical);
+    return t;
+  }
+
+  /// A record type: a list of (name, type) or (name, type, shape) tuples, name a string or a
+  /// (title, name) pair, type a type string or a nested list, shape a tuple of ints (or an int).
+  /// Its itemsize is the sum of its fields' (np.save lists padding as fields named '').
+  type_literal parse_fields(int depth) {
+    if (depth > 32) fail("record types nested more than 32 deep");
+    expect('[', "expected '['");
+    type_literal t;
+    t.record = true;
+    t.literal.push_back('[');  // not = "[": a false GCC 12 -Wrestrict warning
+    int fields = 0;
+    for (;;) {
+      skip_space();
+      if (peek() == ']') break;
+      if (fields++) t.literal += ", ";
+      t.itemsize += parse_field(depth, t.literal);
+      if (t.itemsize > (std::int64_t(1) << 40)) fail("the record type is larger than 2^40 bytes");
+      skip_space();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      if (peek() != ']') fail("expected ',' or ']' after a field of the record type");
+    }
+    ++pos_;  // ']'
+    if (fields == 0) fail("a record type needs at least one field");
+    t.literal += "]";
+    return t;
+  }
+
+  std::int64_t parse_field(int depth, std::string& literal) {
+    expect('(', "a record field is a tuple (name, type[, shape])");
+    skip_space();
+    literal += "(";
+    if (peek() == '(') {  // (title, name)
+      ++pos_;
+      skip_space();
+      const std::string title = parse_quoted("a field title");
+      skip_space();
+      expect(',', "expected ',' between a field's title and name");
+      skip_space();
+      const std::string name = parse_quoted("a field name");
+      skip_space();
+      expect(')', "expected ')' after a field's (title, name)");
+      // Appended piece by piece: "(" + ... trips a false GCC 12 -Wrestrict warning.
+      literal += '(';
+      literal += python_repr(title);
+      literal += ", ";
+      literal += python_repr(name);
+      literal += ')';
+    } else {
+      literal += python_repr(parse_quoted("a field name"));
+    }
+    skip_space();
+    expect(',', "expected ',' after a field's name");
+    skip_space();
+    type_literal type;
+    if (peek() == '[')
+      type = parse_fields(depth + 1);
+    else if (peek() == '\'' || peek() == '"')
+      type = parse_type_string_literal();
+    else
+      fail("a field's type is a type string or a list of fields");
+    literal += ", ";
+    literal += type.literal;
+    std::int64_t count = 1;
+    skip_space();
+    if (peek() == ',') {
+      ++pos_;
+      skip_space();
+      if (peek() != ')') {
+        // The shape of a sub-array field: a tuple of extents (an int means a 1-tuple).
+        std::vector<std::int64_t> shape;
+        if (peek() == '(') {
+          shape = parse_shape("a field's shape");
+        } else {
+          shape.push_back(parse_extent("a field's shape"));
+        }
+        for (const auto e : shape) {
+          const auto next = detail::checked_mul(count, e);
+          if (!next || *next > (std::int64_t(1) << 40)) fail("a field's shape is too large");
+          count = *next;
+        }
+        if (!shape.empty()) {  // dtype.descr drops a () shape
+          literal += ", ";
+          literal += shape_string(shape);
+        }
+        skip_space();
+        if (peek() == ',') ++pos_;
+        skip_space();
+      }
+    }
+    expect(')', "expected ')' after a record field");
+    literal += ")";
+    return type.itemsize * count;
+  }
+
+  std::string parse_quoted(const char* what) {
+    if (peek() != '\'' && peek() != '"') fail(std::string("expected ") + what + " (a quoted string)");
+    return parse_string();
+  }
+
+  /// Code point v (< 256, from a \xNN escape or a latin-1 byte) as UTF-8.
+  static void append_code_point(std::string& s, int v) {
+    if (v < 0x80) {
+      s += char(v);
+    } else {
+      s += char(0xC0 | (v >> 6));
+      s += char(0x80 | (v & 0x3F));
+    }
   }
 
   bool parse_bool() {
@@ -138,8 +385,8 @@ class header_parser {
   }
 
   /// A Python tuple of non-negative ints: "()", "(5,)", "(3, 4)", "(3, 4,)"; "(5)" is an int, not a tuple.
-  std::vector<std::int64_t> parse_shape() {
-    if (peek() != '(') fail("'shape' must be a tuple of integers");
+  std::vector<std::int64_t> parse_shape(const std::string& what = "'shape'") {
+    if (peek() != '(') fail(what + " must be a tuple of integers");
     ++pos_;
     std::vector<std::int64_t> shape;
     bool trailing_comma = false;
@@ -147,9 +394,8 @@ class header_parser {
       skip_space();
       if (peek() == ')') break;
       if (shape.size() == std::size_t(max_rank))
-        fail("'shape' has more than " + std::to_string(max_rank) + " dimensions (stridecopy supports rank 0 to " +
-             std::to_string(max_rank) + ")");
-      shape.push_back(parse_extent());
+        fail(what + " has more than " + std::to_string(max_rank) + " dimensions (NumPy's limit)");
+      shape.push_back(parse_extent(what));
       skip_space();
       trailing_comma = false;
       if (peek() == ',') {
@@ -157,14 +403,14 @@ class header_parser {
         trailing_comma = true;
         continue;
       }
-      if (peek() != ')') fail("expected ',' or ')' in 'shape'");
+      if (peek() != ')') fail("expected ',' or ')' in " + what);
     }
-    if (shape.size() == 1 && !trailing_comma) fail("'shape' (n) is an integer, not a tuple; write (n,)");
+    if (shape.size() == 1 && !trailing_comma) fail(what + " (n) is an integer, not a tuple; write (n,)");
     ++pos_;  // ')'
     return shape;
   }
 
-  std::int64_t parse_extent() {
+  std::int64_t parse_extent(const std::string& what = "'shape'") {
     const std::size_t start = pos_;
     bool negative = false;
     if (peek() == '+' || peek() == '-') {
@@ -172,7 +418,7 @@ class header_parser {
       ++pos_;
       skip_space();
     }
-    if (peek() < '0' || peek() > '9') fail_at(start, "'shape' extent is not an integer");
+    if (peek() < '0' || peek() > '9') fail_at(start, what + " extent is not an integer");
     std::int64_t v = 0;
     bool overflow = false;
     while (!at_end() && peek() >= '0' && peek() <= '9') {
@@ -182,9 +428,9 @@ class header_parser {
     }
     // Python 2 wrote long integers with an 'L' suffix; NumPy still reads those 1.0/2.0 files.
     if (python2_longs_ && peek() == 'L') ++pos_;
-    if (peek() == '.' || is_name_char(peek())) fail_at(start, "'shape' extent is not an integer");
-    if (negative && (v != 0 || overflow)) fail_at(start, "'shape' has a negative extent");
-    if (overflow) fail_at(start, "'shape' extent does not fit int64");
+    if (peek() == '.' || is_name_char(peek())) fail_at(start, what + " extent is not an integer");
+    if (negative && (v != 0 || overflow)) fail_at(start, what + " has a negative extent");
+    if (overflow) fail_at(start, what + " extent does not fit int64");
     return v;
   }
 
@@ -194,6 +440,16 @@ class header_parser {
 };
 
 }  // namespace
+
+namespace detail {
+descr_literal parse_descr_literal(std::string_view literal) {
+  try {
+    return header_parser(literal, false).descr_only();
+  } catch (const npy_error& e) {
+    throw invalid_argument("descr " + quoted(literal) + " is not one a .npy header holds: " + e.what());
+  }
+}
+}  // namespace detail
 
 npy_header parse_npy_header(std::string_view bytes) {
   if (bytes.size() < detail::npy_magic_prefix.size() || bytes.substr(0, detail::npy_magic_prefix.size()) != detail::npy_magic_prefix) {
@@ -220,9 +476,11 @@ npy_header parse_npy_header(std::string_view bytes) {
                     " bytes of header but only " + std::to_string(bytes.size() - start) + " follow");
   h.data_offset = start + header_len;
 
-  // 1.0 and 2.0 headers are latin-1 and 3.0 headers UTF-8; everything the parser accepts is ASCII,
-  // so the bytes need no decoding.
-  header_parser(bytes.substr(start, header_len), h.major < 3).parse(h);
+  // 1.0 and 2.0 headers are latin-1 and 3.0 headers UTF-8: the parser reads UTF-8 (only record
+  // field names may hold anything beyond ASCII).
+  const std::string_view raw = bytes.substr(start, header_len);
+  const std::string text = h.major < 3 ? latin1_to_utf8(raw) : std::string(raw);
+  header_parser(text, h.major < 3).parse(h);
 
   std::int64_t count = 1;
   bool empty = false;
@@ -244,34 +502,46 @@ npy_header parse_npy_header(std::string_view bytes) {
 
 std::string make_npy_header(const dtype& type, std::span<const std::int64_t> shape) {
   validate(type);
-  (void)c_contiguous(shape);  // throws invalid_view for rank > 8 or a negative extent
+  return make_npy_header(std::string_view(python_repr(to_descr(type))), shape);
+}
+
+std::string make_npy_header(std::string_view descr, std::span<const std::int64_t> shape) {
+  (void)c_contiguous(shape);  // throws invalid_view for too many dims or a negative extent
+  // The descr must be one a header holds; what goes into the file is its canonical spelling.
+  const std::string literal = detail::parse_descr_literal(descr).literal;
 
   // Exactly numpy.lib.format._write_array_header: sorted keys, repr values, ", " after each.
-  std::string dict = "{'descr': '" + to_descr(type) + "', 'fortran_order': False, 'shape': " + shape_string(shape) +
+  std::string dict = "{'descr': " + literal + ", 'fortran_order': False, 'shape': " + shape_string(shape) +
                      ", }";
   if (!shape.empty()) {
     const std::size_t digits = std::to_string(shape[0]).size();
     dict.append(detail::npy_growth_axis_max_digits > digits ? detail::npy_growth_axis_max_digits - digits : 0, ' ');
   }
 
-  // _wrap_header: the header ends in '\n' and the data starts on an detail::npy_array_align boundary; a header
-  // that already ends on one still gets a full detail::npy_array_align of padding.
-  const auto wrap = [&](int major, std::size_t length_field) {
-    const std::size_t hlen = dict.size() + 1;
-    const std::size_t padlen = detail::npy_array_align - (detail::npy_magic_len + length_field + hlen) % detail::npy_array_align;
+  // _wrap_header: the header ends in '\n' and the data starts on an npy_array_align boundary; a
+  // header that already ends on one still gets a full npy_array_align of padding. Like np.save, 1.0
+  // (latin-1, length < 2^16), else 2.0 (latin-1), else 3.0 (UTF-8: a character beyond U+00FF).
+  const auto wrap = [](const std::string& text, int major) {
+    const std::size_t length_field = major == 1 ? 2 : 4;
+    const std::size_t hlen = text.size() + 1;
+    const std::size_t padlen =
+        detail::npy_array_align - (detail::npy_magic_len + length_field + hlen) % detail::npy_array_align;
     const std::size_t total = hlen + padlen;
     std::string out(detail::npy_magic_prefix);
     out += char(major);
     out += char(0);
     for (std::size_t i = 0; i < length_field; ++i) out += char((total >> (8 * i)) & 0xff);
-    out += dict;
+    out += text;
     out.append(padlen, ' ');
     out += '\n';
     return std::make_pair(total, out);
   };
-  auto v1 = wrap(1, 2);
-  if (v1.first <= 0xffff) return v1.second;
-  return wrap(2, 4).second;  // the dict is ASCII, so 3.0 (UTF-8) is never needed
+  if (const auto latin1 = utf8_to_latin1(dict)) {
+    auto v1 = wrap(*latin1, 1);
+    if (v1.first <= 0xffff) return v1.second;
+    return wrap(*latin1, 2).second;
+  }
+  return wrap(dict, 3).second;
 }
 
 }  // namespace stridecopy

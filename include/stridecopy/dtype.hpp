@@ -12,9 +12,10 @@ namespace stridecopy {
 
 struct dtype {
   /// 'b' bool, 'i' signed int, 'u' unsigned int, 'f' float, 'c' complex,
-  /// 'S' bytes, 'U' UCS-4 text, 'V' raw bytes.
+  /// 'S' bytes, 'U' UCS-4 text, 'V' raw bytes (and records), 'M' datetime64, 'm' timedelta64.
   char kind = 'u';
-  /// Bytes per element, >= 1.
+  /// Bytes per element: >= 1, or 0 for the zero-size 'S', 'U' and 'V' types ("|S0"), whose arrays
+  /// hold no bytes at all.
   int itemsize = 1;
   /// '<' little-endian, '>' big-endian, '|' not applicable (single bytes, 'S', 'V').
   char byteorder = '|';
@@ -22,8 +23,9 @@ struct dtype {
   friend constexpr bool operator==(const dtype&, const dtype&) = default;
 };
 
-/// Parses a NumPy type string ("<f4", "|b1", ">i2", "u1", "=c8", "<U3", "|V16") and normalises it
-/// the way NumPy does (byte order '|' where it does not apply, '=' resolved to '<').
+/// Parses a NumPy type string ("<f4", "|b1", ">i2", "u1", "=c8", "<U3", "|V16", "<M8[ns]") and
+/// normalises it the way NumPy does (byte order '|' where it does not apply, '=' resolved to '<').
+/// A datetime's unit is checked but not kept: copies need only the size (npy_header::descr keeps it).
 /// Throws stridecopy::npy_error naming the string when it is not a supported fixed-size type.
 dtype parse_descr(std::string_view descr);
 

@@ -19,7 +19,12 @@ namespace stridecopy {
 /// What a .npy header says.
 struct npy_header {
   int major = 1, minor = 0;       ///< format version
+  /// The element type as copies see it: a record type is {'V', itemsize, '|'}, a datetime's unit is
+  /// not kept (descr keeps both).
   dtype type{};
+  /// The 'descr' value as np.save writes it for this dtype, a Python literal: "'<f4'",
+  /// "'<M8[ns]'", "[('x', '<f4'), ('y', '|u1', (2,))]" (UTF-8).
+  std::string descr;
   bool fortran_order = false;
   std::vector<std::int64_t> shape;
   std::size_t data_offset = 0;    ///< bytes before the array data (magic + length + header)
@@ -33,6 +38,10 @@ npy_header parse_npy_header(std::string_view bytes);
 /// The exact header np.save writes for a C-order array of `type` and `shape` (version 1.0, or
 /// 2.0 when the header does not fit 1.0), padded so the data starts on a 64-byte boundary.
 std::string make_npy_header(const dtype& type, std::span<const std::int64_t> shape);
+/// The same for a descr literal (npy_header::descr: records, datetimes with units), written as
+/// np.save spells it (3.0 where a field name needs UTF-8). Throws invalid_argument for a literal no
+/// header could hold.
+std::string make_npy_header(std::string_view descr, std::span<const std::int64_t> shape);
 
 /// Reads only the header of a .npy file. Throws npy_error naming the file and the fault.
 npy_header read_npy_header(const std::filesystem::path& path);
@@ -41,9 +50,46 @@ npy_header read_npy_header(const std::filesystem::path& path);
 /// array (its view is what NumPy's np.load gives). Throws npy_error; never reads past the file.
 host_array load_npy(const std::filesystem::path& path);
 
-/// Writes the C-order elements of `v` (any strides, host or device memory) as a .npy file.
-/// The file appears complete or not at all: data goes to a temporary beside `path`, renamed on
-/// success and removed on failure. Device views stream through bounded pinned chunks.
-void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref stream = cudaStream_t{});
+/// A .npy file opened for reading without copying it: a regular file is mapped read-only (as
+/// np.load(path, mmap_mode="r") maps it), so a view reads the page cache directly and only the pages
+/// it touches; anything that cannot be mapped (a pipe) is read into memory. The same checks as
+/// load_npy (header, size, trailing bytes), naming the file. Move-only; views of it live as long as it.
+class mapped_npy {
+ public:
+  explicit mapped_npy(const std::filesystem::path& path);
+  mapped_npy(mapped_npy&& other) noexcept;
+  mapped_npy& operator=(mapped_npy&& other) noexcept;
+  mapped_npy(const mapped_npy&) = delete;
+  mapped_npy& operator=(const mapped_npy&) = delete;
+  ~mapped_npy();
+
+  [[nodiscard]] const npy_header& header() const noexcept { return header_; }
+  /// The array data (element 0 of the file's order); null for an array of no bytes.
+  [[nodiscard]] const void* data() const noexcept;
+  [[nodiscard]] std::size_t bytes() const noexcept { return data_bytes_; }
+  /// True when the data is a mapping of the file, false when it was read into memory.
+  [[nodiscard]] bool is_mapped() const noexcept { return map_ != nullptr; }
+  /// A host view of the whole array in the file's order (C, or F where the header says so), with
+  /// the data's bounds recorded.
+  [[nodiscard]] view as_view() const;
+
+ private:
+  npy_header header_;
+  std::size_t data_bytes_ = 0;
+  void* map_ = nullptr;
+  std::size_t map_bytes_ = 0;
+  host_array loaded_;
+};
+
+/// Writes the C-order elements of `v` (any strides, host or device memory) as a .npy file, the bytes
+/// np.save writes. `descr` (a npy_header::descr, e.g. from read_npy_header) names a type v.type
+/// cannot spell — a record, a datetime's unit — and must have v's itemsize; empty: v.type's own.
+/// Files behave as np.save's, safely (docs/output-files.md): a new or replaced regular file appears
+/// complete or not at all (a temporary beside the final target of any symbolic links, renamed into
+/// place, keeping an existing file's mode and owner); FIFOs, devices and multiply-linked files are
+/// written directly. Every check happens before a file is touched. Device views stream through
+/// bounded pinned chunks.
+void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref stream = cudaStream_t{},
+              std::string_view descr = {});
 
 }  // namespace stridecopy
