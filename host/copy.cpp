@@ -38,6 +38,11 @@ pointer_info measure(const void* p, memory_kind claimed) {
   throw cuda_error(std::string(what) + ": no CUDA device is available", int(cudaErrorNoDevice));
 }
 
+void check_options(const copy_options& o) {
+  if (o.how > strategy::direct)
+    throw invalid_argument("copy_options::how = " + std::to_string(int(o.how)) + " is not a strategy");
+}
+
 void check_threads(int threads) {
   if (threads < 0 || threads > max_cpu_threads)
     throw invalid_argument("threads = " + std::to_string(threads) + ": expected 0 (chosen from the size) to " +
@@ -133,6 +138,7 @@ checked_source check_source(const plan& p, const void* src, bool measure_kind) {
 
 strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cudaStream_t stream,
                  const copy_options& options, const exec_options& exec) {
+  check_options(options);
   check_threads(options.threads);
   if (dst_bytes < p.bytes)
     throw invalid_view("the destination holds " + std::to_string(dst_bytes) + " bytes; the copy needs " +

@@ -17,6 +17,7 @@
 #include "stridecopy/device_array.hpp"
 #include "stridecopy/error.hpp"
 #include "stridecopy/index.hpp"
+#include "stridecopy/pinned_buffer.hpp"
 #include "test_util.hpp"
 
 namespace sc = stridecopy;
@@ -171,4 +172,23 @@ TEST(Copy, ViewsOfSixtyFourDims) {
   EXPECT_EQ(out, sc::test::reference_copy(w));
   // A 65th dim is refused, with NumPy's limit in the message.
   EXPECT_THROW((void)sc::slice(v, "[None]"), sc::invalid_index);
+}
+
+// Every numeric or enumerated argument out of range is a stridecopy::error, before any work.
+TEST(Copy, ArgumentsOutOfRangeAreErrorsNotCrashes) {
+  auto src = sc::test::random_bytes(256);
+  const sc::view v = sc::contiguous_view(src.data(), sc::dtype_of<float>(), {8, 8});
+  sc::test::guarded_buffer dst(256);
+  sc::copy_options bad_strategy;
+  bad_strategy.how = static_cast<sc::strategy>(77);
+  EXPECT_THROW(sc::copy_to_host(v, dst.data(), dst.size(), cudaStream_t{}, bad_strategy), sc::invalid_argument);
+  sc::view bad_kind = v;
+  bad_kind.memory = static_cast<sc::memory_kind>(9);
+  EXPECT_THROW((void)sc::make_plan(bad_kind), sc::invalid_argument);
+  EXPECT_THROW((void)sc::make_plan(v, static_cast<sc::memory_kind>(3)), sc::invalid_argument);
+  EXPECT_THROW(sc::pinned_buffer(64, sc::memory_kind::device), sc::invalid_argument);
+  EXPECT_THROW(sc::pinned_buffer(std::numeric_limits<std::size_t>::max()), sc::invalid_argument);
+  // An allocation that cannot be had is a stridecopy::error too (out_of_memory), not std::bad_alloc.
+  EXPECT_THROW(sc::pinned_buffer(std::size_t(1) << 62, sc::memory_kind::pageable), sc::out_of_memory);
+  EXPECT_TRUE(dst.untouched());
 }

@@ -72,6 +72,9 @@ void classify(plan& p) {
 }  // namespace detail
 
 plan make_plan(const view& v, memory_kind destination) {
+  for (const memory_kind k : {v.memory, destination})
+    if (k != memory_kind::pageable && k != memory_kind::pinned && k != memory_kind::device)
+      throw invalid_argument("memory kind " + std::to_string(int(k)) + " is not pageable, pinned or device");
   validate(v.type);
   detail::check_layout(v.lay);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <new>
@@ -73,9 +74,8 @@ class pinned_pool {
 void* allocate_pageable(std::size_t bytes) {
   if (bytes == 0) return nullptr;
   const std::size_t rounded = (bytes + page - 1) / page * page;
-  if (rounded < bytes) throw std::bad_alloc();
-  void* p = std::aligned_alloc(page, rounded);
-  if (!p) throw std::bad_alloc();
+  void* p = rounded < bytes ? nullptr : std::aligned_alloc(page, rounded);
+  if (!p) throw out_of_memory("cannot allocate " + std::to_string(bytes) + " bytes of host memory");
   return p;
 }
 
@@ -98,8 +98,11 @@ void trim_pinned_pool() { pinned_pool::instance().trim(); }
 // ---- pinned_buffer, host_array
 
 pinned_buffer::pinned_buffer(std::size_t bytes, memory_kind k) : bytes_(bytes) {
-  if (k == memory_kind::device)
-    throw invalid_argument("pinned_buffer holds host memory: memory_kind::device is not a host kind (use device_buffer)");
+  if (k != memory_kind::pinned && k != memory_kind::pageable)
+    throw invalid_argument("pinned_buffer holds host memory: memory kind " + std::to_string(int(k)) +
+                           " is not pinned or pageable (device memory is a device_buffer)");
+  if (bytes > std::size_t(std::numeric_limits<std::ptrdiff_t>::max()))
+    throw invalid_argument("pinned_buffer of " + std::to_string(bytes) + " bytes: more than any address space holds");
   if (bytes == 0) return;
   if (k == memory_kind::pinned) {
     // No driver, no device, or pinned memory exhausted: fall back to pageable memory.

@@ -176,7 +176,7 @@ void read_data(opened_npy& o, host_array& a, std::size_t data_bytes) {
 host_array allocate_for(const npy_header& h, std::size_t data_bytes) {
   try {
     return host_array(h.type, h.shape, h.fortran_order ? order::f : order::c, memory_kind::pageable);
-  } catch (const std::bad_alloc&) {
+  } catch (const out_of_memory&) {
     throw npy_error("cannot allocate " + std::to_string(data_bytes) + " bytes for the array data");
   }
 }

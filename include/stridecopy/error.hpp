@@ -31,6 +31,12 @@ class invalid_argument : public error {
   using error::error;
 };
 
+/// Memory that could not be had: a host allocation that failed (device allocations report a cuda_error).
+class out_of_memory : public error {
+ public:
+  using error::error;
+};
+
 /// A .npy file that cannot be read or written (I/O failure or malformed content).
 class npy_error : public error {
  public:
