@@ -3,6 +3,10 @@
 #include "io/chunked_output.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "core/plan_ops.hpp"
@@ -28,18 +32,80 @@ void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const
     to_sink.callback = &sink;
     return run_staged(q, s.first, stream, to_sink);
   }
-  // A contiguous view needs no gather: hand out its own bytes.
-  if (q.pat == pattern::contiguous) {
-    for (std::size_t at = 0; at < q.bytes; at += max_piece) sink(s.first + at, std::min(max_piece, q.bytes - at));
+  // A contiguous view needs no gather: hand out its own bytes, at once.
+  if (q.pat == pattern::contiguous) return sink(s.first, q.bytes);
+  const chunking c = chunk_output(q, std::max<std::size_t>(max_piece, std::size_t(q.type.itemsize)));
+  const std::size_t piece_bytes = std::size_t(c.chunk_units) * std::size_t(q.unit);
+  const auto gather_piece = [&](std::int64_t i, std::byte* into) {
+    const std::int64_t first = i * c.chunk_units, count = std::min(c.chunk_units, q.units() - first);
+    gather_range(q, s.first, first, count, into);
+    return std::size_t(count) * std::size_t(q.unit);
+  };
+  if (c.count < 3 || std::thread::hardware_concurrency() < 2) {
+    std::vector<std::byte> piece(piece_bytes);
+    for (std::int64_t i = 0; i < c.count; ++i) sink(piece.data(), gather_piece(i, piece.data()));
     return;
   }
-  const chunking c = chunk_output(q, std::max<std::size_t>(max_piece, std::size_t(q.type.itemsize)));
-  std::vector<std::byte> piece(std::size_t(c.chunk_units) * std::size_t(q.unit));
-  for (std::int64_t i = 0; i < c.count; ++i) {
-    const std::int64_t first = i * c.chunk_units, count = std::min(c.chunk_units, q.units() - first);
-    gather_range(q, s.first, first, count, piece.data());
-    sink(piece.data(), std::size_t(count) * std::size_t(q.unit));
+  // A second thread gathers piece i + 1 while this one hands piece i to the sink (a write into the
+  // page cache is a copy of its own): the two overlap, so a file takes little more than its write.
+  // The sink runs on this thread only; a throw from either side stops both before it propagates.
+  constexpr int buffers = 3;
+  std::vector<std::byte> ring(piece_bytes * buffers);
+  std::vector<std::size_t> filled(buffers, 0);
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::int64_t gathered = 0, handed = 0;  // pieces done by each side
+  bool stop = false;
+  std::exception_ptr gather_error;
+  std::thread gatherer([&] {
+    try {
+      for (std::int64_t i = 0; i < c.count; ++i) {
+        {
+          std::unique_lock<std::mutex> lock(mutex);
+          changed.wait(lock, [&] { return stop || i - handed < buffers; });
+          if (stop) return;
+        }
+        const std::size_t n = gather_piece(i, ring.data() + std::size_t(i % buffers) * piece_bytes);
+        const std::lock_guard<std::mutex> lock(mutex);
+        filled[std::size_t(i % buffers)] = n;
+        gathered = i + 1;
+        changed.notify_all();
+      }
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(mutex);
+      gather_error = std::current_exception();
+      stop = true;
+      changed.notify_all();
+    }
+  });
+  const auto finish = [&] {
+    {
+      const std::lock_guard<std::mutex> lock(mutex);
+      stop = true;
+      changed.notify_all();
+    }
+    gatherer.join();
+  };
+  try {
+    for (std::int64_t i = 0; i < c.count; ++i) {
+      std::size_t n = 0;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        changed.wait(lock, [&] { return stop || gathered > i; });
+        if (gathered <= i) break;  // the gatherer failed
+        n = filled[std::size_t(i % buffers)];
+      }
+      sink(ring.data() + std::size_t(i % buffers) * piece_bytes, n);
+      const std::lock_guard<std::mutex> lock(mutex);
+      handed = i + 1;
+      changed.notify_all();
+    }
+  } catch (...) {
+    finish();
+    throw;
   }
+  finish();
+  if (gather_error) std::rethrow_exception(gather_error);
 }
 
 }  // namespace stridecopy::detail

@@ -13,6 +13,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>  // renameat2
 #include <csignal>
 #include <cstring>
 #include <ctime>
@@ -511,7 +512,22 @@ void output_file::commit() {
       fail("closing failed", err);
     }
     if (method_ != output_method::direct) {
-      if (::renameat(dir_fd_, temp_name_.c_str(), dir_fd_, name_.c_str()) != 0) {
+      // Swapping the two names (RENAME_EXCHANGE) is as atomic as renaming over the target, and
+      // cheaper: ext4 (auto_da_alloc) starts writing back a file renamed over an existing one, tens
+      // of milliseconds for tens of megabytes, but not one exchanged with it. The old content then
+      // lies under the temporary's name, which is removed (a signal in between removes it as well).
+      bool exchanged = ::renameat2(dir_fd_, temp_name_.c_str(), dir_fd_, name_.c_str(), RENAME_EXCHANGE) == 0;
+      struct stat replaced {};
+      if (exchanged && ::fstatat(dir_fd_, temp_name_.c_str(), &replaced, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISDIR(replaced.st_mode)) {
+        // A directory appeared at OUT since open(): a rename would refuse it, so swap back and fail.
+        (void)::renameat2(dir_fd_, temp_name_.c_str(), dir_fd_, name_.c_str(), RENAME_EXCHANGE);
+        fail("cannot rename the temporary file " + quote_path(temp_name_) + " into place", EISDIR);
+      }
+      if (exchanged) {
+        (void)::unlinkat(dir_fd_, temp_name_.c_str(), 0);
+      } else if (::renameat(dir_fd_, temp_name_.c_str(), dir_fd_, name_.c_str()) != 0) {
+        // No target to exchange with (a new file), or a filesystem without exchanges: a rename.
         const int err = errno;
         fail("cannot rename the temporary file " + quote_path(temp_name_) + " into place", err);
       }
