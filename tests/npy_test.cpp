@@ -684,6 +684,27 @@ TEST(NpySave, WriteFailureRemovesTheTemporary) {
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"big.npy"});
 }
 
+// Strided views of many pieces: one thread gathers while the other writes; the file is the
+// reference's bytes, and a write that fails midway stops both sides and reports the failure.
+TEST(NpySave, LargeStridedViewsAreGatheredWhileWritten) {
+  temp_dir dir;
+  const auto bytes = sc::test::random_bytes(std::size_t(24) << 20);
+  const sc::view base = sc::contiguous_view(bytes.data(), sc::dtype_of<float>(), shape_t{4, 3, 512, 1024});
+  for (const char* index : {"[..., ::-1]", "[:, ::-1, ::2, :]", "[::-1, :, 1:-1, 3]"}) {
+    SCOPED_TRACE(index);
+    const sc::view v = sc::slice(base, index);
+    sc::save_npy(dir / "big.npy", v);
+    const sc::host_array back = sc::load_npy(dir / "big.npy");
+    const auto expected = sc::test::reference_copy(v);
+    ASSERT_EQ(back.bytes(), expected.size());
+    EXPECT_EQ(std::memcmp(back.data(), expected.data(), expected.size()), 0);
+  }
+  if (fs::exists("/dev/full")) {
+    const std::string msg = npy_error_of([&] { sc::save_npy("/dev/full", sc::slice(base, "[..., ::-1]")); });
+    EXPECT_NE(msg.find("No space left on device"), std::string::npos) << msg;
+  }
+}
+
 TEST(NpySave, UnwritableDirectory) {
   if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
   temp_dir dir;
