@@ -316,8 +316,8 @@ void register_device_array(nb::module_& m) {
       .def_prop_ro(
           "stream", [](const py_device_array& a) { return stream_protocol_value(a.st->stream); },
           "The stream the copy was queued on, as the array API names it (1: the legacy default stream).")
-      .def("__dlpack__", &device_dlpack, nb::kw_only(), "stream"_a = nb::none(), "max_version"_a = nb::none(),
-           "dl_device"_a = nb::none(), "copy"_a = nb::none(),
+      .def("__dlpack__", &device_dlpack, nb::kw_only(), "stream"_a.none() = nb::none(), "max_version"_a.none() = nb::none(),
+           "dl_device"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
            nb::sig("def __dlpack__(self, *, stream: int | None = None, max_version: tuple[int, int] | None = None, "
                    "dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> object"),
            "DLPack export (array API): `stream` is the consumer's; it waits for the copy that made this array "
@@ -334,7 +334,7 @@ void register_device_array(nb::module_& m) {
             py_view v = view_of(self);
             return view_numpy(v, out, stream);
           },
-          "out"_a = nb::none(), "stream"_a = nb::none(),
+          "out"_a.none() = nb::none(), "stream"_a.none() = nb::none(),
           nb::sig("def numpy(self, out: numpy.ndarray | None = None, stream: object = None) -> numpy.ndarray"),
           "The array copied back to host memory: stridecopy.view(self).numpy(out, stream).")
       .def(

@@ -69,7 +69,7 @@ nb::object load(nb::handle path, nb::handle index, nb::handle device, nb::handle
 }  // namespace
 
 void register_npy(nb::module_& m) {
-  m.def("load", &load, "path"_a, "index"_a = nb::none(), "device"_a = "cpu", "stream"_a = nb::none(),
+  m.def("load", &load, "path"_a, "index"_a.none() = nb::none(), "device"_a = "cpu", "stream"_a.none() = nb::none(),
         nb::sig("def load(path: str | os.PathLike[str], index: object = None, device: str = 'cpu', "
                 "stream: object = None) -> numpy.ndarray | DeviceArray"),
         "Reads a .npy file (what np.save or View.save wrote): the whole array as np.load gives it, or with "

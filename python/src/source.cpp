@@ -242,8 +242,11 @@ bool from_dlpack(nb::handle obj, py_view& out, std::string& failure) {
   try {
     capsule = call_dlpack(obj, on_device);
   } catch (nb::python_error& e) {
-    // NumPy refuses types DLPack has no code for (bfloat16, datetime): another protocol may do.
-    if (!e.matches(PyExc_BufferError)) throw;
+    // NumPy refuses types DLPack has no code for (bfloat16, datetime), PyTorch tensors that need
+    // a gradient: another protocol may still do, else the producer's reason is the message.
+    if (!e.matches(PyExc_BufferError) && !e.matches(PyExc_ValueError) && !e.matches(PyExc_TypeError) &&
+        !e.matches(PyExc_RuntimeError))
+      throw;
     failure = e.what();
     return false;
   }
@@ -363,6 +366,19 @@ bool from_interface(nb::handle obj, py_view& out, bool cuda) {
   return true;
 }
 
+/// The version of obj's __cuda_array_interface__, 0 where it has none (or cannot give one now).
+int cuda_interface_version(nb::handle obj) {
+  if (!nb::hasattr(obj.type(), "__cuda_array_interface__")) return 0;
+  try {
+    nb::object d = obj.attr("__cuda_array_interface__");
+    if (!nb::isinstance<nb::dict>(d)) return 0;
+    nb::dict dd = nb::borrow<nb::dict>(d);
+    return dd.contains("version") ? nb::cast<int>(dd["version"]) : 0;
+  } catch (nb::python_error&) {
+    return 0;  // PyTorch refuses tensors that need a gradient here; DLPack gives the reason
+  }
+}
+
 }  // namespace
 
 // ---- sources
@@ -446,6 +462,9 @@ py_view view_of(nb::handle obj) {
     return out;
   }
   if (PyObject_CheckBuffer(obj.ptr()) && from_buffer(obj, out)) return out;
+  // A CUDA array interface of version 3 names the producer's stream, so it is as good as DLPack; and
+  // CuPy's DLPack export garbled negative strides (cupy/cupy#10172) where its interface never did.
+  if (cuda_interface_version(obj) >= 3 && from_interface(obj, out, true)) return out;
   std::string dlpack_failure;
   if (nb::hasattr(obj, "__dlpack__") && from_dlpack(obj, out, dlpack_failure)) return out;
   if (from_interface(obj, out, true)) return out;

@@ -369,7 +369,7 @@ void register_view(nb::module_& m) {
                       "A lazy strided view of an array: indexing, transposes and flips make new views without "
                       "touching data; .numpy(), .to_device() and .save() copy it once into C order.")
       .def(
-          "__getitem__", [](const py_view& self, nb::handle key) { return apply_key(self, key); }, "key"_a,
+          "__getitem__", [](const py_view& self, nb::handle key) { return apply_key(self, key); }, "key"_a.none(),
           nb::sig("def __getitem__(self, key: object, /) -> View"),
           "NumPy basic indexing, lazily: ints, slices (negative steps too), None, Ellipsis, or one index "
           "string such as \"[:, ::-1]\" (the CLI's parser). Raises IndexError as NumPy would.")
@@ -380,7 +380,7 @@ void register_view(nb::module_& m) {
       .def_prop_ro(
           "T", [](const py_view& self) { return transpose_axes(self, nb::tuple()); },
           "The axes reversed, as NumPy's .T.")
-      .def("flip", &view_flip, "axis"_a = nb::none(),
+      .def("flip", &view_flip, "axis"_a.none() = nb::none(),
            nb::sig("def flip(self, axis: int | tuple[int, ...] | None = None) -> View"),
            "NumPy's flip: reverses one axis, several, or (None) all of them.")
       .def_prop_ro(
@@ -403,7 +403,7 @@ void register_view(nb::module_& m) {
       .def_prop_ro(
           "base", [](const py_view& self) { return self.src->owner; }, nb::sig("def base(self) -> object"),
           "The object the view reads (kept alive by the view).")
-      .def("numpy", &view_numpy, "out"_a = nb::none(), "stream"_a = nb::none(),
+      .def("numpy", &view_numpy, "out"_a.none() = nb::none(), "stream"_a.none() = nb::none(),
            nb::sig("def numpy(self, out: numpy.ndarray | None = None, stream: object = None) -> numpy.ndarray"),
            "Copies the view into a C-order numpy.ndarray and returns it, complete.\n\n"
            "The new array lives in pinned memory from the library's caching pool where CUDA is present; "
@@ -413,11 +413,11 @@ void register_view(nb::module_& m) {
            "are copied on it. The GIL is released while copying.")
       .def(
           "to_device", [](const py_view& self, nb::handle stream) { return to_device_array(self, parse_stream(stream)); },
-          "stream"_a = nb::none(), nb::sig("def to_device(self, stream: object = None) -> DeviceArray"),
+          "stream"_a.none() = nb::none(), nb::sig("def to_device(self, stream: object = None) -> DeviceArray"),
           "Copies the view into new C-order device memory on `stream` and returns a DeviceArray (DLPack and "
           "__cuda_array_interface__, for torch.from_dlpack / cupy.from_dlpack without a copy). Device views: "
           "gather kernels on the device, asynchronous on the stream. Host views: host to device, complete on return.")
-      .def("save", &view_save, "path"_a, "stream"_a = nb::none(),
+      .def("save", &view_save, "path"_a, "stream"_a.none() = nb::none(),
            nb::sig("def save(self, path: str | os.PathLike[str], stream: object = None) -> None"),
            "Writes the view as a .npy file, byte for byte what np.save writes for view.numpy(). The file "
            "appears complete or not at all; device views stream through bounded pinned chunks.")
@@ -430,7 +430,7 @@ void register_view(nb::module_& m) {
             if (!dtype.is_none()) arr = arr.attr("astype")(dtype, "copy"_a = false);
             return arr;
           },
-          "dtype"_a = nb::none(), "copy"_a = nb::none(),
+          "dtype"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
           nb::sig("def __array__(self, dtype: object = None, copy: bool | None = None) -> numpy.ndarray"),
           "np.asarray(view): the same as view.numpy().")
       .def("__repr__", &view_repr);
