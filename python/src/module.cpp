@@ -68,8 +68,10 @@ NB_MODULE(_stridecopy, m) {
       [] {
         nb::gil_scoped_release unlocked;
         stridecopy::release_cached_memory();
+        sp::trim_host_blocks();
       },
-      "Frees the library's cached pinned blocks and staging rings (blocks held by live arrays stay).");
+      "Frees the cached blocks results are made in (pinned where CUDA is present) and the library's staging "
+      "rings; blocks held by live arrays stay theirs.");
   m.def(
       "_live_host_results", [] { return sp::live_host_results.load(); },
       "How many arrays returned by numpy()/load() still hold their host block (for tests).");

@@ -105,6 +105,12 @@ nb::object numpy_dtype(const py_view& v);
 nb::object numpy_dtype_of(const dtype& t, element how, nb::handle known);
 /// The result of a copy, owned by a capsule: a numpy.ndarray over a host_array.
 nb::object wrap_host_array(host_array&& a, element how, nb::handle np_dtype);
+
+// ---- results without CUDA (host_blocks.cpp): cached page-aligned blocks, sizes rounded up to a
+// power of two (in `block`), as the pinned pool does where CUDA is present.
+void* take_host_block(std::size_t bytes, std::size_t& block);
+void give_host_block(void* p, std::size_t block) noexcept;
+void trim_host_blocks() noexcept;
 /// view.to_device(stream): a DeviceArray on `device` (-1: the source's device, or the current one).
 nb::object to_device_array(const py_view& v, const stream_arg& s, int device = -1);
 /// How an element type the library names travels to NumPy.

@@ -200,6 +200,60 @@ nb::object numpy_dtype_of(const dtype& t, element how, nb::handle known) {
 
 nb::object numpy_dtype(const py_view& v) { return numpy_dtype_of(v.v.type, v.how, v.dtype); }
 
+namespace {
+
+/// A numpy.ndarray over `data` (C or F order as `l` says), owned by `owner`.
+nb::object wrap_host(void* data, std::size_t bytes, const dtype& type, const layout& l, nb::capsule owner, element how,
+                     nb::handle np_dtype) {
+  static char empty[64];  // NumPy wants an address even for no bytes
+  if (!data) data = empty;
+  std::size_t shape[max_rank];
+  for (int i = 0; i < l.rank; ++i) shape[i] = std::size_t(l.shape[i]);
+  const bool c_order = is_c_contiguous(l);
+  if (how == element::plain) {
+    nb::ndarray<nb::numpy> arr(data, std::size_t(l.rank), shape, owner, c_order ? nullptr : l.stride.data(),
+                               nb_dtype(type), nb::device::cpu::value);
+    return nb::cast(arr);
+  }
+  // No DLPack type for it: the bytes, then NumPy's own view of them as the dtype.
+  nb::ndarray<nb::numpy, std::uint8_t> raw(data, 1, &bytes, owner, nullptr, nb::dtype<std::uint8_t>(),
+                                           nb::device::cpu::value);
+  nb::object arr = nb::cast(raw).attr("view")(np_dtype);
+  return arr.attr("reshape")(int_tuple(l.extents()), "order"_a = c_order ? "C" : "F");
+}
+
+struct cached_block {
+  void* data;
+  std::size_t block;
+};
+
+/// A C-order result of `v`'s shape in a cached block (no CUDA present), filled on the CPU.
+nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype) {
+  const layout l = c_contiguous(self.v.shape());
+  const std::size_t bytes = std::size_t(element_count(l)) * std::size_t(self.v.type.itemsize);
+  auto* b = new cached_block{nullptr, 0};
+  try {
+    b->data = take_host_block(bytes, b->block);
+  } catch (...) {
+    delete b;
+    throw;
+  }
+  ++live_host_results;
+  nb::capsule owner(b, [](void* p) noexcept {
+    auto* cb = static_cast<cached_block*>(p);
+    give_host_block(cb->data, cb->block);
+    delete cb;
+    --live_host_results;
+  });
+  {
+    nb::gil_scoped_release unlocked;
+    copy_on_host(self.v, b->data, bytes);
+  }
+  return wrap_host(b->data, bytes, self.v.type, l, owner, self.how, np_dtype);
+}
+
+}  // namespace
+
 nb::object wrap_host_array(host_array&& a, element how, nb::handle np_dtype) {
   auto* owned = new host_array(std::move(a));
   ++live_host_results;
@@ -208,23 +262,7 @@ nb::object wrap_host_array(host_array&& a, element how, nb::handle np_dtype) {
     delete static_cast<host_array*>(p);
     --live_host_results;
   });
-  static char empty[64];  // NumPy wants an address even for no bytes
-  void* data = owned->data() ? owned->data() : empty;
-  const layout& l = owned->lay();
-  std::size_t shape[max_rank];
-  for (int i = 0; i < l.rank; ++i) shape[i] = std::size_t(l.shape[i]);
-  const bool c_order = is_c_contiguous(l);
-  if (how == element::plain) {
-    nb::ndarray<nb::numpy> arr(data, std::size_t(l.rank), shape, owner, c_order ? nullptr : l.stride.data(),
-                               nb_dtype(owned->type()), nb::device::cpu::value);
-    return nb::cast(arr);
-  }
-  // No DLPack type for it: the bytes, then NumPy's own view of them as the dtype.
-  const std::size_t n = owned->bytes();
-  nb::ndarray<nb::numpy, std::uint8_t> bytes(data, 1, &n, owner, nullptr, nb::dtype<std::uint8_t>(),
-                                             nb::device::cpu::value);
-  nb::object arr = nb::cast(bytes).attr("view")(np_dtype);
-  return arr.attr("reshape")(int_tuple(l.extents()), "order"_a = c_order ? "C" : "F");
+  return wrap_host(owned->data(), owned->bytes(), owned->type(), owned->lay(), owner, how, np_dtype);
 }
 
 py_view apply_key(const py_view& v, nb::handle key) {
@@ -268,15 +306,17 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream) {
   // A missing dtype (bfloat16 without ml_dtypes) fails before any copy.
   nb::object dt = self.how == element::plain ? nb::object() : numpy_dtype(self);
   if (device) self.src->order_before(s);
+  // A host view with no stream has nothing to wait for: a CPU copy, no CUDA call at all.
+  const bool on_cpu = !device && !s.given;
+  if (on_cpu && !cuda_available()) return copy_into_cached_block(self, dt);
   host_array h;
   {
     nb::gil_scoped_release unlocked;
-    if (device || s.given) {
-      h = to_host(self.v, s.handle);
-    } else {
-      // A host view with no stream has nothing to wait for: no CUDA call at all.
-      h = host_array(self.v.type, self.v.shape());
+    if (on_cpu) {
+      h = host_array(self.v.type, self.v.shape());  // pinned, from the library's pool
       copy_on_host(self.v, h.data(), h.bytes());
+    } else {
+      h = to_host(self.v, s.handle);
     }
   }
   return wrap_host_array(std::move(h), self.how, dt);
