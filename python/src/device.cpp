@@ -17,30 +17,6 @@ using namespace nb::literals;
 
 namespace {
 
-[[noreturn]] void cuda_failed(const char* call, cudaError_t rc) {
-  (void)cudaGetLastError();
-  throw cuda_error(std::string(call) + " failed: " + cudaGetErrorName(rc) + ": " + cudaGetErrorString(rc), int(rc));
-}
-
-/// Makes `device` current for a scope (the result is allocated where its source lives).
-class device_scope {
- public:
-  explicit device_scope(int device) : device_(device) {
-    if (cudaError_t rc = cudaGetDevice(&previous_); rc != cudaSuccess) cuda_failed("cudaGetDevice", rc);
-    if (previous_ != device_)
-      if (cudaError_t rc = cudaSetDevice(device_); rc != cudaSuccess) cuda_failed("cudaSetDevice", rc);
-  }
-  ~device_scope() {
-    if (previous_ != device_) (void)cudaSetDevice(previous_);
-  }
-  device_scope(const device_scope&) = delete;
-  device_scope& operator=(const device_scope&) = delete;
-
- private:
-  int device_;
-  int previous_ = 0;
-};
-
 /// A consumer's stream argument (array API): None is the legacy default stream, -1 asks for no
 /// ordering, 0 is disallowed, 1 and 2 name the legacy and per-thread default streams.
 struct consumer_stream {

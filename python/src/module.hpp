@@ -31,6 +31,32 @@ struct os_error : std::runtime_error {
   int code;
 };
 
+[[noreturn]] inline void cuda_failed(const char* call, cudaError_t rc) {
+  (void)cudaGetLastError();
+  throw cuda_error(std::string(call) + " failed: " + cudaGetErrorName(rc) + ": " + cudaGetErrorString(rc), int(rc));
+}
+
+/// Makes `device` current for a scope: results are allocated where their source lives, and PyTorch
+/// exports a tensor only while its device is the current one.
+class device_scope {
+ public:
+  explicit device_scope(int device) : device_(device) {
+    if (device_ < 0) return;
+    if (cudaError_t rc = cudaGetDevice(&previous_); rc != cudaSuccess) cuda_failed("cudaGetDevice", rc);
+    if (previous_ != device_)
+      if (cudaError_t rc = cudaSetDevice(device_); rc != cudaSuccess) cuda_failed("cudaSetDevice", rc);
+  }
+  ~device_scope() {
+    if (device_ >= 0 && previous_ != device_) (void)cudaSetDevice(previous_);
+  }
+  device_scope(const device_scope&) = delete;
+  device_scope& operator=(const device_scope&) = delete;
+
+ private:
+  int device_;
+  int previous_ = -1;
+};
+
 /// A stream argument: None, an int handle, or an object naming a CUDA stream.
 struct stream_arg {
   cudaStream_t handle = nullptr;  ///< nullptr: the legacy default stream

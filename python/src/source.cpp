@@ -232,14 +232,16 @@ void dlpack_type(const DLDataType& d, py_view& out) {
 
 /// False when the producer refused the export (BufferError, kept in `failure`): another protocol may do.
 bool from_dlpack(nb::handle obj, py_view& out, std::string& failure) {
-  int device_type = kDLCPU;
+  int device_type = kDLCPU, device_id = 0;
   if (nb::hasattr(obj, "__dlpack_device__")) {
     nb::object d = obj.attr("__dlpack_device__")();
     device_type = nb::cast<int>(d[0]);
+    device_id = nb::cast<int>(d[1]);
   }
   const bool on_device = device_type == kDLCUDA || device_type == kDLCUDAManaged;
   nb::object capsule;
   try {
+    const device_scope on(on_device && cuda_available() ? device_id : -1);
     capsule = call_dlpack(obj, on_device);
   } catch (nb::python_error& e) {
     // NumPy refuses types DLPack has no code for (bfloat16, datetime), PyTorch tensors that need
@@ -404,6 +406,7 @@ void source::order_before(const stream_arg& s) const {
       // The producer makes our stream wait for its own pending work (array API: consumer's stream).
       const long long value = stream_protocol_value(s.handle);
       nb::object fn = owner.attr("__dlpack__");
+      const device_scope on(device);
       try {
         (void)fn("stream"_a = value);
       } catch (nb::python_error& e) {
