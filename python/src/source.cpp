@@ -450,6 +450,7 @@ void source::order_before(const stream_arg& s) const {
 }
 
 py_view view_of(nb::handle obj) {
+  if (nb::isinstance<py_view>(obj)) return nb::cast<py_view>(obj);  // already a view: the same one
   py_view out;
   if (nb::isinstance<py_device_array>(obj)) {
     const auto& d = nb::cast<const py_device_array&>(obj);

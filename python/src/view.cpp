@@ -107,7 +107,11 @@ nb::dlpack::dtype nb_dtype(const dtype& t) {
 
 nb::tuple int_tuple(std::span<const std::int64_t> xs, std::int64_t scale = 1) {
   nb::object t = nb::steal(PyTuple_New(Py_ssize_t(xs.size())));
-  for (std::size_t i = 0; i < xs.size(); ++i) PyTuple_SetItem(t.ptr(), Py_ssize_t(i), PyLong_FromLongLong(xs[i] * scale));
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    // Wrapping, as NumPy's own byte strides do for the unused stride of a huge single step.
+    const auto x = static_cast<long long>(static_cast<unsigned long long>(xs[i]) * static_cast<unsigned long long>(scale));
+    PyTuple_SetItem(t.ptr(), Py_ssize_t(i), PyLong_FromLongLong(x));
+  }
   return nb::borrow<nb::tuple>(t);
 }
 
@@ -125,12 +129,21 @@ py_view with(const py_view& base, const view& v) {
   return r;
 }
 
-/// Checks `out` against the view and returns its buffer's address and size.
+/// `out`'s memory, checked against the view; its buffer is held (a bytearray cannot resize) until
+/// the copy is done. Destroyed with the GIL held.
 struct out_buffer {
   void* data = nullptr;
   std::size_t bytes = 0;
+  Py_buffer buffer{};
+  bool held = false;
+  out_buffer() = default;
+  out_buffer(const out_buffer&) = delete;
+  out_buffer& operator=(const out_buffer&) = delete;
+  ~out_buffer() {
+    if (held) PyBuffer_Release(&buffer);
+  }
 };
-out_buffer check_out(py_view& self, nb::handle out) {
+void check_out(py_view& self, nb::handle out, out_buffer& r) {
   const auto fail_type = [&] {
     throw nb::type_error(("out must be a writable, C-contiguous numpy.ndarray, not " +
                           std::string(nb::type_name(out.type()).c_str()))
@@ -141,17 +154,15 @@ out_buffer check_out(py_view& self, nb::handle out) {
   nb::object mine = numpy_dtype(self);
   std::vector<std::int64_t> shape;
   bool readonly = false, c_contiguous = false;
-  out_buffer r;
-  Py_buffer b{};
+  Py_buffer& b = r.buffer;
   if (PyObject_CheckBuffer(out.ptr()) && PyObject_GetBuffer(out.ptr(), &b, PyBUF_RECORDS_RO) == 0) {
+    r.held = true;
     shape.assign(b.shape, b.shape + b.ndim);
     readonly = b.readonly != 0;
     c_contiguous = PyBuffer_IsContiguous(&b, 'C') != 0;
     r.data = b.buf;
     r.bytes = std::size_t(b.len);
-    const bool same_format = dt.is_none() && b.itemsize == self.v.type.itemsize;
-    PyBuffer_Release(&b);
-    if (dt.is_none() && !same_format) fail_type();
+    if (dt.is_none() && b.itemsize != self.v.type.itemsize) fail_type();
   } else {
     PyErr_Clear();
     nb::object ai = nb::getattr(out, "__array_interface__", nb::none());
@@ -171,7 +182,6 @@ out_buffer check_out(py_view& self, nb::handle out) {
     throw nb::value_error(("out has shape " + shape_string(shape) + " but the view has shape " + shape_string(want)).c_str());
   if (readonly) throw nb::value_error("out is read-only");
   if (!c_contiguous) throw nb::value_error("out is not C-contiguous");
-  return r;
 }
 
 }  // namespace
@@ -292,7 +302,8 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream) {
   const stream_arg s = parse_stream(stream);
   const bool device = self.v.memory == memory_kind::device;
   if (!out.is_none()) {
-    const out_buffer o = check_out(self, out);
+    out_buffer o;
+    check_out(self, out, o);
     if (device) self.src->order_before(s);
     {
       nb::gil_scoped_release unlocked;

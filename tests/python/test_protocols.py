@@ -186,3 +186,9 @@ def test_torch_cpu_tensors(rng):
         b = t.to(torch.bfloat16)
         got = sc.view(b)[::-1].numpy()
         same_array(got, b.float().numpy()[::-1].astype(ml_dtypes.bfloat16))
+
+
+def test_view_of_a_view():
+    a = np.arange(6)
+    v = sc.view(a)[::-1]
+    same_array(sc.view(v).numpy(), a[::-1].copy())
