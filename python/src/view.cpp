@@ -62,7 +62,12 @@ index_item item_of(nb::handle k) {
     it.what = index_item::kind::ellipsis;
   } else if (PySlice_Check(k.ptr())) {
     it.what = index_item::kind::slice;
-    nb::object start = k.attr("start"), stop = k.attr("stop"), step = k.attr("step");
+    static PyObject* const names[3] = {PyUnicode_InternFromString("start"), PyUnicode_InternFromString("stop"),
+                                       PyUnicode_InternFromString("step")};  // leaked, as numpy_module
+    nb::object start = nb::steal(PyObject_GetAttr(k.ptr(), names[0]));
+    nb::object stop = nb::steal(PyObject_GetAttr(k.ptr(), names[1]));
+    nb::object step = nb::steal(PyObject_GetAttr(k.ptr(), names[2]));
+    if (!start.is_valid() || !stop.is_valid() || !step.is_valid()) throw nb::python_error();
     if ((it.has_start = !start.is_none())) it.start = slice_bound(start);
     if ((it.has_stop = !stop.is_none())) it.stop = slice_bound(stop);
     if ((it.has_step = !step.is_none())) it.step = slice_bound(step);
@@ -294,6 +299,13 @@ py_view apply_key(const py_view& v, nb::handle key) {
     }
   } else {
     items.push_back(item_of(key));
+  }
+  // The library spells the items out for its messages unless given the text they came from, and
+  // that spelling costs as much as the indexing: it is made only when there is a message to write
+  // (slice is pure, so the second call fails as the first did, in the library's own words).
+  try {
+    return with(v, slice(v.v, items, "?"));
+  } catch (const invalid_index&) {
   }
   return with(v, slice(v.v, items));
 }
