@@ -197,9 +197,14 @@ void device_state::settle() {
 }
 
 device_state::~device_state() {
-  // The memory is freed on its stream before the stream's owner may go away.
+  // Freed on its stream, which for the default stream means the current device's: make it ours.
+  int previous = -1;
+  const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device &&
+                        cudaSetDevice(device) == cudaSuccess;
+  // The memory is freed before the stream's owner may go away.
   array = device_array{};
   if (ready) (void)cudaEventDestroy(ready);
+  if (switched) (void)cudaSetDevice(previous);
   (void)cudaGetLastError();
 }
 
