@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import stridecopy as sc
-from helpers import DTYPES, random_array, same_array
+from arrays import DTYPES, random_array, same_array
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)

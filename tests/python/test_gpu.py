@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import stridecopy as sc
-from helpers import ml_dtypes, npy_bytes, random_key, same_array
+from arrays import ml_dtypes, npy_bytes, random_key, same_array
 
 FAMILY = {
     "[:, ::-1, :, :]": lambda x: x[:, ::-1, :, :],

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import stridecopy as sc
-from helpers import DTYPES, npy_bytes, random_array, random_key, random_source, same_array
+from arrays import DTYPES, npy_bytes, random_array, random_key, random_source, same_array
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)

@@ -6,7 +6,7 @@ import weakref
 import numpy as np
 
 import stridecopy as sc
-from helpers import same_array
+from arrays import same_array
 
 
 def live():

@@ -8,7 +8,7 @@ import pytest
 
 import stridecopy as sc
 from fake_dlpack import Producer, bfloat16_producer
-from helpers import ml_dtypes, random_array, same_array
+from arrays import ml_dtypes, random_array, same_array
 
 
 class DLPackOnly:

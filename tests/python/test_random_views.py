@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import stridecopy as sc
-from helpers import DTYPES, key_text, random_key, random_source, same_array
+from arrays import DTYPES, key_text, random_array, random_key, random_source, same_array
 
 N_CASES = 2600  # about a tenth are indices NumPy refuses; at least 2000 results are compared
 
@@ -99,7 +99,6 @@ def test_random_views_match_numpy(rng):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 def test_nchw_view_family_every_dtype(rng, dtype):
-    from helpers import random_array
 
     a = random_array(rng, (2, 3, 9, 10), dtype)
     views = {

@@ -1,4 +1,4 @@
-# tests/python/helpers.py — what the Python tests share: the dtypes, random arrays and random basic
+# tests/python/arrays.py — what the Python tests share: the dtypes, random arrays and random basic
 # indices, NumPy's own answer for a key, bitwise comparison.
 import io
 
