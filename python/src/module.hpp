@@ -40,7 +40,8 @@ struct os_error : std::runtime_error {
 /// exports a tensor only while its device is the current one.
 class device_scope {
  public:
-  explicit device_scope(int device) : device_(device) {
+  explicit device_scope(int device) : device_(cuda_available() ? device : -1) {
+    // Without a device there is nothing to make current; the copy itself says so in its own words.
     if (device_ < 0) return;
     if (cudaError_t rc = cudaGetDevice(&previous_); rc != cudaSuccess) cuda_failed("cudaGetDevice", rc);
     if (previous_ != device_)

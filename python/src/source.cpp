@@ -241,7 +241,7 @@ bool from_dlpack(nb::handle obj, py_view& out, std::string& failure) {
   const bool on_device = device_type == kDLCUDA || device_type == kDLCUDAManaged;
   nb::object capsule;
   try {
-    const device_scope on(on_device && cuda_available() ? device_id : -1);
+    const device_scope on(on_device ? device_id : -1);
     capsule = call_dlpack(obj, on_device);
   } catch (nb::python_error& e) {
     // NumPy refuses types DLPack has no code for (bfloat16, datetime), PyTorch tensors that need
@@ -400,13 +400,14 @@ source_ptr make_source() {
 }
 
 void source::order_before(const stream_arg& s) const {
-  if (device < 0 && how != kind::device_result) return;
+  if (device < 0) return;
+  // The default stream is the current device's, and PyTorch exports only on the current device.
+  const device_scope on(device);
   switch (how) {
     case kind::dlpack: {
       // The producer makes our stream wait for its own pending work (array API: consumer's stream).
       const long long value = stream_protocol_value(s.handle);
       nb::object fn = owner.attr("__dlpack__");
-      const device_scope on(device);
       try {
         (void)fn("stream"_a = value);
       } catch (nb::python_error& e) {
