@@ -1,0 +1,327 @@
+// python/src/device.cpp — view.to_device() and stridecopy.DeviceArray: owned device memory exported
+// through DLPack and __cuda_array_interface__, ordered with its consumers' streams by events.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "dlpack.hpp"
+#include "module.hpp"
+
+namespace stridecopy::python {
+
+using namespace nb::literals;
+
+namespace {
+
+/// A consumer's stream argument (array API): None is the legacy default stream, -1 asks for no
+/// ordering, 0 is disallowed, 1 and 2 name the legacy and per-thread default streams.
+struct consumer_stream {
+  bool order = true;
+  cudaStream_t handle = nullptr;
+};
+consumer_stream parse_consumer(nb::handle stream) {
+  consumer_stream c;
+  if (stream.is_none()) return c;
+  if (PyBool_Check(stream.ptr()) || !PyLong_Check(stream.ptr()))
+    throw nb::type_error("__dlpack__: stream must be None or an int (array API)");
+  const auto value = nb::cast<long long>(stream);
+  if (value == -1) {
+    c.order = false;
+  } else if (value == 0) {
+    throw nb::value_error("__dlpack__: stream 0 is ambiguous and disallowed by the array API; pass 1 for the legacy "
+                          "default stream");
+  } else if (value < -1) {
+    throw nb::value_error(("__dlpack__: stream " + std::to_string(value) + " is not a stream").c_str());
+  } else {
+    c.handle = value == 1 ? cudaStreamLegacy : reinterpret_cast<cudaStream_t>(static_cast<std::uintptr_t>(value));
+  }
+  return c;
+}
+
+// ---- DLPack export
+
+struct export_ctx {
+  device_ptr st;
+  std::int64_t shape[max_rank] = {};
+  bool order_free = false;  ///< free only after the consumer's stream passes its last use
+  cudaStream_t consumer = nullptr;
+};
+
+template <class M>
+void export_deleter(M* m) {
+  auto* ctx = static_cast<export_ctx*>(m->manager_ctx);
+  if (ctx->order_free) {
+    // The consumer has queued its last use of the memory on its stream by now: the stream-ordered
+    // free on our stream must wait for it. Failures (a runtime being torn down) are ignored.
+    cudaEvent_t e = nullptr;
+    if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) == cudaSuccess) {
+      if (cudaEventRecord(e, ctx->consumer) == cudaSuccess) (void)cudaStreamWaitEvent(ctx->st->stream, e, 0);
+      (void)cudaEventDestroy(e);
+    }
+    (void)cudaGetLastError();
+  }
+  delete ctx;
+  delete m;
+}
+
+template <class M>
+void capsule_destructor(PyObject* cap) {
+  constexpr bool versioned = std::is_same_v<M, DLManagedTensorVersioned>;
+  const char* name = versioned ? "dltensor_versioned" : "dltensor";
+  // A consumer renames the capsule when it takes ownership; only an unconsumed one is ours to free.
+  if (PyCapsule_IsValid(cap, name)) {
+    auto* m = static_cast<M*>(PyCapsule_GetPointer(cap, name));
+    if (m && m->deleter) m->deleter(m);
+  }
+}
+
+DLDataType dl_type(const py_device_array& a) {
+  const dtype& t = a.st->array.type();
+  DLDataType d{};
+  d.bits = std::uint8_t(t.itemsize * 8);
+  d.lanes = 1;
+  if (a.how == element::bfloat16) {
+    d.code = kDLBfloat;
+    return d;
+  }
+  if (a.how != element::plain)
+    throw nb::buffer_error(("DLPack has no type for " + to_descr(t) + "; read it through __cuda_array_interface__").c_str());
+  switch (t.kind) {
+    case 'b': d.code = kDLBool; break;
+    case 'i': d.code = kDLInt; break;
+    case 'u': d.code = kDLUInt; break;
+    case 'f': d.code = kDLFloat; break;
+    default: d.code = kDLComplex; break;
+  }
+  return d;
+}
+
+template <class M>
+nb::object make_capsule(const py_device_array& a, const consumer_stream& c) {
+  auto* ctx = new export_ctx;
+  ctx->st = a.st;
+  ctx->order_free = c.order;
+  ctx->consumer = c.handle;
+  const std::span<const std::int64_t> shape = a.st->array.shape();
+  std::copy(shape.begin(), shape.end(), ctx->shape);
+  auto* m = new M{};
+  m->manager_ctx = ctx;
+  m->deleter = export_deleter<M>;
+  DLTensor& t = m->dl_tensor;
+  t.data = a.st->array.data();
+  t.device = DLDevice{kDLCUDA, a.st->device};
+  t.ndim = std::int32_t(shape.size());
+  t.dtype = dl_type(a);
+  t.shape = ctx->shape;
+  t.strides = nullptr;  // C-contiguous
+  t.byte_offset = 0;
+  constexpr bool versioned = std::is_same_v<M, DLManagedTensorVersioned>;
+  if constexpr (versioned) m->version = DLPackVersion{1, 0};
+  PyObject* cap = PyCapsule_New(m, versioned ? "dltensor_versioned" : "dltensor", capsule_destructor<M>);
+  if (!cap) {
+    m->deleter(m);
+    throw nb::python_error();
+  }
+  return nb::steal(cap);
+}
+
+nb::object device_dlpack(const py_device_array& self, nb::handle stream, nb::handle max_version, nb::handle dl_device,
+                         nb::handle copy) {
+  device_state& st = *self.st;
+  st.settle();
+  if (!dl_device.is_none()) {
+    const int type = nb::cast<int>(dl_device[0]), id = nb::cast<int>(dl_device[1]);
+    if (type != kDLCUDA || id != st.device)
+      throw nb::buffer_error(("__dlpack__: this array is on (2, " + std::to_string(st.device) + "); dl_device=(" +
+                              std::to_string(type) + ", " + std::to_string(id) + ") would need a copy")
+                                 .c_str());
+  }
+  if (!copy.is_none() && nb::cast<bool>(copy))
+    throw nb::buffer_error("__dlpack__: copy=True is not supported (the array exports its own memory)");
+  const consumer_stream c = parse_consumer(stream);
+  (void)dl_type(self);  // an unsupported type fails before any ordering
+  if (c.order)
+    if (cudaError_t rc = cudaStreamWaitEvent(c.handle, st.ready, 0); rc != cudaSuccess)
+      cuda_failed("cudaStreamWaitEvent", rc);
+  const bool versioned = !max_version.is_none() && nb::cast<int>(max_version[0]) >= 1;
+  return versioned ? make_capsule<DLManagedTensorVersioned>(self, c) : make_capsule<DLManagedTensor>(self, c);
+}
+
+nb::dict cuda_array_interface(py_device_array& self) {
+  device_state& st = *self.st;
+  st.settle();
+  const std::string typestr = self.how == element::bfloat16 ? "<V2" : to_descr(st.array.type());
+  nb::dict d;
+  nb::list shape;
+  for (std::int64_t x : st.array.shape()) shape.append(x);
+  d["shape"] = nb::tuple(shape);
+  d["typestr"] = typestr;
+  if (self.how == element::opaque && self.dtype.is_valid()) {
+    d["descr"] = self.dtype.attr("descr");
+  } else {
+    nb::list descr;
+    descr.append(nb::make_tuple("", typestr));
+    d["descr"] = descr;
+  }
+  d["data"] = nb::make_tuple(reinterpret_cast<std::uintptr_t>(st.array.data()), false);
+  d["strides"] = nb::none();
+  d["version"] = 3;
+  // The consumer synchronises on the stream the copy was queued on (1: the legacy default stream).
+  d["stream"] = stream_protocol_value(st.stream);
+  return d;
+}
+
+std::string device_repr(py_device_array& self) {
+  std::string dt;
+  try {
+    dt = nb::str(numpy_dtype_of(self.st->array.type(), self.how, self.dtype)).c_str();
+  } catch (nb::python_error&) {
+    dt = "bfloat16";
+  }
+  return "stridecopy.DeviceArray(shape=" + shape_string(self.st->array.shape()) + ", dtype=" + dt + ", device='cuda:" +
+         std::to_string(self.st->device) + "')";
+}
+
+}  // namespace
+
+void device_state::settle() {
+  if (!pending || !ready) return;
+  if (cudaEventQuery(ready) == cudaSuccess)
+    pending.reset();
+  else
+    (void)cudaGetLastError();  // "not ready" is not an error
+}
+
+device_state::~device_state() {
+  // Freed on its stream, which for the default stream means the current device's: make it ours.
+  int previous = -1;
+  const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device &&
+                        cudaSetDevice(device) == cudaSuccess;
+  // The memory is freed before the stream's owner may go away.
+  array = device_array{};
+  if (ready) (void)cudaEventDestroy(ready);
+  if (switched) (void)cudaSetDevice(previous);
+  (void)cudaGetLastError();
+}
+
+device_ptr make_device_state() {
+  // DLPack consumers may drop the last reference on any thread, without the GIL.
+  return device_ptr(new device_state, [](device_state* s) {
+    if (!nb::is_alive()) {
+      (void)s->stream_owner.release();  // the interpreter is gone: leak the reference, not crash
+      delete s;
+      return;
+    }
+    nb::gil_scoped_acquire gil;
+    delete s;
+  });
+}
+
+nb::object make_py_device_array(device_ptr st, element how, nb::object np_dtype) {
+  py_device_array a;
+  a.st = std::move(st);
+  a.how = how;
+  a.dtype = std::move(np_dtype);
+  return nb::cast(std::move(a));
+}
+
+nb::object to_device_array(const py_view& v, const stream_arg& s, int target) {
+  if (!cuda_available()) throw cuda_error("to_device: no CUDA device is available", int(cudaErrorNoDevice));
+  const bool from_device = v.v.memory == memory_kind::device;
+  if (from_device) v.src->order_before(s);
+  device_ptr st = make_device_state();
+  st->stream = s.handle;
+  st->stream_owner = s.owner;
+  {
+    nb::gil_scoped_release unlocked;
+    int device = target >= 0 ? target : v.src->device;
+    if (device < 0)
+      if (cudaError_t rc = cudaGetDevice(&device); rc != cudaSuccess) cuda_failed("cudaGetDevice", rc);
+    const device_scope on(device);
+    st->device = device;
+    st->array = device_array(v.v.type, v.v.shape(), s.handle);
+    (void)copy_to_device_async(v.v, st->array.data(), st->array.bytes(), s.handle);
+    if (cudaError_t rc = cudaEventCreateWithFlags(&st->ready, cudaEventDisableTiming); rc != cudaSuccess)
+      cuda_failed("cudaEventCreateWithFlags", rc);
+    if (cudaError_t rc = cudaEventRecord(st->ready, s.handle); rc != cudaSuccess) cuda_failed("cudaEventRecord", rc);
+    // Host memory may change or go away once this returns (NumPy has no streams): wait for it.
+    if (!from_device)
+      if (cudaError_t rc = cudaStreamSynchronize(s.handle); rc != cudaSuccess) cuda_failed("cudaStreamSynchronize", rc);
+  }
+  // A device source must outlive the queued copy: its owner's allocator may hand the memory to other work.
+  if (from_device) st->pending = v.src;
+  return make_py_device_array(std::move(st), v.how, v.dtype);
+}
+
+void register_device_array(nb::module_& m) {
+  nb::class_<py_device_array>(m, "DeviceArray",
+                              "A C-order array in device memory owned by stridecopy (what View.to_device returns). "
+                              "torch.from_dlpack and cupy.from_dlpack take it without a copy; the memory is freed, in "
+                              "stream order, when the last holder lets go.")
+      .def_prop_ro(
+          "shape",
+          [](const py_device_array& a) {
+            nb::list l;
+            for (std::int64_t x : a.st->array.shape()) l.append(x);
+            return nb::tuple(l);
+          },
+          nb::sig("def shape(self) -> tuple[int, ...]"), "The shape, as a tuple.")
+      .def_prop_ro(
+          "strides",
+          [](const py_device_array& a) {
+            nb::list l;
+            const layout& lay = a.st->array.lay();
+            for (int i = 0; i < lay.rank; ++i) l.append(lay.stride[i] * a.st->array.type().itemsize);
+            return nb::tuple(l);
+          },
+          nb::sig("def strides(self) -> tuple[int, ...]"), "The strides in bytes (C order).")
+      .def_prop_ro(
+          "dtype", [](const py_device_array& a) { return numpy_dtype_of(a.st->array.type(), a.how, a.dtype); },
+          nb::sig("def dtype(self) -> numpy.dtype"), "The element type as a numpy.dtype.")
+      .def_prop_ro(
+          "device", [](const py_device_array& a) { return "cuda:" + std::to_string(a.st->device); },
+          "\"cuda:N\", the device that holds the memory.")
+      .def_prop_ro(
+          "ndim", [](const py_device_array& a) { return a.st->array.lay().rank; }, "The number of dimensions.")
+      .def_prop_ro(
+          "size", [](const py_device_array& a) { return a.st->array.size(); }, "The number of elements.")
+      .def_prop_ro(
+          "nbytes", [](const py_device_array& a) { return a.st->array.bytes(); }, "The bytes it holds.")
+      .def_prop_ro(
+          "data_ptr", [](const py_device_array& a) { return reinterpret_cast<std::uintptr_t>(a.st->array.data()); },
+          "The device address of the first element.")
+      .def_prop_ro(
+          "stream", [](const py_device_array& a) { return stream_protocol_value(a.st->stream); },
+          "The stream the copy was queued on, as the array API names it (1: the legacy default stream).")
+      .def("__dlpack__", &device_dlpack, nb::kw_only(), "stream"_a.none() = nb::none(), "max_version"_a.none() = nb::none(),
+           "dl_device"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
+           nb::sig("def __dlpack__(self, *, stream: int | None = None, max_version: tuple[int, int] | None = None, "
+                   "dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> object"),
+           "DLPack export (array API): `stream` is the consumer's; it waits for the copy that made this array "
+           "(None: the legacy default stream, -1: no ordering).")
+      .def(
+          "__dlpack_device__", [](const py_device_array& a) { return nb::make_tuple(int(kDLCUDA), a.st->device); },
+          nb::sig("def __dlpack_device__(self) -> tuple[int, int]"), "(2, device): kDLCUDA.")
+      .def_prop_ro("__cuda_array_interface__", &cuda_array_interface,
+                   nb::sig("def __cuda_array_interface__(self) -> dict[str, object]"),
+                   "Version 3 of Numba's CUDA array interface; 'stream' is the stream the copy was queued on.")
+      .def(
+          "numpy",
+          [](nb::handle self, nb::handle out, nb::handle stream) {
+            py_view v = view_of(self);
+            return view_numpy(v, out, stream);
+          },
+          "out"_a.none() = nb::none(), "stream"_a.none() = nb::none(),
+          nb::sig("def numpy(self, out: numpy.ndarray | None = None, stream: object = None) -> numpy.ndarray"),
+          "The array copied back to host memory: stridecopy.view(self).numpy(out, stream).")
+      .def(
+          "view", [](nb::handle self) { return view_of(self); }, nb::sig("def view(self) -> View"),
+          "A View of this array, to index lazily: stridecopy.view(self).")
+      .def("__repr__", &device_repr);
+}
+
+}  // namespace stridecopy::python

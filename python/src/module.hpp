@@ -1,0 +1,162 @@
+// python/src/module.hpp — what the parts of the extension module share: views as Python sees them,
+// the sources they read, owned device results, streams and element types.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+#include <cuda_runtime_api.h>
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include <stridecopy/stridecopy.hpp>
+
+namespace stridecopy::python {
+
+namespace nb = nanobind;
+
+/// How an element type travels between NumPy and the library, which only needs its size.
+enum class element : std::uint8_t {
+  plain,     ///< bool, ints, little-endian floats and complex: a DLPack type NumPy takes as is
+  viewed,    ///< S, U, V, big-endian or long double: bytes, then .view(dtype); .npy header as np.save
+  opaque,    ///< structured, datetime and the like: bytes ('V'); .npy written by np.save itself
+  bfloat16,  ///< bytes ('V2'); ml_dtypes.bfloat16 in NumPy, DLPack's bfloat for device results
+};
+
+/// An OSError for the translator, with its errno when one is known.
+struct os_error : std::runtime_error {
+  os_error(const std::string& what, int err) : std::runtime_error(what), code(err) {}
+  int code;
+};
+
+[[noreturn]] inline void cuda_failed(const char* call, cudaError_t rc) {
+  (void)cudaGetLastError();
+  throw cuda_error(std::string(call) + " failed: " + cudaGetErrorName(rc) + ": " + cudaGetErrorString(rc), int(rc));
+}
+
+/// Makes `device` current for a scope: results are allocated where their source lives, and PyTorch
+/// exports a tensor only while its device is the current one.
+class device_scope {
+ public:
+  explicit device_scope(int device) : device_(cuda_available() ? device : -1) {
+    // Without a device there is nothing to make current; the copy itself says so in its own words.
+    if (device_ < 0) return;
+    if (cudaError_t rc = cudaGetDevice(&previous_); rc != cudaSuccess) cuda_failed("cudaGetDevice", rc);
+    if (previous_ != device_)
+      if (cudaError_t rc = cudaSetDevice(device_); rc != cudaSuccess) cuda_failed("cudaSetDevice", rc);
+  }
+  ~device_scope() {
+    if (device_ >= 0 && previous_ != device_) (void)cudaSetDevice(previous_);
+  }
+  device_scope(const device_scope&) = delete;
+  device_scope& operator=(const device_scope&) = delete;
+
+ private:
+  int device_;
+  int previous_ = -1;
+};
+
+/// A stream argument: None, an int handle, or an object naming a CUDA stream.
+struct stream_arg {
+  cudaStream_t handle = nullptr;  ///< nullptr: the legacy default stream
+  bool given = false;             ///< false for None
+  nb::object owner;               ///< the stream object, kept alive while work is queued on it
+};
+stream_arg parse_stream(nb::handle s);
+/// The array-API integer for a stream (1 for the legacy default stream, never 0).
+long long stream_protocol_value(cudaStream_t s);
+
+struct device_state;
+
+/// What a view reads: the Python object it was made from and whatever keeps its memory valid.
+/// Shared by every view sliced from it; destroyed with the GIL held.
+struct source {
+  enum class kind { buffer, dlpack, cuda_array_interface, array_interface, host_array, device_result };
+  kind how = kind::buffer;
+  nb::object owner;
+  Py_buffer buffer{};
+  bool has_buffer = false;
+  void* managed = nullptr;  ///< DLManagedTensor(Versioned)* we consumed, deleted with the source
+  bool versioned = false;
+  std::unique_ptr<host_array> array;     ///< an owned array (sc.load)
+  std::shared_ptr<device_state> result;  ///< a DeviceArray's memory
+  int device = -1;                       ///< CUDA device of device memory, -1 for host memory
+
+  source() = default;
+  source(const source&) = delete;
+  source& operator=(const source&) = delete;
+  ~source();
+
+  /// Makes `s` wait for the producer's pending writes (device memory only); needs the GIL.
+  void order_before(const stream_arg& s) const;
+};
+using source_ptr = std::shared_ptr<source>;
+source_ptr make_source();
+
+/// A lazily indexed view, as Python holds it.
+struct py_view {
+  view v;
+  source_ptr src;
+  element how = element::plain;
+  nb::object dtype;  ///< numpy.dtype; empty until first needed for plain and viewed types
+};
+
+/// Owned device memory made by to_device, and what keeps it safe to read and free.
+struct device_state {
+  device_array array;
+  cudaEvent_t ready = nullptr;   ///< recorded on `stream` after the copy
+  cudaStream_t stream = nullptr;
+  int device = 0;
+  nb::object stream_owner;       ///< released with the GIL (see the deleter in device.cpp)
+  source_ptr pending;            ///< the source, until `ready` has fired
+
+  /// Drops `pending` once the copy has completed.
+  void settle();
+  ~device_state();
+};
+using device_ptr = std::shared_ptr<device_state>;
+device_ptr make_device_state();
+
+/// What Python holds for a DeviceArray.
+struct py_device_array {
+  device_ptr st;
+  element how = element::plain;
+  nb::object dtype;
+};
+
+// ---- views (view.cpp)
+py_view view_of(nb::handle obj);
+nb::object numpy_dtype(const py_view& v);
+nb::object numpy_dtype_of(const dtype& t, element how, nb::handle known);
+/// The result of a copy, owned by a capsule: a numpy.ndarray over a host_array.
+nb::object wrap_host_array(host_array&& a, element how, nb::handle np_dtype);
+
+// ---- results without CUDA (host_blocks.cpp): cached page-aligned blocks, sizes rounded up to a
+// power of two (in `block`), as the pinned pool does where CUDA is present.
+void* take_host_block(std::size_t bytes, std::size_t& block);
+void give_host_block(void* p, std::size_t block) noexcept;
+void trim_host_blocks() noexcept;
+/// view.to_device(stream): a DeviceArray on `device` (-1: the source's device, or the current one).
+nb::object to_device_array(const py_view& v, const stream_arg& s, int device = -1);
+/// How an element type the library names travels to NumPy.
+element classify(const dtype& t);
+/// os.fspath(path) as the bytes the file system takes.
+std::string fs_path(nb::handle path);
+py_view apply_key(const py_view& v, nb::handle key);
+/// view.numpy(out, stream): the copy into host memory.
+nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream);
+void register_view(nb::module_& m);
+
+// ---- device results (device.cpp)
+void register_device_array(nb::module_& m);
+nb::object make_py_device_array(device_ptr st, element how, nb::object np_dtype);
+
+// ---- .npy (npy.cpp)
+void register_npy(nb::module_& m);
+
+/// Live results handed to NumPy (host arrays not yet returned to their pool), for the tests.
+extern std::atomic<long> live_host_results;
+
+}  // namespace stridecopy::python

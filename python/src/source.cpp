@@ -1,0 +1,526 @@
+// python/src/source.cpp — sc.view(obj): a view of anything with the buffer protocol, __dlpack__,
+// __cuda_array_interface__ or __array_interface__, without copying; stream arguments.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dlpack.hpp"
+#include "module.hpp"
+
+namespace stridecopy::python {
+
+using namespace nb::literals;
+
+namespace {
+
+std::string py_type_name(nb::handle obj) { return nb::type_name(obj.type()).c_str(); }
+
+}  // namespace
+
+element classify(const dtype& t) {
+  if (t.byteorder == '>') return element::viewed;
+  switch (t.kind) {
+    case 'b':
+    case 'i':
+    case 'u': return element::plain;
+    case 'f': return t.itemsize <= 8 ? element::plain : element::viewed;
+    case 'c': return t.itemsize <= 16 ? element::plain : element::viewed;
+    default: return element::viewed;
+  }
+}
+
+namespace {
+
+/// PEP 3118 format of one element → dtype. False when the format names something the library has
+/// no kind for (structs, sub-arrays, pointers): the caller then copies it as opaque bytes.
+bool parse_format(const char* format, Py_ssize_t itemsize, dtype& t) {
+  const char* f = format ? format : "B";
+  bool big = false;
+  if (*f == '@' || *f == '=' || *f == '<' || *f == '>' || *f == '!') big = (*f == '>' || *f == '!'), ++f;
+  long count = -1;
+  if (*f >= '0' && *f <= '9') {
+    count = 0;
+    while (*f >= '0' && *f <= '9') count = count * 10 + (*f++ - '0');
+  }
+  char kind = 0;
+  const char code = *f++;
+  const bool complex = code == 'Z';
+  const char c = complex ? *f++ : code;
+  if (*f != '\0') return false;  // more than one item per element
+  if (complex) {
+    if (c == 'f' || c == 'd' || c == 'g') kind = 'c';
+  } else if (c == '?') {
+    kind = 'b';
+  } else if (std::strchr("bhilqn", c)) {
+    kind = 'i';
+  } else if (std::strchr("BHILQN", c)) {
+    kind = 'u';
+  } else if (c == 'e' || c == 'f' || c == 'd' || c == 'g') {
+    kind = 'f';
+  } else if (c == 's' || c == 'c') {
+    kind = 'S';
+  } else if (c == 'w') {
+    kind = 'U';
+  } else if (c == 'x') {
+    kind = 'V';
+  }
+  if (!kind || itemsize < 1 || itemsize > 1 << 30) return false;
+  if (count > 1 && kind != 'S' && kind != 'U' && kind != 'V') return false;
+  const bool unordered = kind == 'b' || kind == 'S' || kind == 'V' || itemsize == 1;
+  t = dtype{kind, int(itemsize), unordered ? '|' : (big ? '>' : '<')};
+  try {
+    validate(t);
+  } catch (const error&) {
+    return false;
+  }
+  return true;
+}
+
+nb::object numpy_module() {
+  static PyObject* np = nullptr;  // leaked on purpose: no decref after the interpreter is gone
+  if (!np) np = nb::module_::import_("numpy").release().ptr();
+  return nb::borrow(np);
+}
+
+bool is_numpy_dtype(nb::handle d) {
+  return !d.is_none() && PyObject_IsInstance(d.ptr(), numpy_module().attr("dtype").ptr()) == 1;
+}
+
+/// A dtype the library copies as opaque bytes, named by NumPy's dtype `d`.
+void set_opaque(py_view& v, nb::handle d) {
+  const int itemsize = nb::cast<int>(d.attr("itemsize"));
+  if (itemsize < 1) throw nb::type_error(("dtype " + std::string(nb::str(d).c_str()) + " has no fixed size").c_str());
+  v.v.type = dtype{'V', itemsize, '|'};
+  const std::string name = nb::cast<std::string>(d.attr("name"));
+  const std::string kind = nb::cast<std::string>(d.attr("kind"));
+  if (kind == "O") throw nb::type_error("object arrays hold Python pointers, which cannot be copied as data");
+  v.how = (name == "bfloat16" && itemsize == 2) ? element::bfloat16 : element::opaque;
+  v.dtype = nb::borrow(d);
+}
+
+/// Byte strides → element strides. Extents of 0 or 1 never use theirs; any other must be whole elements.
+std::vector<std::int64_t> element_strides(const std::vector<std::int64_t>& bytes, const std::vector<std::int64_t>& shape,
+                                          int itemsize) {
+  std::vector<std::int64_t> out(bytes.size());
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (bytes[i] % itemsize == 0) {
+      out[i] = bytes[i] / itemsize;
+    } else if (shape[i] <= 1) {
+      out[i] = 0;
+    } else {
+      std::string s = "(";
+      for (std::size_t k = 0; k < bytes.size(); ++k) s += (k ? ", " : "") + std::to_string(bytes[k]);
+      throw nb::value_error(("strides " + s + (bytes.size() == 1 ? ",)" : ")") + " (bytes) are not multiples of the itemsize " +
+                             std::to_string(itemsize) + "; stridecopy walks whole elements (copy a packed field with "
+                             "np.ascontiguousarray first)")
+                                .c_str());
+    }
+  }
+  return out;
+}
+
+std::vector<std::int64_t> int_tuple(nb::handle seq) {
+  std::vector<std::int64_t> out;
+  for (nb::handle x : seq) out.push_back(nb::cast<std::int64_t>(x));
+  return out;
+}
+
+int device_of_pointer(const void* p) {
+  if (!cuda_available()) return 0;
+  cudaPointerAttributes a{};
+  if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return a.device >= 0 ? a.device : 0;
+}
+
+// ---- the buffer protocol
+
+bool from_buffer(nb::handle obj, py_view& out) {
+  source_ptr src = make_source();
+  if (PyObject_GetBuffer(obj.ptr(), &src->buffer, PyBUF_RECORDS_RO) != 0) {
+    PyErr_Clear();
+    return false;
+  }
+  src->has_buffer = true;
+  src->how = source::kind::buffer;
+  src->owner = nb::borrow(obj);
+  const Py_buffer& b = src->buffer;
+  if (b.suboffsets) throw nb::value_error("buffers with suboffsets (arrays of pointers) are not strided views");
+  const int ndim = b.ndim;
+  std::vector<std::int64_t> shape(b.shape, b.shape + ndim), bytes(b.strides, b.strides + ndim);
+  dtype t;
+  if (b.format && std::strcmp(b.format, "O") == 0)
+    throw nb::type_error("object arrays hold Python pointers, which cannot be copied as data");
+  if (parse_format(b.format, b.itemsize, t)) {
+    out.v.type = t;
+    out.how = classify(t);
+  } else {
+    // A record or other layout NumPy describes: bytes, typed by the owner's dtype where it has one.
+    nb::object d = nb::getattr(obj, "dtype", nb::none());
+    if (is_numpy_dtype(d) && nb::cast<Py_ssize_t>(d.attr("itemsize")) == b.itemsize) {
+      set_opaque(out, d);
+    } else {
+      out.v.type = dtype{'V', int(b.itemsize), '|'};
+      out.how = element::viewed;
+    }
+  }
+  const std::vector<std::int64_t> strides = element_strides(bytes, shape, out.v.type.itemsize);
+  out.v = make_view(b.buf, out.v.type, shape, strides, memory_kind::pageable);
+  out.src = std::move(src);
+  return true;
+}
+
+// ---- DLPack
+
+void delete_managed(void* managed, bool versioned) {
+  if (versioned) {
+    auto* m = static_cast<DLManagedTensorVersioned*>(managed);
+    if (m->deleter) m->deleter(m);
+  } else {
+    auto* m = static_cast<DLManagedTensor*>(managed);
+    if (m->deleter) m->deleter(m);
+  }
+}
+
+nb::object call_dlpack(nb::handle obj, bool device) {
+  nb::object fn = obj.attr("__dlpack__");
+  try {
+    if (device) return fn("stream"_a = -1, "max_version"_a = nb::make_tuple(1, 0));
+    return fn("max_version"_a = nb::make_tuple(1, 0));
+  } catch (nb::python_error& e) {
+    if (!e.matches(PyExc_TypeError)) throw;  // a producer from before max_version takes only stream
+  }
+  if (device) return fn("stream"_a = -1);
+  return fn();
+}
+
+void dlpack_type(const DLDataType& d, py_view& out) {
+  const std::string what = "DLPack type (code " + std::to_string(d.code) + ", " + std::to_string(d.bits) +
+                           " bits, " + std::to_string(d.lanes) + " lanes)";
+  if (d.lanes != 1) throw nb::type_error((what + ": vector lanes are not supported").c_str());
+  const int bytes = d.bits / 8;
+  const bool whole = d.bits % 8 == 0;
+  char kind = 0;
+  switch (d.code) {
+    case kDLInt: kind = 'i'; break;
+    case kDLUInt: kind = 'u'; break;
+    case kDLFloat: kind = (bytes == 2 || bytes == 4 || bytes == 8) ? 'f' : 0; break;
+    case kDLComplex: kind = (bytes == 8 || bytes == 16) ? 'c' : 0; break;
+    case kDLBool: kind = bytes == 1 ? 'b' : 0; break;
+    case kDLBfloat:
+      if (d.bits == 16) {
+        out.v.type = dtype{'V', 2, '|'};
+        out.how = element::bfloat16;
+        return;
+      }
+      break;
+    default: break;
+  }
+  if ((kind == 'i' || kind == 'u') && !(bytes == 1 || bytes == 2 || bytes == 4 || bytes == 8)) kind = 0;
+  if (!kind || !whole) throw nb::type_error((what + " has no NumPy equivalent stridecopy supports").c_str());
+  out.v.type = dtype{kind, bytes, (bytes == 1 || kind == 'b') ? '|' : '<'};
+  out.how = element::plain;
+}
+
+/// False when the producer refused the export (BufferError, kept in `failure`): another protocol may do.
+bool from_dlpack(nb::handle obj, py_view& out, std::string& failure) {
+  int device_type = kDLCPU, device_id = 0;
+  if (nb::hasattr(obj, "__dlpack_device__")) {
+    nb::object d = obj.attr("__dlpack_device__")();
+    device_type = nb::cast<int>(d[0]);
+    device_id = nb::cast<int>(d[1]);
+  }
+  const bool on_device = device_type == kDLCUDA || device_type == kDLCUDAManaged;
+  nb::object capsule;
+  try {
+    const device_scope on(on_device ? device_id : -1);
+    capsule = call_dlpack(obj, on_device);
+  } catch (nb::python_error& e) {
+    // NumPy refuses types DLPack has no code for (bfloat16, datetime), PyTorch tensors that need
+    // a gradient: another protocol may still do, else the producer's reason is the message.
+    if (!e.matches(PyExc_BufferError) && !e.matches(PyExc_ValueError) && !e.matches(PyExc_TypeError) &&
+        !e.matches(PyExc_RuntimeError))
+      throw;
+    failure = e.what();
+    return false;
+  }
+  source_ptr src = make_source();
+  src->how = source::kind::dlpack;
+  src->owner = nb::borrow(obj);
+  PyObject* cap = capsule.ptr();
+  DLTensor* t = nullptr;
+  if (PyCapsule_IsValid(cap, "dltensor_versioned")) {
+    auto* m = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(cap, "dltensor_versioned"));
+    if (PyCapsule_SetName(cap, "used_dltensor_versioned") != 0) throw nb::python_error();
+    if (m->version.major != 1) {
+      delete_managed(m, true);
+      throw nb::buffer_error(("DLPack version " + std::to_string(m->version.major) + "." +
+                              std::to_string(m->version.minor) + " is not supported (stridecopy reads 1.x)")
+                                 .c_str());
+    }
+    src->managed = m;
+    src->versioned = true;
+    t = &m->dl_tensor;
+  } else if (PyCapsule_IsValid(cap, "dltensor")) {
+    auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
+    if (PyCapsule_SetName(cap, "used_dltensor") != 0) throw nb::python_error();
+    src->managed = m;
+    t = &m->dl_tensor;
+  } else {
+    PyErr_Clear();
+    throw nb::type_error((py_type_name(obj) + ".__dlpack__() returned something other than an unused DLPack capsule").c_str());
+  }
+  memory_kind memory = memory_kind::pageable;
+  switch (t->device.device_type) {
+    case kDLCPU: break;
+    case kDLCUDAHost: memory = memory_kind::pinned; break;
+    case kDLCUDA:
+    case kDLCUDAManaged:
+      memory = memory_kind::device;
+      src->device = t->device.device_id;
+      break;
+    default:
+      throw nb::value_error(("the " + py_type_name(obj) + " lives on DLPack device type " +
+                             std::to_string(t->device.device_type) +
+                             "; stridecopy reads host (CPU) and CUDA memory")
+                                .c_str());
+  }
+  dlpack_type(t->dtype, out);
+  const int ndim = t->ndim;
+  if (ndim < 0) throw nb::value_error("DLPack tensor with a negative ndim");
+  std::vector<std::int64_t> shape(t->shape, t->shape + ndim), strides;
+  if (t->strides) strides.assign(t->strides, t->strides + ndim);
+  const void* data = static_cast<const char*>(t->data) + t->byte_offset;
+  out.v = make_view(data, out.v.type, shape, ndim ? std::span<const std::int64_t>(strides) : std::span<const std::int64_t>{},
+                    memory);
+  out.src = std::move(src);
+  return true;
+}
+
+// ---- __cuda_array_interface__ and __array_interface__
+
+void interface_type(nb::handle obj, nb::dict d, py_view& out) {
+  const std::string typestr = nb::cast<std::string>(d["typestr"]);
+  // NumPy's own dtype where the owner has one (bfloat16, records, datetime), else the typestr's.
+  nb::object owner_dtype = nb::getattr(obj, "dtype", nb::none());
+  if (is_numpy_dtype(owner_dtype) && nb::cast<std::string>(owner_dtype.attr("str")) == typestr) {
+    dtype t;
+    try {
+      t = parse_descr(typestr);
+    } catch (const error&) {
+      set_opaque(out, owner_dtype);
+      return;
+    }
+    if (t.kind == 'V' && (nb::cast<std::string>(owner_dtype.attr("name")) == "bfloat16" ||
+                          !owner_dtype.attr("fields").is_none())) {
+      set_opaque(out, owner_dtype);
+      return;
+    }
+    out.v.type = t;
+    out.how = classify(t);
+    return;
+  }
+  try {
+    out.v.type = parse_descr(typestr);
+  } catch (const error& e) {
+    throw nb::type_error(("typestr " + typestr + " of " + py_type_name(obj) + ": " + e.what()).c_str());
+  }
+  out.how = classify(out.v.type);
+  if (out.v.type.kind == 'V' && d.contains("descr")) {
+    // A record type: NumPy can name it from the descr list.
+    nb::object descr = d["descr"];
+    if (nb::len(descr) > 1 || !nb::cast<std::string>(descr[0][0]).empty()) set_opaque(out, numpy_module().attr("dtype")(descr));
+  }
+}
+
+bool from_interface(nb::handle obj, py_view& out, bool cuda) {
+  const char* name = cuda ? "__cuda_array_interface__" : "__array_interface__";
+  nb::object found = nb::getattr(obj, name, nb::none());
+  if (found.is_none()) return false;
+  if (!nb::isinstance<nb::dict>(found)) throw nb::type_error((std::string(name) + " is not a dict").c_str());
+  nb::dict d = nb::borrow<nb::dict>(found);
+  if (d.contains("mask") && !d["mask"].is_none())
+    throw nb::value_error((std::string(name) + " has a mask; masked arrays are not supported").c_str());
+  nb::object data = d["data"];
+  if (!nb::isinstance<nb::tuple>(data))
+    throw nb::type_error((std::string(name) + "['data'] is not a (pointer, read_only) tuple").c_str());
+  interface_type(obj, d, out);
+  const std::vector<std::int64_t> shape = int_tuple(d["shape"]);
+  std::vector<std::int64_t> strides;
+  if (d.contains("strides") && !d["strides"].is_none())
+    strides = element_strides(int_tuple(d["strides"]), shape, out.v.type.itemsize);
+  const auto ptr = nb::cast<std::uintptr_t>(data[0]);
+  source_ptr src = make_source();
+  src->how = cuda ? source::kind::cuda_array_interface : source::kind::array_interface;
+  src->owner = nb::borrow(obj);
+  const void* p = reinterpret_cast<const void*>(ptr);
+  if (cuda) src->device = device_of_pointer(p);
+  out.v = make_view(p, out.v.type, shape, strides, cuda ? memory_kind::device : memory_kind::pageable);
+  out.src = std::move(src);
+  return true;
+}
+
+/// The version of obj's __cuda_array_interface__, 0 where it has none (or cannot give one now).
+int cuda_interface_version(nb::handle obj) {
+  if (!nb::hasattr(obj.type(), "__cuda_array_interface__")) return 0;
+  try {
+    nb::object d = obj.attr("__cuda_array_interface__");
+    if (!nb::isinstance<nb::dict>(d)) return 0;
+    nb::dict dd = nb::borrow<nb::dict>(d);
+    return dd.contains("version") ? nb::cast<int>(dd["version"]) : 0;
+  } catch (nb::python_error&) {
+    return 0;  // PyTorch refuses tensors that need a gradient here; DLPack gives the reason
+  }
+}
+
+}  // namespace
+
+// ---- sources
+
+source::~source() {
+  if (has_buffer) PyBuffer_Release(&buffer);
+  if (managed) delete_managed(managed, versioned);
+}
+
+source_ptr make_source() {
+  // Views die with the GIL held; a DeviceArray's pending source may die on a consumer's thread.
+  return source_ptr(new source, [](source* s) {
+    if (!nb::is_alive()) return;  // the interpreter is gone: nothing left to release into
+    nb::gil_scoped_acquire gil;
+    delete s;
+  });
+}
+
+void source::order_before(const stream_arg& s) const {
+  if (device < 0) return;
+  // The default stream is the current device's, and PyTorch exports only on the current device.
+  const device_scope on(device);
+  switch (how) {
+    case kind::dlpack: {
+      // The producer makes our stream wait for its own pending work (array API: consumer's stream).
+      const long long value = stream_protocol_value(s.handle);
+      nb::object fn = owner.attr("__dlpack__");
+      try {
+        (void)fn("stream"_a = value);
+      } catch (nb::python_error& e) {
+        // PyTorch refuses the per-thread default stream, which waits for the legacy one anyway.
+        if (value != 2 || !e.matches(PyExc_BufferError)) throw;
+        (void)fn("stream"_a = 1);
+      }
+      break;
+    }
+    case kind::cuda_array_interface: {
+      nb::dict d = nb::cast<nb::dict>(owner.attr("__cuda_array_interface__"));
+      if (!d.contains("stream") || d["stream"].is_none()) break;
+      const auto value = nb::cast<long long>(d["stream"]);
+      if (value == 0) throw nb::value_error("__cuda_array_interface__['stream'] is 0, which the protocol disallows");
+      cudaStream_t producer = value == 1   ? cudaStreamLegacy
+                              : value == 2 ? cudaStreamPerThread
+                                           : reinterpret_cast<cudaStream_t>(static_cast<std::uintptr_t>(value));
+      nb::gil_scoped_release unlocked;
+      cudaEvent_t e = nullptr;
+      cudaError_t rc = cudaEventCreateWithFlags(&e, cudaEventDisableTiming);
+      if (rc == cudaSuccess) rc = cudaEventRecord(e, producer);
+      if (rc == cudaSuccess) rc = cudaStreamWaitEvent(s.handle, e, 0);
+      if (e) (void)cudaEventDestroy(e);
+      if (rc != cudaSuccess) {
+        (void)cudaGetLastError();
+        throw cuda_error(std::string("ordering after the producer's stream failed: ") + cudaGetErrorString(rc), int(rc));
+      }
+      break;
+    }
+    case kind::device_result: {
+      result->settle();
+      const cudaError_t rc = cudaStreamWaitEvent(s.handle, result->ready, 0);
+      if (rc != cudaSuccess) {
+        (void)cudaGetLastError();
+        throw cuda_error(std::string("cudaStreamWaitEvent failed: ") + cudaGetErrorString(rc), int(rc));
+      }
+      break;
+    }
+    default: break;
+  }
+}
+
+py_view view_of(nb::handle obj) {
+  if (nb::isinstance<py_view>(obj)) return nb::cast<py_view>(obj);  // already a view: the same one
+  py_view out;
+  if (nb::isinstance<py_device_array>(obj)) {
+    const auto& d = nb::cast<const py_device_array&>(obj);
+    source_ptr src = make_source();
+    src->how = source::kind::device_result;
+    src->owner = nb::borrow(obj);
+    src->result = d.st;
+    src->device = d.st->device;
+    out.v = d.st->array.as_view();
+    out.how = d.how;
+    out.dtype = d.dtype;
+    out.src = std::move(src);
+    return out;
+  }
+  if (PyObject_CheckBuffer(obj.ptr()) && from_buffer(obj, out)) return out;
+  // A CUDA array interface of version 3 names the producer's stream, so it is as good as DLPack; and
+  // CuPy's DLPack export garbled negative strides (cupy/cupy#10172) where its interface never did.
+  if (cuda_interface_version(obj) >= 3 && from_interface(obj, out, true)) return out;
+  std::string dlpack_failure;
+  if (nb::hasattr(obj, "__dlpack__") && from_dlpack(obj, out, dlpack_failure)) return out;
+  if (from_interface(obj, out, true)) return out;
+  if (from_interface(obj, out, false)) return out;
+  if (!dlpack_failure.empty())
+    throw nb::type_error(("cannot view " + py_type_name(obj) + ": its __dlpack__ refused (" + dlpack_failure +
+                          ") and it has no other array protocol")
+                             .c_str());
+  throw nb::type_error(("cannot view " + py_type_name(obj) +
+                        ": stridecopy.view takes an object with __dlpack__, __cuda_array_interface__, "
+                        "__array_interface__ or the buffer protocol")
+                           .c_str());
+}
+
+// ---- streams
+
+stream_arg parse_stream(nb::handle s) {
+  stream_arg out;
+  if (s.is_none()) return out;
+  out.given = true;
+  long long value = 0;
+  if (PyBool_Check(s.ptr())) {
+    throw nb::type_error("stream must be None, an int handle or a CUDA stream object, not a bool");
+  } else if (PyLong_Check(s.ptr())) {
+    value = nb::cast<long long>(s);
+  } else if (nb::hasattr(s, "__cuda_stream__")) {
+    nb::object t = s.attr("__cuda_stream__")();
+    value = nb::cast<long long>(t[1]);
+    out.owner = nb::borrow(s);
+  } else if (nb::hasattr(s, "cuda_stream")) {  // torch.cuda.Stream before __cuda_stream__
+    value = nb::cast<long long>(s.attr("cuda_stream"));
+    out.owner = nb::borrow(s);
+  } else if (nb::hasattr(s, "ptr")) {  // cupy.cuda.Stream
+    value = nb::cast<long long>(s.attr("ptr"));
+    out.owner = nb::borrow(s);
+  } else {
+    throw nb::type_error(("stream must be None, an int handle or an object with __cuda_stream__ "
+                          "(torch.cuda.Stream, cupy.cuda.Stream), not " +
+                          py_type_name(s))
+                             .c_str());
+  }
+  if (value < 0) throw nb::value_error(("stream handle " + std::to_string(value) + " is negative").c_str());
+  // 0 is the legacy default stream here (as in CUDA); 1 and 2 are the protocol's names for the
+  // legacy and per-thread default streams, which CUDA's own handles happen to equal.
+  out.handle = value == 0 ? nullptr : reinterpret_cast<cudaStream_t>(static_cast<std::uintptr_t>(value));
+  return out;
+}
+
+long long stream_protocol_value(cudaStream_t s) {
+  if (s == nullptr || s == cudaStreamLegacy) return 1;
+  return static_cast<long long>(reinterpret_cast<std::uintptr_t>(s));
+}
+
+}  // namespace stridecopy::python

@@ -1,0 +1,502 @@
+// python/src/view.cpp — stridecopy.View: lazy NumPy indexing built from the library's index items,
+// and the copies out of a view (.numpy, .save, .to_device) with the GIL released.
+#include <nanobind/nanobind.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/ndarray.h>
+
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "module.hpp"
+
+namespace stridecopy::python {
+
+using namespace nb::literals;
+
+std::atomic<long> live_host_results{0};
+
+namespace {
+
+constexpr std::int64_t int64_max = INT64_MAX;
+constexpr std::int64_t int64_min = INT64_MIN;
+
+nb::object numpy_module() {
+  static PyObject* np = nullptr;  // leaked on purpose: no decref after the interpreter is gone
+  if (!np) np = nb::module_::import_("numpy").release().ptr();
+  return nb::borrow(np);
+}
+
+[[noreturn]] void bad_key(nb::handle k) {
+  throw nb::index_error(("only integers, slices (`:`), ellipsis (`...`), None and index strings are valid "
+                         "stridecopy indices (basic indexing); got " +
+                         std::string(nb::type_name(k.type()).c_str()))
+                            .c_str());
+}
+
+/// A Python integer (anything with __index__) as an int64, saturating; `overflow` says it did.
+std::int64_t index_value(nb::handle k, bool& overflow) {
+  PyObject* i = PyNumber_Index(k.ptr());
+  if (!i) throw nb::python_error();
+  int sign = 0;
+  const long long value = PyLong_AsLongLongAndOverflow(i, &sign);
+  Py_DECREF(i);
+  if (value == -1 && PyErr_Occurred()) throw nb::python_error();
+  overflow = sign != 0;
+  return sign > 0 ? int64_max : sign < 0 ? int64_min : value;
+}
+
+std::int64_t slice_bound(nb::handle x) {
+  if (!PyLong_Check(x.ptr()) && !PyIndex_Check(x.ptr()))
+    throw nb::type_error("slice indices must be integers or None or have an __index__ method");
+  bool overflow = false;
+  return index_value(x, overflow);  // Python's slice.indices clamps out-of-range bounds the same way
+}
+
+index_item item_of(nb::handle k) {
+  index_item it;
+  if (k.is_none()) {
+    it.what = index_item::kind::new_axis;
+  } else if (k.ptr() == Py_Ellipsis) {
+    it.what = index_item::kind::ellipsis;
+  } else if (PySlice_Check(k.ptr())) {
+    it.what = index_item::kind::slice;
+    static PyObject* const names[3] = {PyUnicode_InternFromString("start"), PyUnicode_InternFromString("stop"),
+                                       PyUnicode_InternFromString("step")};  // leaked, as numpy_module
+    nb::object start = nb::steal(PyObject_GetAttr(k.ptr(), names[0]));
+    nb::object stop = nb::steal(PyObject_GetAttr(k.ptr(), names[1]));
+    nb::object step = nb::steal(PyObject_GetAttr(k.ptr(), names[2]));
+    if (!start.is_valid() || !stop.is_valid() || !step.is_valid()) throw nb::python_error();
+    if ((it.has_start = !start.is_none())) it.start = slice_bound(start);
+    if ((it.has_stop = !stop.is_none())) it.stop = slice_bound(stop);
+    if ((it.has_step = !step.is_none())) it.step = slice_bound(step);
+  } else if (PyBool_Check(k.ptr())) {
+    throw nb::index_error("a bool index is NumPy's boolean (advanced) indexing, which stridecopy does not do");
+  } else if (PyLong_Check(k.ptr()) || PyIndex_Check(k.ptr())) {
+    it.what = index_item::kind::integer;
+    it.value = index_value(k, it.overflow);
+  } else {
+    bad_key(k);
+  }
+  return it;
+}
+
+}  // namespace
+
+std::string fs_path(nb::handle path) {
+  PyObject* p = PyOS_FSPath(path.ptr());
+  if (!p) throw nb::python_error();
+  nb::object o = nb::steal(p);
+  if (PyBytes_Check(p)) return std::string(PyBytes_AsString(p), std::size_t(PyBytes_Size(p)));
+  nb::object b = nb::steal(PyUnicode_EncodeFSDefault(p));
+  if (!b.is_valid()) throw nb::python_error();
+  return std::string(PyBytes_AsString(b.ptr()), std::size_t(PyBytes_Size(b.ptr())));
+}
+
+namespace {
+
+nb::dlpack::dtype nb_dtype(const dtype& t) {
+  nb::dlpack::dtype d{};
+  d.bits = std::uint8_t(t.itemsize * 8);
+  d.lanes = 1;
+  switch (t.kind) {
+    case 'b': d.code = std::uint8_t(nb::dlpack::dtype_code::Bool); break;
+    case 'i': d.code = std::uint8_t(nb::dlpack::dtype_code::Int); break;
+    case 'u': d.code = std::uint8_t(nb::dlpack::dtype_code::UInt); break;
+    case 'f': d.code = std::uint8_t(nb::dlpack::dtype_code::Float); break;
+    default: d.code = std::uint8_t(nb::dlpack::dtype_code::Complex); break;
+  }
+  return d;
+}
+
+nb::tuple int_tuple(std::span<const std::int64_t> xs, std::int64_t scale = 1) {
+  nb::object t = nb::steal(PyTuple_New(Py_ssize_t(xs.size())));
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    // Wrapping, as NumPy's own byte strides do for the unused stride of a huge single step.
+    const auto x = static_cast<long long>(static_cast<unsigned long long>(xs[i]) * static_cast<unsigned long long>(scale));
+    PyTuple_SetItem(t.ptr(), Py_ssize_t(i), PyLong_FromLongLong(x));
+  }
+  return nb::borrow<nb::tuple>(t);
+}
+
+std::string device_name(const py_view& v) {
+  if (v.v.memory != memory_kind::device) return "cpu";
+  return "cuda:" + std::to_string(v.src->device < 0 ? 0 : v.src->device);
+}
+
+py_view with(const py_view& base, const view& v) {
+  py_view r;
+  r.v = v;
+  r.src = base.src;
+  r.how = base.how;
+  r.dtype = base.dtype;
+  return r;
+}
+
+/// `out`'s memory, checked against the view; its buffer is held (a bytearray cannot resize) until
+/// the copy is done. Destroyed with the GIL held.
+struct out_buffer {
+  void* data = nullptr;
+  std::size_t bytes = 0;
+  Py_buffer buffer{};
+  bool held = false;
+  out_buffer() = default;
+  out_buffer(const out_buffer&) = delete;
+  out_buffer& operator=(const out_buffer&) = delete;
+  ~out_buffer() {
+    if (held) PyBuffer_Release(&buffer);
+  }
+};
+void check_out(py_view& self, nb::handle out, out_buffer& r) {
+  const auto fail_type = [&] {
+    throw nb::type_error(("out must be a writable, C-contiguous numpy.ndarray, not " +
+                          std::string(nb::type_name(out.type()).c_str()))
+                             .c_str());
+  };
+  // Types with no buffer format (bfloat16, datetime) only have NumPy's __array_interface__.
+  nb::object dt = nb::getattr(out, "dtype", nb::none());
+  nb::object mine = numpy_dtype(self);
+  std::vector<std::int64_t> shape;
+  bool readonly = false, c_contiguous = false;
+  Py_buffer& b = r.buffer;
+  if (PyObject_CheckBuffer(out.ptr()) && PyObject_GetBuffer(out.ptr(), &b, PyBUF_RECORDS_RO) == 0) {
+    r.held = true;
+    shape.assign(b.shape, b.shape + b.ndim);
+    readonly = b.readonly != 0;
+    c_contiguous = PyBuffer_IsContiguous(&b, 'C') != 0;
+    r.data = b.buf;
+    r.bytes = std::size_t(b.len);
+    if (dt.is_none() && b.itemsize != self.v.type.itemsize) fail_type();
+  } else {
+    PyErr_Clear();
+    nb::object ai = nb::getattr(out, "__array_interface__", nb::none());
+    if (ai.is_none() || dt.is_none()) fail_type();
+    for (nb::handle x : ai["shape"]) shape.push_back(nb::cast<std::int64_t>(x));
+    readonly = nb::cast<bool>(ai["data"][1]);
+    c_contiguous = nb::cast<bool>(out.attr("flags").attr("c_contiguous"));
+    r.data = reinterpret_cast<void*>(nb::cast<std::uintptr_t>(ai["data"][0]));
+    r.bytes = nb::cast<std::size_t>(out.attr("nbytes"));
+  }
+  if (!dt.is_none() && !dt.equal(mine))
+    throw nb::type_error(("out has dtype " + std::string(nb::str(dt).c_str()) + " but the view has dtype " +
+                          std::string(nb::str(mine).c_str()))
+                             .c_str());
+  const std::span<const std::int64_t> want = self.v.shape();
+  if (shape.size() != want.size() || !std::equal(shape.begin(), shape.end(), want.begin()))
+    throw nb::value_error(("out has shape " + shape_string(shape) + " but the view has shape " + shape_string(want)).c_str());
+  if (readonly) throw nb::value_error("out is read-only");
+  if (!c_contiguous) throw nb::value_error("out is not C-contiguous");
+}
+
+}  // namespace
+
+nb::object numpy_dtype_of(const dtype& t, element how, nb::handle known) {
+  if (known.is_valid() && !known.is_none()) return nb::borrow(known);
+  if (how == element::bfloat16) {
+    static PyObject* bf16 = nullptr;  // leaked on purpose, as numpy_module
+    if (!bf16) {
+      nb::object ml;
+      try {
+        ml = nb::module_::import_("ml_dtypes");
+      } catch (nb::python_error&) {
+        throw nb::type_error("bfloat16 data has no NumPy dtype without the ml_dtypes package: pip install ml_dtypes");
+      }
+      bf16 = numpy_module().attr("dtype")(ml.attr("bfloat16")).release().ptr();
+    }
+    return nb::borrow(bf16);
+  }
+  static std::unordered_map<std::string, PyObject*> cache;  // one dtype object per descr, leaked
+  const std::string descr = to_descr(t);
+  auto it = cache.find(descr);
+  if (it == cache.end()) it = cache.emplace(descr, numpy_module().attr("dtype")(descr).release().ptr()).first;
+  return nb::borrow(it->second);
+}
+
+nb::object numpy_dtype(const py_view& v) { return numpy_dtype_of(v.v.type, v.how, v.dtype); }
+
+namespace {
+
+/// A numpy.ndarray over `data` (C or F order as `l` says), owned by `owner`.
+nb::object wrap_host(void* data, std::size_t bytes, const dtype& type, const layout& l, nb::capsule owner, element how,
+                     nb::handle np_dtype) {
+  static char empty[64];  // NumPy wants an address even for no bytes
+  if (!data) data = empty;
+  std::size_t shape[max_rank];
+  for (int i = 0; i < l.rank; ++i) shape[i] = std::size_t(l.shape[i]);
+  const bool c_order = is_c_contiguous(l);
+  if (how == element::plain) {
+    nb::ndarray<nb::numpy> arr(data, std::size_t(l.rank), shape, owner, c_order ? nullptr : l.stride.data(),
+                               nb_dtype(type), nb::device::cpu::value);
+    return nb::cast(arr);
+  }
+  // No DLPack type for it: the bytes, then NumPy's own view of them as the dtype.
+  nb::ndarray<nb::numpy, std::uint8_t> raw(data, 1, &bytes, owner, nullptr, nb::dtype<std::uint8_t>(),
+                                           nb::device::cpu::value);
+  nb::object arr = nb::cast(raw).attr("view")(np_dtype);
+  return arr.attr("reshape")(int_tuple(l.extents()), "order"_a = c_order ? "C" : "F");
+}
+
+struct cached_block {
+  void* data;
+  std::size_t block;
+};
+
+/// A C-order result of `v`'s shape in a cached block (no CUDA present), filled on the CPU.
+nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype) {
+  const layout l = c_contiguous(self.v.shape());
+  const std::size_t bytes = std::size_t(element_count(l)) * std::size_t(self.v.type.itemsize);
+  auto* b = new cached_block{nullptr, 0};
+  try {
+    b->data = take_host_block(bytes, b->block);
+  } catch (...) {
+    delete b;
+    throw;
+  }
+  ++live_host_results;
+  nb::capsule owner(b, [](void* p) noexcept {
+    auto* cb = static_cast<cached_block*>(p);
+    give_host_block(cb->data, cb->block);
+    delete cb;
+    --live_host_results;
+  });
+  {
+    nb::gil_scoped_release unlocked;
+    copy_on_host(self.v, b->data, bytes);
+  }
+  return wrap_host(b->data, bytes, self.v.type, l, owner, self.how, np_dtype);
+}
+
+}  // namespace
+
+nb::object wrap_host_array(host_array&& a, element how, nb::handle np_dtype) {
+  auto* owned = new host_array(std::move(a));
+  ++live_host_results;
+  // The capsule owns the array from here: its block returns to the pool when NumPy lets go.
+  nb::capsule owner(owned, [](void* p) noexcept {
+    delete static_cast<host_array*>(p);
+    --live_host_results;
+  });
+  return wrap_host(owned->data(), owned->bytes(), owned->type(), owned->lay(), owner, how, np_dtype);
+}
+
+py_view apply_key(const py_view& v, nb::handle key) {
+  if (PyUnicode_Check(key.ptr())) {
+    Py_ssize_t n = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(key.ptr(), &n);
+    if (!text) throw nb::python_error();
+    return with(v, slice(v.v, std::string_view(text, std::size_t(n))));
+  }
+  std::vector<index_item> items;
+  if (PyTuple_Check(key.ptr())) {
+    const Py_ssize_t n = PyTuple_Size(key.ptr());
+    items.reserve(std::size_t(n));
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      nb::handle k = PyTuple_GetItem(key.ptr(), i);
+      if (PyUnicode_Check(k.ptr()))
+        throw nb::index_error("an index string must be the whole index (v[\"[:, ::-1]\"]), not one item of a tuple");
+      items.push_back(item_of(k));
+    }
+  } else {
+    items.push_back(item_of(key));
+  }
+  // The library spells the items out for its messages unless given the text they came from, and
+  // that spelling costs as much as the indexing: it is made only when there is a message to write
+  // (slice is pure, so the second call fails as the first did, in the library's own words).
+  try {
+    return with(v, slice(v.v, items, "?"));
+  } catch (const invalid_index&) {
+  }
+  return with(v, slice(v.v, items));
+}
+
+nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream) {
+  const stream_arg s = parse_stream(stream);
+  const bool device = self.v.memory == memory_kind::device;
+  if (!out.is_none()) {
+    out_buffer o;
+    check_out(self, out, o);
+    if (device) self.src->order_before(s);
+    {
+      nb::gil_scoped_release unlocked;
+      if (device || s.given)
+        (void)copy_to_host(self.v, o.data, o.bytes, s.handle);
+      else
+        copy_on_host(self.v, o.data, o.bytes);
+    }
+    return nb::borrow(out);
+  }
+  // A missing dtype (bfloat16 without ml_dtypes) fails before any copy.
+  nb::object dt = self.how == element::plain ? nb::object() : numpy_dtype(self);
+  if (device) self.src->order_before(s);
+  // A host view with no stream has nothing to wait for: a CPU copy, no CUDA call at all.
+  const bool on_cpu = !device && !s.given;
+  if (on_cpu && !cuda_available()) return copy_into_cached_block(self, dt);
+  host_array h;
+  {
+    nb::gil_scoped_release unlocked;
+    if (on_cpu) {
+      h = host_array(self.v.type, self.v.shape());  // pinned, from the library's pool
+      copy_on_host(self.v, h.data(), h.bytes());
+    } else {
+      h = to_host(self.v, s.handle);
+    }
+  }
+  return wrap_host_array(std::move(h), self.how, dt);
+}
+
+namespace {
+
+void view_save(py_view& self, nb::handle path, nb::handle stream) {
+  const stream_arg s = parse_stream(stream);
+  if (self.how == element::opaque || self.how == element::bfloat16) {
+    // The library writes only the descrs it has kinds for; np.save names these types itself.
+    nb::object arr = view_numpy(self, nb::none(), stream);
+    nb::object f = nb::module_::import_("builtins").attr("open")(path, "wb");
+    try {
+      numpy_module().attr("save")(f, arr);
+    } catch (...) {
+      f.attr("close")();
+      throw;
+    }
+    f.attr("close")();
+    return;
+  }
+  const std::string p = fs_path(path);
+  if (self.v.memory == memory_kind::device) self.src->order_before(s);
+  try {
+    nb::gil_scoped_release unlocked;
+    save_npy(p, self.v, s.handle);
+  } catch (const npy_error& e) {
+    throw os_error(e.what(), 0);  // save fails only for the file system's reasons
+  }
+}
+
+/// Axes as NumPy's transpose takes them: none, ints, or one sequence (or None) of ints.
+py_view transpose_axes(const py_view& self, nb::handle args) {
+  std::vector<int> axes;
+  nb::handle seq = args;
+  nb::object none_given;
+  if (nb::len(args) == 1) {
+    nb::handle a = args[0];
+    if (a.is_none()) seq = none_given = nb::tuple();
+    else if (!PyLong_Check(a.ptr()) && !PyIndex_Check(a.ptr())) seq = a;
+  }
+  for (nb::handle a : seq) {
+    bool overflow = false;
+    const std::int64_t x = index_value(a, overflow);
+    if (overflow || x < INT32_MIN || x > INT32_MAX)
+      throw nb::index_error(("axis " + std::string(nb::str(a).c_str()) + " is out of bounds").c_str());
+    axes.push_back(int(x));
+  }
+  if (axes.empty()) {
+    for (int i = self.v.rank() - 1; i >= 0; --i) axes.push_back(i);
+  }
+  return with(self, permute(self.v, axes));
+}
+
+py_view view_flip(const py_view& self, nb::handle axis) {
+  view v = self.v;
+  if (axis.is_none()) {
+    for (int i = 0; i < v.rank(); ++i) v = flip(v, i);
+    return with(self, v);
+  }
+  nb::handle seq = axis;
+  nb::object one;
+  if (PyLong_Check(axis.ptr()) || PyIndex_Check(axis.ptr())) seq = one = nb::make_tuple(axis);
+  for (nb::handle a : seq) {
+    bool overflow = false;
+    const std::int64_t x = index_value(a, overflow);
+    if (overflow || x < INT32_MIN || x > INT32_MAX)
+      throw nb::index_error(("axis " + std::string(nb::str(a).c_str()) + " is out of bounds").c_str());
+    v = flip(v, int(x));
+  }
+  return with(self, v);
+}
+
+std::string view_repr(py_view& self) {
+  std::string dt;
+  try {
+    dt = nb::str(numpy_dtype(self)).c_str();
+  } catch (nb::python_error&) {
+    dt = "bfloat16";
+  }
+  return "stridecopy.View(shape=" + shape_string(self.v.shape()) + ", dtype=" + dt + ", device='" + device_name(self) +
+         "')";
+}
+
+}  // namespace
+
+void register_view(nb::module_& m) {
+  nb::class_<py_view>(m, "View",
+                      "A lazy strided view of an array: indexing, transposes and flips make new views without "
+                      "touching data; .numpy(), .to_device() and .save() copy it once into C order.")
+      .def(
+          "__getitem__", [](const py_view& self, nb::handle key) { return apply_key(self, key); }, "key"_a.none(),
+          nb::sig("def __getitem__(self, key: object, /) -> View"),
+          "NumPy basic indexing, lazily: ints, slices (negative steps too), None, Ellipsis, or one index "
+          "string such as \"[:, ::-1]\" (the CLI's parser). Raises IndexError as NumPy would.")
+      .def(
+          "transpose", [](const py_view& self, nb::args axes) { return transpose_axes(self, axes); },
+           nb::sig("def transpose(self, *axes: int) -> View"),
+           "NumPy's transpose: no axes reverses them; transpose(0, 2, 3, 1) or transpose((0, 2, 3, 1)).")
+      .def_prop_ro(
+          "T", [](const py_view& self) { return transpose_axes(self, nb::tuple()); },
+          "The axes reversed, as NumPy's .T.")
+      .def("flip", &view_flip, "axis"_a.none() = nb::none(),
+           nb::sig("def flip(self, axis: int | tuple[int, ...] | None = None) -> View"),
+           "NumPy's flip: reverses one axis, several, or (None) all of them.")
+      .def_prop_ro(
+          "shape", [](const py_view& self) { return int_tuple(self.v.shape()); },
+          nb::sig("def shape(self) -> tuple[int, ...]"), "The shape, as a tuple.")
+      .def_prop_ro(
+          "strides", [](const py_view& self) { return int_tuple(self.v.strides(), self.v.type.itemsize); },
+          nb::sig("def strides(self) -> tuple[int, ...]"), "The strides in bytes, as NumPy gives them (negative ones included).")
+      .def_prop_ro(
+          "dtype", [](py_view& self) { return numpy_dtype(self); }, nb::sig("def dtype(self) -> numpy.dtype"),
+          "The element type as a numpy.dtype (ml_dtypes.bfloat16 for bfloat16).")
+      .def_prop_ro("device", &device_name, "\"cpu\" for host memory (pinned included), \"cuda:N\" for device memory.")
+      .def_prop_ro(
+          "ndim", [](const py_view& self) { return self.v.rank(); }, "The number of dimensions.")
+      .def_prop_ro(
+          "size", [](const py_view& self) { return element_count(self.v.lay); }, "The number of elements.")
+      .def_prop_ro(
+          "nbytes", [](const py_view& self) { return element_count(self.v.lay) * self.v.type.itemsize; },
+          "The bytes of the C-order copy: size * itemsize.")
+      .def_prop_ro(
+          "base", [](const py_view& self) { return self.src->owner; }, nb::sig("def base(self) -> object"),
+          "The object the view reads (kept alive by the view).")
+      .def("numpy", &view_numpy, "out"_a.none() = nb::none(), "stream"_a.none() = nb::none(),
+           nb::sig("def numpy(self, out: numpy.ndarray | None = None, stream: object = None) -> numpy.ndarray"),
+           "Copies the view into a C-order numpy.ndarray and returns it, complete.\n\n"
+           "The new array lives in pinned memory from the library's caching pool where CUDA is present; "
+           "the block returns to the pool when the array is garbage-collected. With `out`, fills that "
+           "preallocated array instead (same dtype and shape, C-contiguous, writeable). `stream` (None, an "
+           "int handle, or a torch / CuPy stream) orders the copy after the work queued on it; device views "
+           "are copied on it. The GIL is released while copying.")
+      .def(
+          "to_device", [](const py_view& self, nb::handle stream) { return to_device_array(self, parse_stream(stream)); },
+          "stream"_a.none() = nb::none(), nb::sig("def to_device(self, stream: object = None) -> DeviceArray"),
+          "Copies the view into new C-order device memory on `stream` and returns a DeviceArray (DLPack and "
+          "__cuda_array_interface__, for torch.from_dlpack / cupy.from_dlpack without a copy). Device views: "
+          "gather kernels on the device, asynchronous on the stream. Host views: host to device, complete on return.")
+      .def("save", &view_save, "path"_a, "stream"_a.none() = nb::none(),
+           nb::sig("def save(self, path: str | os.PathLike[str], stream: object = None) -> None"),
+           "Writes the view as a .npy file, byte for byte what np.save writes for view.numpy(). The file "
+           "appears complete or not at all; device views stream through bounded pinned chunks.")
+      .def(
+          "__array__",
+          [](py_view& self, nb::handle dtype, nb::handle copy) {
+            if (!copy.is_none() && !nb::cast<bool>(copy))
+              throw nb::value_error("a stridecopy view is not an array: making one always copies (copy=False)");
+            nb::object arr = view_numpy(self, nb::none(), nb::none());
+            if (!dtype.is_none()) arr = arr.attr("astype")(dtype, "copy"_a = false);
+            return arr;
+          },
+          "dtype"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
+          nb::sig("def __array__(self, dtype: object = None, copy: bool | None = None) -> numpy.ndarray"),
+          "np.asarray(view): the same as view.numpy().")
+      .def("__repr__", &view_repr);
+}
+
+}  // namespace stridecopy::python

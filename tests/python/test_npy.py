@@ -1,0 +1,77 @@
+# tests/python/test_npy.py — View.save against np.save byte for byte (every dtype, 0-d, empty,
+# random views), and stridecopy.load back into NumPy.
+import numpy as np
+import pytest
+
+import stridecopy as sc
+from arrays import DTYPES, npy_bytes, random_array, random_key, random_source, same_array
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_save_is_np_save(tmp_path, rng, dtype):
+    a = random_array(rng, (3, 4, 5), dtype)
+    for i, (view, expected) in enumerate([
+        (sc.view(a)[::-1, :, ::2], a[::-1, :, ::2]),
+        (sc.view(a).transpose(2, 0, 1), a.transpose(2, 0, 1)),
+        (sc.view(a)[1, 2, 3, ...], a[1, 2, 3, ...]),
+        (sc.view(a)[:, 5:], a[:, 5:]),
+    ]):
+        path = tmp_path / f"v{i}.npy"
+        view.save(path)
+        assert path.read_bytes() == npy_bytes(expected.copy(order="C")), (dtype, i)
+
+
+def test_save_random_views(tmp_path, rng):
+    path = tmp_path / "r.npy"
+    done = 0
+    while done < 200:
+        a = random_source(rng, DTYPES[done % len(DTYPES)])
+        key = random_key(rng, a.shape)
+        full = key if any(k is Ellipsis for k in key) else key + (Ellipsis,)
+        try:
+            want = a[full]
+        except (IndexError, ValueError, TypeError):
+            continue
+        if want.ndim > 8:
+            continue
+        sc.view(a)[key].save(str(path))
+        assert path.read_bytes() == npy_bytes(want.copy(order="C")), (a.dtype, a.shape, key)
+        done += 1
+
+
+def test_save_replaces_atomically(tmp_path):
+    path = tmp_path / "a.npy"
+    path.write_bytes(b"old")
+    sc.view(np.arange(5))[::-1].save(path)
+    assert path.read_bytes() == npy_bytes(np.arange(5)[::-1].copy())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_load(tmp_path, rng, order):
+    a = np.asarray(random_array(rng, (4, 5, 6), np.float32), order=order)
+    path = tmp_path / "a.npy"
+    np.save(path, a)
+    full = sc.load(path)
+    np.testing.assert_array_equal(full, np.load(path))
+    assert full.dtype == a.dtype and full.flags.f_contiguous == (order == "F")
+    same_array(sc.load(path, index=(slice(None, None, -1), 2)), a[::-1, 2].copy())
+    same_array(sc.load(str(path), index="[..., ::-2]"), a[..., ::-2].copy())
+
+
+@pytest.mark.parametrize("dtype", [d for d in DTYPES if d.fields is None and d.kind not in "Mm" and
+                                   d.name != "bfloat16"], ids=str)
+def test_load_dtypes(tmp_path, rng, dtype):
+    a = random_array(rng, (3, 4), dtype)
+    path = tmp_path / "a.npy"
+    np.save(path, a)
+    same_array(sc.load(path), a)
+    same_array(sc.load(path, index="[::-1]"), a[::-1].copy())
+
+
+def test_save_then_load_round_trip(tmp_path, rng):
+    a = random_array(rng, (2, 3, 96, 128), np.float32)
+    path = tmp_path / "bgr.npy"
+    sc.view(a)[:, ::-1].save(path)
+    same_array(sc.load(path), a[:, ::-1].copy())
+    same_array(np.load(path), a[:, ::-1].copy())
