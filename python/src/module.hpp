@@ -73,7 +73,7 @@ struct device_state;
 /// What a view reads: the Python object it was made from and whatever keeps its memory valid.
 /// Shared by every view sliced from it; destroyed with the GIL held.
 struct source {
-  enum class kind { buffer, dlpack, cuda_array_interface, array_interface, host_array, device_result };
+  enum class kind { buffer, dlpack, cuda_array_interface, array_interface, host_array, mapped_file, device_result };
   kind how = kind::buffer;
   nb::object owner;
   Py_buffer buffer{};
@@ -81,6 +81,7 @@ struct source {
   void* managed = nullptr;  ///< DLManagedTensor(Versioned)* we consumed, deleted with the source
   bool versioned = false;
   std::unique_ptr<host_array> array;     ///< an owned array (sc.load)
+  std::unique_ptr<mapped_npy> mapped;    ///< a mapped .npy file (sc.load with an index)
   std::shared_ptr<device_state> result;  ///< a DeviceArray's memory
   int device = -1;                       ///< CUDA device of device memory, -1 for host memory
 
@@ -126,6 +127,9 @@ struct py_device_array {
   nb::object dtype;
 };
 
+/// The numpy module, imported once.
+nb::object numpy_module();
+
 // ---- views (view.cpp)
 py_view view_of(nb::handle obj);
 nb::object numpy_dtype(const py_view& v);
@@ -142,6 +146,10 @@ void trim_host_blocks() noexcept;
 nb::object to_device_array(const py_view& v, const stream_arg& s, int device = -1);
 /// How an element type the library names travels to NumPy.
 element classify(const dtype& t);
+/// Types NumPy names more fully than a dtype value does (a datetime's unit, a record's fields).
+inline bool needs_numpy_name(const dtype& t) { return t.kind == 'M' || t.kind == 'm'; }
+/// NumPy's dtype for a .npy descr literal (npy_header::descr).
+nb::object numpy_dtype_of_descr(const std::string& descr);
 /// os.fspath(path) as the bytes the file system takes.
 std::string fs_path(nb::handle path);
 py_view apply_key(const py_view& v, nb::handle key);

@@ -41,30 +41,53 @@ nb::object load(nb::handle path, nb::handle index, nb::handle device, nb::handle
   struct stat st {};
   if (::stat(p.c_str(), &st) != 0) raise_errno(errno, path);
   if (S_ISDIR(st.st_mode)) raise_errno(EISDIR, path);
+  // A whole array to the host is read into memory of its own (what np.load returns); anything else
+  // reads a mapping of the file, so an index reads only the pages its view touches.
+  const bool whole = index.is_none() && target == -1;
   host_array a;
+  std::unique_ptr<mapped_npy> mapped;
   try {
     nb::gil_scoped_release unlocked;
-    a = load_npy(p);
+    if (whole)
+      a = load_npy(p);
+    else
+      mapped = std::make_unique<mapped_npy>(p);
   } catch (const npy_error& e) {
     const std::string what = e.what();
     if (what.find(": cannot open: ") != std::string::npos || what.find(": read failed: ") != std::string::npos)
       throw os_error(what, 0);
     throw;  // malformed or truncated: ValueError
   }
-  const element how = classify(a.type());
-  if (index.is_none() && target == -1) return wrap_host_array(std::move(a), how, numpy_dtype_of(a.type(), how, {}));
+  const dtype type = whole ? a.type() : mapped->header().type;
+  const std::string descr = whole ? read_npy_header(p).descr : mapped->header().descr;
+  // Records and datetimes: NumPy names them from the header's descr, and they travel as bytes.
+  const bool named = descr.front() == '[' || needs_numpy_name(type);
+  const element how = named ? element::opaque : classify(type);
+  nb::object np_dtype = named ? numpy_dtype_of_descr(descr) : numpy_dtype_of(type, how, {});
+  if (whole) return wrap_host_array(std::move(a), how, np_dtype);
   source_ptr src = make_source();
-  src->how = source::kind::host_array;
+  src->how = source::kind::mapped_file;
   src->owner = nb::none();
-  src->array = std::make_unique<host_array>(std::move(a));
   py_view v;
-  v.v = src->array->as_view();
+  v.v = mapped->as_view();
+  src->mapped = std::move(mapped);
   v.src = std::move(src);
   v.how = how;
+  if (named) v.dtype = np_dtype;
   if (!index.is_none()) v = apply_key(v, index);
   if (target == -1) return view_numpy(v, nb::none(), nb::none());
   return to_device_array(v, s, target >= 0 ? target : -1);
 }
+
+}  // namespace
+
+nb::object numpy_dtype_of_descr(const std::string& descr) {
+  // The descr is a Python literal (a type string or a list of fields): NumPy's own reader names it.
+  nb::object literal = nb::module_::import_("ast").attr("literal_eval")(descr);
+  return numpy_module().attr("lib").attr("format").attr("descr_to_dtype")(literal);
+}
+
+namespace {
 
 }  // namespace
 

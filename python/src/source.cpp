@@ -82,12 +82,6 @@ bool parse_format(const char* format, Py_ssize_t itemsize, dtype& t) {
   return true;
 }
 
-nb::object numpy_module() {
-  static PyObject* np = nullptr;  // leaked on purpose: no decref after the interpreter is gone
-  if (!np) np = nb::module_::import_("numpy").release().ptr();
-  return nb::borrow(np);
-}
-
 bool is_numpy_dtype(nb::handle d) {
   return !d.is_none() && PyObject_IsInstance(d.ptr(), numpy_module().attr("dtype").ptr()) == 1;
 }
@@ -319,8 +313,8 @@ void interface_type(nb::handle obj, nb::dict d, py_view& out) {
       set_opaque(out, owner_dtype);
       return;
     }
-    if (t.kind == 'V' && (nb::cast<std::string>(owner_dtype.attr("name")) == "bfloat16" ||
-                          !owner_dtype.attr("fields").is_none())) {
+    if (needs_numpy_name(t) || (t.kind == 'V' && (nb::cast<std::string>(owner_dtype.attr("name")) == "bfloat16" ||
+                                                  !owner_dtype.attr("fields").is_none()))) {
       set_opaque(out, owner_dtype);
       return;
     }
@@ -334,6 +328,7 @@ void interface_type(nb::handle obj, nb::dict d, py_view& out) {
     throw nb::type_error(("typestr " + typestr + " of " + py_type_name(obj) + ": " + e.what()).c_str());
   }
   out.how = classify(out.v.type);
+  if (needs_numpy_name(out.v.type)) return set_opaque(out, numpy_module().attr("dtype")(typestr));
   if (out.v.type.kind == 'V' && d.contains("descr")) {
     // A record type: NumPy can name it from the descr list.
     nb::object descr = d["descr"];
@@ -521,6 +516,12 @@ stream_arg parse_stream(nb::handle s) {
 long long stream_protocol_value(cudaStream_t s) {
   if (s == nullptr || s == cudaStreamLegacy) return 1;
   return static_cast<long long>(reinterpret_cast<std::uintptr_t>(s));
+}
+
+nb::object numpy_module() {
+  static PyObject* np = nullptr;  // leaked on purpose: no decref after the interpreter is gone
+  if (!np) np = nb::module_::import_("numpy").release().ptr();
+  return nb::borrow(np);
 }
 
 }  // namespace stridecopy::python

@@ -22,12 +22,6 @@ namespace {
 constexpr std::int64_t int64_max = INT64_MAX;
 constexpr std::int64_t int64_min = INT64_MIN;
 
-nb::object numpy_module() {
-  static PyObject* np = nullptr;  // leaked on purpose: no decref after the interpreter is gone
-  if (!np) np = nb::module_::import_("numpy").release().ptr();
-  return nb::borrow(np);
-}
-
 [[noreturn]] void bad_key(nb::handle k) {
   throw nb::index_error(("only integers, slices (`:`), ellipsis (`...`), None and index strings are valid "
                          "stridecopy indices (basic indexing); got " +
@@ -349,8 +343,14 @@ namespace {
 
 void view_save(py_view& self, nb::handle path, nb::handle stream) {
   const stream_arg s = parse_stream(stream);
-  if (self.how == element::opaque || self.how == element::bfloat16) {
-    // The library writes only the descrs it has kinds for; np.save names these types itself.
+  std::string descr;  // the .npy descr of a type the library's dtype cannot spell
+  if (self.how == element::opaque) {
+    nb::object literal = numpy_module().attr("lib").attr("format").attr("dtype_to_descr")(numpy_dtype(self));
+    descr = nb::cast<std::string>(nb::repr(literal));
+    if (descr == "'|O'") throw nb::type_error("this type has no .npy descr np.load reads back without pickling");
+  }
+  if (self.how == element::bfloat16) {
+    // np.save writes bfloat16 as ml_dtypes does ("<V2" plus its own checks); let it.
     nb::object arr = view_numpy(self, nb::none(), stream);
     nb::object f = nb::module_::import_("builtins").attr("open")(path, "wb");
     try {
@@ -366,7 +366,7 @@ void view_save(py_view& self, nb::handle path, nb::handle stream) {
   if (self.v.memory == memory_kind::device) self.src->order_before(s);
   try {
     nb::gil_scoped_release unlocked;
-    save_npy(p, self.v, s.handle);
+    save_npy(p, self.v, s.handle, descr);
   } catch (const npy_error& e) {
     throw os_error(e.what(), 0);  // save fails only for the file system's reasons
   }

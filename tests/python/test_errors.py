@@ -37,8 +37,8 @@ def test_index_errors(v):
         v[0, "::-1"]
     with pytest.raises(IndexError, match="unexpected .x. at position 4"):
         v["[:, x]"]
-    with pytest.raises(IndexError, match="rank 9"):
-        v[None, None, None, None, None, None]
+    with pytest.raises(IndexError, match="rank 65"):  # NumPy's limit is 64 dims
+        v[(None,) * (65 - v.ndim)]
     with pytest.raises(IndexError, match="repeated axis"):
         v.transpose(0, 0, 1)
     with pytest.raises(IndexError, match="axes don't match"):
@@ -52,8 +52,7 @@ def test_index_errors(v):
 def test_view_and_type_errors():
     with pytest.raises(TypeError, match="cannot view"):
         sc.view("not an array")
-    with pytest.raises(ValueError, match="at most 8"):
-        sc.view(np.zeros((1,) * 9))
+    assert sc.view(np.zeros((1,) * 64)).ndim == 64  # NumPy's 64 dims
     a = np.arange(10, dtype=np.int32)
     with pytest.raises(ValueError, match="overlaps"):
         sc.view(a)[::-1].numpy(out=a)
@@ -99,7 +98,7 @@ def test_npy_errors(tmp_path):
     truncated.write_bytes(truncated.read_bytes()[:-8])
     with pytest.raises(ValueError, match="truncated"):
         sc.load(truncated)
-    with pytest.raises(OSError, match="cannot create temporary file"):
+    with pytest.raises(OSError, match="No such file or directory"):
         sc.view(np.arange(3)).save(tmp_path / "no" / "such" / "dir.npy")
     with pytest.raises(ValueError, match="device must be"):
         sc.load(truncated, device="tpu")

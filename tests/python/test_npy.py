@@ -32,8 +32,6 @@ def test_save_random_views(tmp_path, rng):
             want = a[full]
         except (IndexError, ValueError, TypeError):
             continue
-        if want.ndim > 8:
-            continue
         sc.view(a)[key].save(str(path))
         assert path.read_bytes() == npy_bytes(want.copy(order="C")), (a.dtype, a.shape, key)
         done += 1
@@ -59,8 +57,7 @@ def test_load(tmp_path, rng, order):
     same_array(sc.load(str(path), index="[..., ::-2]"), a[..., ::-2].copy())
 
 
-@pytest.mark.parametrize("dtype", [d for d in DTYPES if d.fields is None and d.kind not in "Mm" and
-                                   d.name != "bfloat16"], ids=str)
+@pytest.mark.parametrize("dtype", [d for d in DTYPES if d.name != "bfloat16"], ids=str)
 def test_load_dtypes(tmp_path, rng, dtype):
     a = random_array(rng, (3, 4), dtype)
     path = tmp_path / "a.npy"
@@ -75,3 +72,25 @@ def test_save_then_load_round_trip(tmp_path, rng):
     sc.view(a)[:, ::-1].save(path)
     same_array(sc.load(path), a[:, ::-1].copy())
     same_array(np.load(path), a[:, ::-1].copy())
+
+
+def test_records_datetimes_and_deep_arrays_round_trip(tmp_path, rng):
+    """Files of records (nested, titled, sub-array fields), datetimes with units and 64 dims: loaded
+    whole and through an index (a mapping of the file), and saved back byte for byte as np.save."""
+    nested = np.dtype([("x", "<f4"), ("y", [("p", ">i2"), ("q", "S3")]), (("a title", "z"), "<u2", (2, 3))])
+    cases = [
+        np.frombuffer(rng.bytes(5 * 4 * nested.itemsize), nested).reshape(5, 4),
+        rng.integers(0, 2**62, (6, 3)).astype(">M8[ns]"),
+        rng.integers(0, 2**40, (7,)).astype("<m8[25s]"),
+        random_array(rng, (2,) + (1,) * 61 + (3, 2), np.float32),
+    ]
+    for i, a in enumerate(cases):
+        path = tmp_path / f"a{i}.npy"
+        np.save(path, a)
+        whole = sc.load(path)
+        assert whole.dtype == a.dtype and whole.tobytes() == a.tobytes(), a.dtype
+        part = sc.load(path, index="::-1")
+        assert part.dtype == a.dtype and part.tobytes() == a[::-1].tobytes(), a.dtype
+        out = tmp_path / f"b{i}.npy"
+        sc.view(a)[::-1].save(out)
+        assert out.read_bytes() == npy_bytes(a[::-1].copy(order="C")), a.dtype
