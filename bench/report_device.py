@@ -3,14 +3,17 @@
 
 Every stridecopy figure is divided by the limit measured in the same run on the same bytes:
   d2d/gather/T   vs d2d/memcpy/T   (contiguous cudaMemcpyAsync D2D),  and d2d/two_pass/T;
-  d2h/<strategy>/T vs d2h/limit/T  (contiguous pinned cudaMemcpyAsync D2H), and d2h/two_pass_*/T.
+  d2h/<strategy>/T vs d2h/limit/T  (contiguous pinned cudaMemcpyAsync D2H), and d2h/two_pass_*/T;
+  h2d/<strategy>/T vs h2d/limit/T  (contiguous pinned cudaMemcpyAsync H2D), and h2d/two_step_*/T.
 Ratios are of achieved bandwidth (limit time / our time): 1.0 means as fast as the limit.
 
 --targets adds the performance targets checked against those same-run figures:
   D2D gather >= 0.9 x the contiguous D2D copy (>= 0.8 for transposed views), at 64 MiB and up;
   D2H auto >= 0.95 x the contiguous pinned D2H at 64 MiB and up, >= 0.8 at 1 MiB;
   D2H auto at 4 KiB within 2 x the time of a 4 KiB cudaMemcpyAsync;
-  D2H auto >= 2 x the two-pass way into pageable memory.
+  D2H auto >= 2 x the two-pass way into pageable memory;
+  H2D auto from pinned memory >= 0.9 x the contiguous pinned H2D at 64 MiB and up;
+  H2D auto from pageable memory >= 2 x the two-step way from pageable memory.
 --peers FILE adds bench/peers.py's figures (GB/s of output bytes) beside stridecopy's.
 
     python3 bench/report_device.py RESULT.json [RESULT2.json ...] [--targets] [--peers peers.json] [--markdown]
@@ -63,12 +66,12 @@ def grouped(rows):
 
 def ratio_tables(groups, markdown):
     sep = " | " if markdown else "  "
-    for direction, limit_name in (("d2d", "memcpy"), ("d2h", "limit")):
+    for direction, limit_name in (("d2d", "memcpy"), ("d2h", "limit"), ("h2d", "limit")):
         keys = sorted(k for k in groups if k[0] == direction)
         if not keys:
             continue
         methods = sorted({m for k in keys for m in groups[k] if m != limit_name})
-        strategies = [m for m in ("dma", "staged", "direct") if m in methods]
+        strategies = [m for m in ("dma", "staged", "staged_cpu", "staged_device", "direct") if m in methods]
         header = ["view", "MB", f"{limit_name} GB/s"] + [f"{m} x" for m in methods] + (["winner"] if strategies else [])
         print(f"\n{direction}: achieved bandwidth as a ratio to the same-run {limit_name} of the same bytes")
         width = max(len(k[1]) for k in keys)
@@ -104,6 +107,13 @@ def check_targets(groups):
             need = 0.8 if transposed else 0.9
             value = g["memcpy"]["ms"] / g["gather"]["ms"]
             checks["D2D gather >= 0.90 x memcpy (0.80 transposed), >= 64 MiB"].append((tag, value, value >= need))
+        if direction == "h2d" and "auto" in g:
+            if "limit" in g and nbytes >= (64 << 20):
+                value = g["limit"]["ms"] / g["auto"]["ms"]
+                checks["H2D auto (pinned) >= 0.90 x limit, >= 64 MiB"].append((tag, value, value >= 0.9))
+            if "two_step_pageable" in g and "pageable_auto" in g:
+                value = g["two_step_pageable"]["ms"] / g["pageable_auto"]["ms"]
+                checks["H2D auto (pageable) >= 2 x two-step from pageable"].append((tag, value, value >= 2.0))
         if direction != "d2h" or "auto" not in g:
             continue
         auto = g["auto"]["ms"]

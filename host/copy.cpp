@@ -13,6 +13,8 @@
 #include "cpu/gather.hpp"
 #include "cuda/check.hpp"
 #include "cuda/d2h.hpp"
+#include "cuda/dma.hpp"
+#include "cuda/h2d.hpp"
 #include "cuda/gather_launch.hpp"
 #include "cuda/pinned_pool.hpp"
 #include "cuda/runtime.hpp"
@@ -69,6 +71,41 @@ host_destination measure_host_destination(void* dst, std::size_t bytes) {
           std::ptrdiff_t(bytes - 1))
     d.alias = first.device_alias;
   return d;
+}
+
+/// What the source of a host-to-device copy is: pinned only if both ends of the span it reads are (a
+/// cudaHostRegister range may end inside it), mapped only if the device sees the span as one range;
+/// then the device address of the first element.
+struct host_source {
+  memory_kind kind = memory_kind::pageable;
+  const std::byte* first_alias = nullptr;
+};
+host_source measure_host_source(const plan& p, const std::byte* first) {
+  const std::byte* lo = first + p.span_begin;
+  const std::byte* hi = first + (p.span_end - 1);
+  const pointer_info a = query_pointer(lo), b = query_pointer(hi);
+  host_source h;
+  if (a.kind != memory_kind::pinned || b.kind != memory_kind::pinned) return h;
+  h.kind = memory_kind::pinned;
+  if (a.device_alias && b.device_alias &&
+      static_cast<std::byte*>(b.device_alias) - static_cast<std::byte*>(a.device_alias) == hi - lo)
+    h.first_alias = static_cast<const std::byte*>(a.device_alias) - p.span_begin;
+  return h;
+}
+
+/// A staged host-to-device copy with the gather the test knobs ask for, or the one that fits: the
+/// device's for a pinned source whose chunks' spans fit a slot, else the CPU's.
+void run_staged_h2d_as(const plan& p, const std::byte* first, std::byte* dst, cudaStream_t stream, bool pinned,
+                       int threads, const exec_options& exec) {
+  const plan q = narrow_unit(p, std::min(alignment_of(first), alignment_of(dst)));
+  h2d_schedule schedule;
+  if (pinned && exec.staged_gather != h2d_gather::cpu) schedule = device_gather_plan(q);
+  if (exec.staged_gather == h2d_gather::device && schedule.chunks.empty())
+    throw invalid_view(pinned ? "a device gather cannot run: the source bytes a chunk reads do not fit a staging slot"
+                              : "a device gather cannot run: the source is pageable");
+  const h2d_gather how = schedule.chunks.empty() ? h2d_gather::cpu : h2d_gather::device;
+  run_staged_h2d(how == h2d_gather::cpu ? narrow_unit(p, alignment_of(first)) : q, first, dst, stream, how, schedule,
+                 threads, exec.force_index64);
 }
 
 /// A host-to-host copy run by a host function on the stream, after the work enqueued before it.
@@ -169,48 +206,67 @@ strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_byte
     return run_on_cpu(narrow_unit(p, alignment_of(source.first)), source.first, out, stream, options.threads, exec);
   }
   if (!cuda_available()) no_device("a copy to or from device memory");
-  const device_guard on(source.device >= 0 ? source.device : current_device());
-  void* alias = nullptr;
+  // The device whose kernels and copies run: the source's, else the destination's.
+  int device = source.device;
   if (p.destination == memory_kind::device) {
     const pointer_info d = query_pointer(dst);
     if (d.kind != memory_kind::device)
       throw invalid_view(std::string("the destination is ") + to_string(d.kind) +
                          " memory, but this copy writes device memory (use copy_to_host)");
-    if (source.device >= 0 && d.device >= 0 && source.device != d.device)
-      throw invalid_view("the view is on device " + std::to_string(source.device) + " but the destination on device " +
+    if (device >= 0 && d.device >= 0 && device != d.device)
+      throw invalid_view("the view is on device " + std::to_string(device) + " but the destination on device " +
                          std::to_string(d.device));
+    if (device < 0) device = d.device;
     facts.destination = memory_kind::device;
-  } else {
+  }
+  const device_guard on(device >= 0 ? device : current_device());
+  // Device aliases of mapped pinned memory, queried on that device: what a direct kernel uses.
+  void* dst_alias = nullptr;
+  const std::byte* src_alias = nullptr;
+  if (is_host(p.destination)) {
     const host_destination d = measure_host_destination(dst, p.bytes);
     facts.destination = d.kind;
     facts.destination_mapped = d.alias != nullptr;
-    alias = d.alias;
+    dst_alias = d.alias;
+  }
+  if (is_host(p.source)) {
+    const host_source h = measure_host_source(p, source.first);
+    facts.source = h.kind;
+    facts.source_mapped = h.first_alias != nullptr;
+    src_alias = h.first_alias;
   }
   facts.capturing = is_capturing(stream);
   const strategy how = choose(p, facts, forced);
   // Kernels and copies address whole units: pointers less aligned than the plan assumed get
   // smaller ones (the staging ring's slots are always aligned).
   const int source_unit = alignment_of(source.first);
+  const bool pinned_host = is_host(p.source) ? facts.source == memory_kind::pinned
+                                             : facts.destination == memory_kind::pinned;
   switch (how) {
     case strategy::dma:
-      if (p.destination == memory_kind::device)
+      if (!is_host(p.source) && !is_host(p.destination))
         STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst, source.first, p.bytes, cudaMemcpyDeviceToDevice, stream));
       else
-        run_dma(p, source.first, out, facts.destination == memory_kind::pinned, stream);
+        run_dma(p, source.first, out, is_host(p.source) ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
+                pinned_host, stream);
       break;
     case strategy::direct: {
-      void* target = p.destination == memory_kind::device ? dst : alias;
-      const plan q = narrow_unit(p, std::min(source_unit, alignment_of(target)));
-      enqueue_gather(q, source.first, 0, q.units(), target, stream, exec.force_index64);
+      const std::byte* from = is_host(p.source) ? src_alias : source.first;
+      void* target = is_host(p.destination) ? dst_alias : dst;
+      const plan q = narrow_unit(p, std::min(alignment_of(from), alignment_of(target)));
+      enqueue_gather(q, from, 0, q.units(), target, stream, exec.force_index64);
       break;
     }
-    case strategy::staged: {
-      staged_sink sink;
-      sink.what = facts.destination == memory_kind::pinned ? staged_sink::kind::pinned : staged_sink::kind::pageable;
-      sink.dst = out;
-      run_staged(narrow_unit(p, source_unit), source.first, stream, sink, exec.force_index64);
+    case strategy::staged:
+      if (is_host(p.source)) {
+        run_staged_h2d_as(p, source.first, out, stream, facts.source == memory_kind::pinned, options.threads, exec);
+      } else {
+        staged_sink sink;
+        sink.what = facts.destination == memory_kind::pinned ? staged_sink::kind::pinned : staged_sink::kind::pageable;
+        sink.dst = out;
+        run_staged(narrow_unit(p, source_unit), source.first, stream, sink, exec.force_index64);
+      }
       break;
-    }
     default: break;
   }
   return how;
@@ -278,6 +334,17 @@ host_array to_host(const view& v, cuda::stream_ref stream, const copy_options& o
   const plan p = make_plan(v, memory_kind::pinned);  // a bad view throws before anything is allocated
   host_array out(v.type, v.shape());
   (void)run(p, v.base(), out.data(), out.bytes(), stream.get(), options, true);
+  return out;
+}
+
+device_array to_device(const view& v, cuda::stream_ref stream, const copy_options& options) {
+  const plan p = make_plan(v, memory_kind::device);  // a bad view throws before anything is allocated
+  if (!cuda_available()) throw cuda_error("to_device: no CUDA device is available", int(cudaErrorNoDevice));
+  // A device view's own device; a host view's copy goes to the current one.
+  const detail::checked_source source = detail::check_source(p, v.base(), true);
+  const detail::device_guard on(source.device >= 0 ? source.device : detail::current_device());
+  device_array out(v.type, v.shape(), stream);
+  (void)run(p, v.base(), out.data(), out.bytes(), stream.get(), options, false);
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 
+#include "cuda/h2d.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/plan.hpp"
 
@@ -19,6 +20,8 @@ struct exec_options {
   /// copy_on_host: no stream, no CUDA call at all (the view's word on its memory is taken), so a
   /// CPU copy never creates a CUDA context.
   bool cpu_only = false;
+  /// Which side gathers a staged host-to-device copy (benchmarks measure both).
+  h2d_gather staged_gather = h2d_gather::automatic;
 };
 
 /// The source of one call, checked: the first element's address and the memory it is in.

@@ -127,6 +127,59 @@ TEST(Choose, DeviceToDeviceIsOneCopyOrTheGatherKernels) {
   EXPECT_NE(reason(nhwc, f, strategy::staged).find("dma or direct"), std::string::npos);
 }
 
+TEST(Choose, HostToDeviceTable) {
+  const auto h2d = [](shape_t shape, shape_t stride, std::int64_t offset = 0, sc::dtype t = sc::dtype_of<float>()) {
+    return plan_of(shape, stride, t, offset, memory_kind::pageable, memory_kind::device);
+  };
+  const sc::plan channel_reverse = h2d({N, C, H, W}, {C * H * W, -H * W, W, 1}, 2 * H * W);
+  const sc::plan contiguous = h2d({N, C, H, W}, {C * H * W, H * W, W, 1});
+  const sc::plan row_reverse = h2d({N, C, H, W}, {C * H * W, H * W, W, -1}, W - 1);
+  const sc::plan small = h2d({32, 32}, {32, -1}, 31);
+  const sc::plan empty = h2d({3, 0}, {1, 1});
+  const auto source = [](memory_kind k, bool mapped, bool capturing = false) {
+    sd::copy_facts f;
+    f.source = k;
+    f.destination = memory_kind::device;
+    f.source_mapped = mapped;
+    f.capturing = capturing;
+    return f;
+  };
+  const auto pinned = source(memory_kind::pinned, true), unmapped = source(memory_kind::pinned, false);
+  const auto pageable = source(memory_kind::pageable, false);
+  struct row {
+    const char* what;
+    const sc::plan& p;
+    sd::copy_facts f;
+    strategy expected;
+  };
+  const row table[] = {
+      {"channel reverse from pinned memory: 12 runs to the copy engine", channel_reverse, pinned, strategy::dma},
+      {"contiguous from pinned memory: one copy", contiguous, pinned, strategy::dma},
+      {"row reverse, 60 MB, pinned: staged", row_reverse, pinned, strategy::staged},
+      {"a small gather from mapped pinned memory: direct", small, pinned, strategy::direct},
+      {"a small gather from unmapped pinned memory: staged", small, unmapped, strategy::staged},
+      {"pageable sources are gathered into pinned slots, even contiguous ones", contiguous, pageable, strategy::staged},
+      {"under capture, a gather from mapped memory: direct", row_reverse, source(memory_kind::pinned, true, true),
+       strategy::direct},
+      {"under capture, runs from unmapped memory: dma", channel_reverse, source(memory_kind::pinned, false, true),
+       strategy::dma},
+      {"an empty view: nothing runs", empty, pinned, strategy::none},
+  };
+  for (const row& r : table) EXPECT_EQ(sd::choose(r.p, r.f, strategy::automatic), r.expected) << r.what;
+  EXPECT_NE(reason(contiguous, source(memory_kind::pageable, false, true), strategy::automatic).find("pageable"),
+            std::string::npos);
+  EXPECT_NE(reason(row_reverse, source(memory_kind::pinned, false, true), strategy::automatic).find("cannot be captured"),
+            std::string::npos);
+  // Forced: honoured where it can run, refused with the reason where it cannot.
+  EXPECT_EQ(sd::choose(channel_reverse, pageable, strategy::dma), strategy::dma);
+  EXPECT_EQ(sd::choose(row_reverse, pinned, strategy::direct), strategy::direct);
+  EXPECT_EQ(sd::choose(channel_reverse, pinned, strategy::staged), strategy::staged);
+  EXPECT_NE(reason(row_reverse, pinned, strategy::dma).find("inner stride is -1"), std::string::npos);
+  EXPECT_NE(reason(row_reverse, pageable, strategy::direct).find("pageable"), std::string::npos);
+  EXPECT_NE(reason(row_reverse, unmapped, strategy::direct).find("not mapped"), std::string::npos);
+  EXPECT_NE(reason(row_reverse, pinned, strategy::cpu).find("dma, staged or direct"), std::string::npos);
+}
+
 TEST(Choose, EnvironmentVariableForcesAStrategy) {
   ASSERT_EQ(setenv("STRIDECOPY_STRATEGY", "direct", 1), 0);
   EXPECT_EQ(sd::strategy_from_environment(), strategy::direct);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/plan_ops.hpp"
+#include "cuda/h2d_schedule.hpp"
 #include "cuda/ops.cuh"
 #include "random_views.hpp"
 #include "reference.hpp"
@@ -436,6 +437,42 @@ TEST(KernelReplay, PlansDeeperThanAnOffsetMapRunAsSeveralOps) {
         ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + first * p.unit)) << "range " << first << "+" << count;
       }
     }
+}
+
+// ---- a host-to-device copy whose kernels gather from a device slot holding one chunk's span only
+
+TEST(KernelReplay, HostToDeviceChunksGatherFromTheirSpanAlone) {
+  auto& g = sc::test::rng();
+  int chunks = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    sc::test::random_view r = sc::test::make_random_view(g, 5, trial % 4 == 0 ? 40 : 9);
+    const sc::plan p = sc::make_plan(r.v);
+    const auto* src = static_cast<const std::byte*>(r.v.data);
+    const auto expected = sc::test::reference_copy(r.v);
+    const sc::detail::h2d_schedule s =
+        sc::detail::device_gather_schedule(p, 64 + std::size_t(g() % 2048), std::size_t(1) << 30, 1e9);
+    for (const auto& c : s.chunks) {
+      SCOPED_TRACE(r.description + " chunk " + std::to_string(c.first) + "+" + std::to_string(c.count));
+      // A 16-byte aligned slot with the span's bytes; the replay refuses any load outside them.
+      std::vector<std::byte> storage(std::size_t(c.span.bytes()) + 64);
+      std::byte* slot = storage.data() + (16 - reinterpret_cast<std::uintptr_t>(storage.data()) % 16) % 16;
+      std::memcpy(slot, src + c.span.begin, std::size_t(c.span.bytes()));
+      const auto* first = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(slot) -
+                                                              std::uintptr_t(c.span.begin));
+      sc::test::guarded_buffer dst(std::size_t(c.count * p.unit));
+      sc::test::replay_memory mem(slot, slot + c.span.bytes(), dst.data(), dst.size(),
+                                  std::size_t(sk::transpose_op<16, std::int64_t>::shared_bytes));
+      sc::detail::visit_ops(p, first, c.first, c.count, dst.data(), false, [&](const auto& op) { mem.run(op); });
+      ASSERT_TRUE(mem.access_errors().empty()) << mem.access_errors().front();
+      const auto writes = mem.write_errors();
+      ASSERT_TRUE(writes.empty()) << writes.front();
+      ASSERT_TRUE(dst.canaries_intact());
+      const auto got = dst.contents();
+      ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + c.first * p.unit));
+      ++chunks;
+    }
+  }
+  EXPECT_GT(chunks, 300);
 }
 
 // ---- the fast divmod, against / and %

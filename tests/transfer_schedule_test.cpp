@@ -12,6 +12,7 @@
 #include "core/plan_ops.hpp"
 #include "cpu/gather.hpp"
 #include "cuda/dma_runs.hpp"
+#include "cuda/h2d_schedule.hpp"
 #include "cuda/launch_geometry.hpp"
 #include "cuda/ring_cache.hpp"
 #include "random_views.hpp"
@@ -181,4 +182,90 @@ TEST(LaunchGeometry, GridSlicesCoverEveryBlockWithinTheLimit) {
     EXPECT_EQ(next, blocks);
   }
   EXPECT_EQ(sd::grid_slices(10, 3).size(), 4u);
+}
+
+// The span an output range reads, against the brute force: the lowest and highest byte of every
+// whole inner row the range touches.
+TEST(HostToDeviceSchedule, OutputRangeSpansAreExact) {
+  auto& g = sc::test::rng();
+  int checked = 0;
+  for (int trial = 0; trial < 1500; ++trial) {
+    sc::test::random_view r = sc::test::make_random_view(g, 5, 7);
+    const sc::plan p = sc::make_plan(r.v);
+    if (p.units() == 0) continue;
+    const std::int64_t first = std::int64_t(g() % std::uint64_t(p.units()));
+    const std::int64_t count = 1 + std::int64_t(g() % std::uint64_t(p.units() - first));
+    // Brute force over the whole rows of [first, first + count).
+    const std::int64_t row = p.rank ? p.inner_extent() : 1;
+    std::int64_t lo = INT64_MAX, hi = INT64_MIN;
+    std::int64_t idx[sc::max_plan_rank] = {};
+    for (std::int64_t u = 0; u < p.units(); ++u) {
+      if (u / row >= first / row && u / row <= (first + count - 1) / row) {
+        std::int64_t off = 0;
+        for (int d = 0; d < p.rank; ++d) off += idx[d] * p.stride[d];
+        lo = std::min(lo, off * p.unit);
+        hi = std::max(hi, (off + 1) * p.unit);
+      }
+      for (int d = p.rank - 1; d >= 0; --d) {
+        if (++idx[d] < p.extent[d]) break;
+        idx[d] = 0;
+      }
+    }
+    const sd::byte_span s = sd::output_range_span(p, first, count);
+    SCOPED_TRACE(r.description + " range " + std::to_string(first) + "+" + std::to_string(count));
+    ASSERT_EQ(s.begin, lo);
+    ASSERT_EQ(s.end, hi);
+    ++checked;
+  }
+  EXPECT_GT(checked, 1000);
+}
+
+// Both staged host-to-device pipelines simulated on host memory: the CPU gather into a slot that is
+// then "sent" to its place, and the device gather from a slot holding only the chunk's span.
+TEST(HostToDeviceSchedule, SimulatedPipelinesEqualTheReference) {
+  auto& g = sc::test::rng();
+  int device_gathers = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    sc::test::random_view r = sc::test::make_random_view(g, 5, trial % 5 == 0 ? 40 : 8);
+    const sc::plan p = sc::make_plan(r.v);
+    const auto* src = static_cast<const std::byte*>(r.v.data);
+    const auto expected = sc::test::reference_copy(r.v);
+    const std::size_t chunk_bytes = 16 + std::size_t(g() % 4096);
+    // The device gather's chunks: copying each span alone must be enough for its output.
+    const sd::h2d_schedule s = sd::device_gather_schedule(p, chunk_bytes, std::size_t(1) << 30, 1e9);
+    sc::test::guarded_buffer dst(expected.size());
+    std::int64_t covered = 0;
+    for (const auto& c : s.chunks) {
+      ASSERT_EQ(c.first, covered);
+      covered += c.count;
+      ASSERT_LE(std::size_t(c.span.bytes()), s.slot_bytes);
+      // A "slot" with the span's bytes only (poison around it), the first element rebased into it.
+      std::vector<std::byte> slot(std::size_t(c.span.bytes()) + 64, std::byte{0xEE});
+      std::memcpy(slot.data() + 32, src + c.span.begin, std::size_t(c.span.bytes()));
+      const std::byte* first_in_slot = slot.data() + 32 - c.span.begin;
+      sd::gather_range(p, first_in_slot, c.first, c.count, dst.data() + c.first * p.unit);
+    }
+    SCOPED_TRACE(r.description);
+    if (p.units() > 0) {
+      ASSERT_EQ(covered, p.units());
+      ++device_gathers;
+      ASSERT_TRUE(dst.canaries_intact());
+      ASSERT_EQ(sc::test::first_difference(dst.contents(), expected), -1);
+    }
+  }
+  EXPECT_GT(device_gathers, 250);  // the rest are empty views
+}
+
+TEST(HostToDeviceSchedule, DenseViewsFitAndSparseOnesFallBackToTheCpu) {
+  // [..., ::-1] of the BGR example, 60 MB: every chunk reads about its own bytes.
+  const sc::plan reverse = plan_of({N, C, H, W}, {C * H * W, H * W, W, -1}, sc::dtype_of<float>(), W - 1);
+  const sd::h2d_schedule s = sd::device_gather_schedule(reverse, sd::staged_chunk_bytes(reverse),
+                                                        sd::transfer_policy::max_chunk_bytes, 1.25);
+  ASSERT_FALSE(s.chunks.empty());
+  EXPECT_LE(s.sent_bytes, std::int64_t(reverse.bytes) + std::int64_t(s.chunks.size()) * W * 4);
+  EXPECT_LE(s.slot_bytes, sd::transfer_policy::max_chunk_bytes);
+  // [..., ::2] reads twice its bytes: more than 1.25x, so the CPU gathers it.
+  const sc::plan step2 = plan_of({N, C, H, W / 2}, {C * H * W, H * W, W, 2});
+  EXPECT_TRUE(sd::device_gather_schedule(step2, sd::staged_chunk_bytes(step2), sd::transfer_policy::max_chunk_bytes, 1.25)
+                  .chunks.empty());
 }

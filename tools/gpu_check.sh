@@ -5,9 +5,11 @@
 #   build       configure and build for this card (GoogleTest, Google Benchmark and CLI11 from
 #               .deps/ when it holds their .debs: tools/gpu_deps.sh)
 #   tests       every ctest test, the GPU tests included
-#   memcheck    compute-sanitizer memcheck over the GPU tests (DeviceToDevice.*, DeviceToHost.*)
+#   memcheck    compute-sanitizer memcheck over the GPU tests (DeviceToDevice.*, DeviceToHost.*,
+#               HostToDevice.*)
 #   racecheck   compute-sanitizer racecheck over tests that run the shared-memory (transpose) kernels
-#   benchmarks  device_bench (device to device) and d2h_bench (device to host), same-run limits
+#   benchmarks  device_bench (device to device), d2h_bench (device to host) and h2d_bench (host to
+#               device), same-run limits
 #   oracle      tests/cli_numpy_oracle.py with --backend cuda: the CLI's GPU path against NumPy
 #   peers       bench/peers.py: PyTorch, CuPy and NumPy beside stridecopy on this card
 #   summary     the step table, the targets and the ratio tables (bench/report_device.py)
@@ -26,14 +28,17 @@
 #
 # --quick (the default) measures what the performance targets need: device to host and device to
 # device for the NCHW view family (the 7 views of bench/nchw_views.hpp) in float32 and uint8 at 64 MiB
-# and 1 GiB, and the 4 KiB device-to-host latency cases; 3 repetitions; iteration counts bounded by
+# and 1 GiB, and the 4 KiB device-to-host latency cases; host to device at 64 MiB (float32 and uint8,
+# and from pageable memory against the two-step way in float32); 3 repetitions; iteration counts bounded by
 # --iterations=10 (bench/cuda_bench_util.cuh: each repetition moves about 640 MiB, at least 3 and at
 # most 200 iterations: 200 at 4 KiB, 10 at 64 MiB, 3 at 1 GiB). --full runs everything the benchmark
-# programs register (5 repetitions, the same bound), every sanitizer group, 600 oracle cases and the
-# fixed ones, and the peers at every size and dtype: about 14 minutes in all, more than one deadline,
-# so split it with --steps into two runs of about 8 minutes each (estimates below):
+# programs register (5 repetitions, the same bound; host to device: 3 repetitions and 1 GiB in float32
+# only), every sanitizer group, 600 oracle cases and the fixed ones, and the peers at every size and
+# dtype: about 17 minutes in all, more than one deadline, so split it with --steps into three runs
+# (estimates below):
 #   tools/gpu_check.sh --full --steps build,tests,memcheck,racecheck,oracle,summary
-#   tools/gpu_check.sh --full --steps build,benchmarks,peers,summary
+#   tools/gpu_check.sh --full --steps build,benchmarks,summary
+#   tools/gpu_check.sh --full --steps build,peers,summary
 #
 # ---- Estimate of --quick on an H100 (16 cores), in seconds
 #
@@ -46,12 +51,12 @@
 #                    the host oracle (2000 CLI runs, 8 at a time; each still initialises the CUDA driver,
 #                    ~0.2 s: ~50 s), the 256 MiB device-to-host test (24 copies, each checked on the host,
 #                    ~1 s: ~25 s); the other 120 tests run beside them
-#   memcheck     35  two groups at once (DeviceToDevice.*, DeviceToHost.*; the >2^31-element and 256 MiB
-#                    cases and the no-GPU tests left out): host-side reference copies and checks
-#                    dominate (~25 s per group), sanitizer start ~5 s per group
+#   memcheck     35  three groups at once (DeviceToDevice.*, DeviceToHost.*, HostToDevice.*; the
+#                    >2^31-element and 256 MiB cases and the no-GPU tests left out): host-side reference
+#                    copies and checks dominate (~25 s per group, one core each), sanitizer start ~5 s
 #   racecheck    20  DeviceToDevice.EdgeCases, then DeviceToDevice.TwoHostThreadsOnTwoStreams (40 random
 #                    views up to a few MB, about a third of them transposes through shared memory)
-#   benchmarks   50  a flush of 2 x L2 (H100: 100 MB memset, ~35 us) and ~30 us of event overhead per
+#   benchmarks   60  a flush of 2 x L2 (H100: 100 MB memset, ~35 us) and ~30 us of event overhead per
 #                    iteration; 3 repetitions, each with one untimed warm-up call:
 #                    d2h_bench, 105 cases:
 #                      4 KiB  {limit, auto} x {f32, u8} x 7 views  = 28 x 3 x 201 x ~0.1 ms    =  2
@@ -63,6 +68,11 @@
 #                      buffers) x 2, the rest ~1; CUDA start ~1                                   =  8
 #                    device_bench, 56 cases: {gather, memcpy} x {f32, u8} x 7 x {64 MiB, 1 GiB}:
 #                      28 x 3 x 11 x ~0.11 ms + 28 x 3 x 4 x ~0.8 ms; inputs 2 x ~1.5 s; start ~1  =  5
+#                    h2d_bench, 42 cases at 64 MiB: f32 {limit, auto, pageable_auto, two_step_pageable}
+#                    x 7, u8 {limit, auto} x 7:
+#                      7 x 3 x 11 x (2.8 + 3 + 6 + 18 ms; two-step: host copy ~10, pageable ~8)    =  7
+#                      7 x 3 x 11 x (2.8 + 3 ms)                                                  =  1.5
+#                      inputs (random fill, pinned and pageable copies) ~1; CUDA start ~1        =  2
 #   oracle       15  150 random cases, --backend cuda, 8 at a time: each run creates a CUDA context
 #                    (~0.5 s): 150 x 0.5 / 8 ~ 10, plus Python and NumPy ~5
 #   peers        55  4 KiB, 64 MiB, 1 GiB x {f32, u8} x 7 views = 42 cases, --repeat 3 (4 calls each),
@@ -73,15 +83,17 @@
 #                      4 KiB ~1; imports and CUDA start ~8; inputs of 1 GiB ~3                    = 12
 #                    (NumPy's host copy is timed at 4 KiB and 64 MiB only in --quick)
 #   summary       2
-#   total       352  (5.9 min); with the budgets below, at most the 570 s deadline
+#   total       362  (6.0 min); with the budgets below, at most the 570 s deadline
 #
 # ---- Estimate of --full, the same way: build 115, tests 60, memcheck 60 (a third group at the same
 # time: the >2^31-element and 256 MiB cases, ~35 s of host-side generation and checks), racecheck
 # 170 (adds DeviceToHost.EveryStrategyViewClassSizeAndDestination ~30 and the view family at full size
 # in every element size, the least known: ~120), oracle 55 (787 runs), benchmarks 220 (d2h_bench's
 # 599 cases: the 1 GiB ones 87 s, 64 MiB 15, 1 MiB and 4 KiB 18 at 3 repetitions, x 5/3, + inputs 9;
-# device_bench's 189 ~12), peers 175 (84 cases x 6 calls; 1 GiB: 21 x 6 x 1.15 s), summary 2: 857 s,
-# as the two runs above of ~460 and ~510 s.
+# device_bench's 189 ~12; h2d_bench's 627 cases, 3 repetitions: 4 KiB 21 x 9 x 3 x 201 x 0.1 ms = 11,
+# 1 MiB the same x 0.3 ms = 34, 64 MiB 21 x 9 x 3 x 11 x ~8 ms = 50, 1 GiB f32 7 x 6 x 3 x 4 x ~100 ms
+# = 50, inputs ~17: ~160), peers 175 (84 cases x 6 calls; 1 GiB: 21 x 6 x 1.15 s), summary 2: 1020 s,
+# as the three runs above of ~460, ~500 and ~290 s (a warm machine builds nothing again).
 set -uo pipefail
 
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
@@ -90,9 +102,9 @@ cd "$(dirname "$0")/.." || exit 1
 STEPS=(build tests memcheck racecheck benchmarks oracle peers summary)
 declare -A BUDGET_QUICK=([build]=240 [tests]=150 [memcheck]=90 [racecheck]=60 [benchmarks]=100 [oracle]=45
                          [peers]=100 [summary]=15)
-declare -A BUDGET_FULL=([build]=240 [tests]=240 [memcheck]=300 [racecheck]=300 [benchmarks]=420 [oracle]=120
+declare -A BUDGET_FULL=([build]=240 [tests]=240 [memcheck]=300 [racecheck]=300 [benchmarks]=480 [oracle]=120
                         [peers]=360 [summary]=15)
-declare -A ESTIMATE_QUICK=([build]=115 [tests]=60 [memcheck]=35 [racecheck]=20 [benchmarks]=50 [oracle]=15
+declare -A ESTIMATE_QUICK=([build]=115 [tests]=60 [memcheck]=35 [racecheck]=20 [benchmarks]=60 [oracle]=15
                            [peers]=55 [summary]=2)
 
 # ---- GoogleTest filters of the sanitizer steps. Test names may change: these lines are the one place
@@ -100,7 +112,8 @@ declare -A ESTIMATE_QUICK=([build]=115 [tests]=60 [memcheck]=35 [racecheck]=20 [
 BIG_TESTS='*MoreThanTwoToThe31*:*TwoHundredFiftySixMebibytes*'  # the >2^31-element and 256 MiB cases
 NO_GPU_TESTS='*WithoutADevice*'  # they skip where a GPU is present
 MEMCHECK_QUICK=("device_to_device=DeviceToDevice.*:-$BIG_TESTS:$NO_GPU_TESTS"
-                "device_to_host=DeviceToHost.*:-$BIG_TESTS:$NO_GPU_TESTS")
+                "device_to_host=DeviceToHost.*:-$BIG_TESTS:$NO_GPU_TESTS"
+                "host_to_device=HostToDevice.*:-$BIG_TESTS:$NO_GPU_TESTS")
 MEMCHECK_FULL=("${MEMCHECK_QUICK[@]}" "big=$BIG_TESTS")
 RACECHECK_QUICK=("edge_cases=DeviceToDevice.EdgeCases" "two_streams=DeviceToDevice.TwoHostThreadsOnTwoStreams")
 RACECHECK_FULL=("${RACECHECK_QUICK[@]}" "d2h_every_strategy=DeviceToHost.EveryStrategyViewClassSizeAndDestination"
@@ -109,6 +122,8 @@ RACECHECK_FULL=("${RACECHECK_QUICK[@]}" "d2h_every_strategy=DeviceToHost.EverySt
 # ---- benchmark selection (Google Benchmark regexes over names like d2h/auto/f32/64MiB/row_reverse)
 D2D_FILTER_QUICK='^d2d/(gather|memcpy)/(f32|u8)/(64|1024)MiB/'
 D2H_FILTER_QUICK='^d2h/(limit|auto|two_pass_pageable)/(f32|u8)/(64|1024)MiB/|^d2h/(limit|auto)/(f32|u8)/4KiB/'
+H2D_FILTER_QUICK='^h2d/(limit|auto|pageable_auto|two_step_pageable)/f32/64MiB/|^h2d/(limit|auto)/u8/64MiB/'
+H2D_FILTER_FULL='^h2d/[a-z_]+/[a-z0-9]+/(4KiB|1MiB|64MiB)/|^h2d/(limit|auto|staged_cpu|staged_device|pageable_auto|two_step_pageable)/f32/1024MiB/'
 
 usage() {
   sed -n '2,/^# ---- Estimate/p' "$self" | sed '$d' | sed 's/^# \{0,1\}//'
@@ -156,7 +171,7 @@ step_build() {
   echo "built with $(cmake --version | head -1), $(grep -E '^CMAKE_GENERATOR:' "$BUILD/CMakeCache.txt"), for CUDA $CUDA_ARCH"
   grep -E '^(GTest|benchmark|CLI11)_DIR:' "$BUILD/CMakeCache.txt"
   local f missing=0
-  for f in tests/stridecopy_tests tools/stridecopy bench/device_bench bench/d2h_bench; do
+  for f in tests/stridecopy_tests tools/stridecopy bench/device_bench bench/d2h_bench bench/h2d_bench; do
     [ -x "$BUILD/$f" ] || { echo "missing after the build: $BUILD/$f"; missing=1; }
   done
   return "$missing"
@@ -227,16 +242,25 @@ step_racecheck() {
 }
 
 step_benchmarks() {
-  local b filter n rc=0 t0
-  for b in device_bench d2h_bench; do  # the short one first
+  local b filter n rc=0 t0 reps
+  for b in device_bench h2d_bench d2h_bench; do  # the short ones first
     filter='.'
+    reps=$REPS
+    if [ "$MODE" = full ] && [ "$b" = h2d_bench ]; then
+      filter=$H2D_FILTER_FULL
+      reps=3
+    fi
     if [ "$MODE" = quick ]; then
-      if [ "$b" = device_bench ]; then filter=$D2D_FILTER_QUICK; else filter=$D2H_FILTER_QUICK; fi
+      case $b in
+        device_bench) filter=$D2D_FILTER_QUICK ;;
+        h2d_bench) filter=$H2D_FILTER_QUICK ;;
+        *) filter=$D2H_FILTER_QUICK ;;
+      esac
     fi
     n=$("$BUILD/bench/$b" --iterations="$ITERATIONS" --benchmark_list_tests --benchmark_filter="$filter" | grep -c .)
-    echo "$b: $n cases (filter $filter), $REPS repetitions, --iterations=$ITERATIONS"
+    echo "$b: $n cases (filter $filter), $reps repetitions, --iterations=$ITERATIONS"
     t0=$(now)
-    "$BUILD/bench/$b" --iterations="$ITERATIONS" --benchmark_filter="$filter" --benchmark_repetitions="$REPS" \
+    "$BUILD/bench/$b" --iterations="$ITERATIONS" --benchmark_filter="$filter" --benchmark_repetitions="$reps" \
       --benchmark_report_aggregates_only=true --benchmark_out="$DIR/$b.json" --benchmark_out_format=json \
       >"$DIR/$b.log" 2>&1 || { rc=1; echo "$b failed:"; tail -5 "$DIR/$b.log"; }
     [ -s "$DIR/$b.json" ] || { rc=1; echo "$b wrote no $b.json:"; tail -3 "$DIR/$b.log"; }
@@ -271,7 +295,7 @@ step_summary() {
   # The ratio tables first and the step table last: the end of the output is what is read first.
   echo "gpu_check $MODE: $CARD, $STAMP, commit $COMMIT, sources $FINGERPRINT"
   local json=() f
-  for f in device_bench d2h_bench; do [ -s "$DIR/$f.json" ] && json+=("$DIR/$f.json"); done
+  for f in device_bench d2h_bench h2d_bench; do [ -s "$DIR/$f.json" ] && json+=("$DIR/$f.json"); done
   [ -s "$DIR/peers.json" ] && json+=(--peers "$DIR/peers.json")
   if [ ${#json[@]} -gt 0 ]; then
     python3 bench/report_device.py --targets "${json[@]}"

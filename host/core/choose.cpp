@@ -52,11 +52,16 @@ strategy device_to_device(const plan& p, strategy forced) {
   }
 }
 
-strategy device_to_host(const plan& p, const copy_facts& f, strategy forced) {
-  const bool pinned = f.destination == memory_kind::pinned;
+/// Host memory on one side, device memory on the other: the same rules both ways, worded for the
+/// side the host memory is on (the destination of a device-to-host copy, the source of the reverse).
+strategy host_and_device(const plan& p, const copy_facts& f, strategy forced) {
+  const bool to_host = is_host(f.destination);
+  const bool pinned = (to_host ? f.destination : f.source) == memory_kind::pinned;
+  const bool mapped = to_host ? f.destination_mapped : f.source_mapped;
+  const std::string side = to_host ? "destination" : "source";
   if (f.capturing && !pinned)
-    throw invalid_view("a copy into pageable host memory cannot be captured into a CUDA graph (use a pinned "
-                       "destination)");
+    throw invalid_view(std::string("a copy ") + (to_host ? "into" : "from") +
+                       " pageable host memory cannot be captured into a CUDA graph (use a pinned " + side + ")");
   switch (forced) {
     case strategy::dma:
       if (!has_runs(p))
@@ -64,26 +69,31 @@ strategy device_to_host(const plan& p, const copy_facts& f, strategy forced) {
                            std::to_string(p.inner_stride()) + " units (pattern " + to_string(p.pat) + ")");
       return forced;
     case strategy::direct:
-      if (!pinned) cannot(forced, "a kernel writes through mapped pinned memory, but the destination is pageable");
-      if (!f.destination_mapped) cannot(forced, "the pinned destination is not mapped for the device");
+      if (!pinned)
+        cannot(forced, std::string("a kernel ") + (to_host ? "writes" : "reads") + " through mapped pinned memory, but the " +
+                           side + " is pageable");
+      if (!mapped) cannot(forced, "the pinned " + side + " is not mapped for the device");
       return forced;
     case strategy::staged:
       if (f.capturing)
-        cannot(forced, "its ring and events cannot be captured into a CUDA graph (a pinned, mapped destination "
-                       "is copied directly)");
+        cannot(forced, std::string(to_host ? "its ring and events" : "its ring, events and host functions") +
+                           " cannot be captured into a CUDA graph (a pinned, mapped " + side + " is " +
+                           (to_host ? "copied" : "read") + " directly)");
       return forced;
     case strategy::automatic: break;
-    default: cannot(forced, "a device-to-host copy runs as dma, staged or direct");
+    default: cannot(forced, std::string("a ") + (to_host ? "device-to-host" : "host-to-device") +
+                                " copy runs as dma, staged or direct");
   }
-  // Pageable memory cannot be written by a kernel or copied into asynchronously: bounce.
+  // Pageable memory cannot be reached by a kernel or copied asynchronously, and is never pinned
+  // behind the caller's back: it goes through pinned slots (host to device: the CPU gathers into them).
   if (!pinned) return strategy::staged;
   if (p.pat == pattern::contiguous) return strategy::dma;
   if (p.pat == pattern::long_runs && run_count(p) <= transfer_policy::dma_max_runs) return strategy::dma;
-  if (f.destination_mapped && (f.capturing || p.bytes <= transfer_policy::direct_max_bytes)) return strategy::direct;
+  if (mapped && (f.capturing || p.bytes <= transfer_policy::direct_max_bytes)) return strategy::direct;
   if (f.capturing) {
     if (has_runs(p)) return strategy::dma;  // one copy per run: capturable
-    throw invalid_view("this copy cannot be captured into a CUDA graph: the pinned destination is not mapped for "
-                       "the device, and the view has no contiguous runs");
+    throw invalid_view("this copy cannot be captured into a CUDA graph: the pinned " + side +
+                       " is not mapped for the device, and the view has no contiguous runs");
   }
   return strategy::staged;
 }
@@ -96,8 +106,7 @@ strategy choose(const plan& p, const copy_facts& f, strategy forced) {
   const bool from_host = is_host(f.source), to_host = is_host(f.destination);
   if (from_host && to_host) return host_to_host(forced);
   if (!from_host && !to_host) return device_to_device(p, forced);
-  if (!from_host) return device_to_host(p, f, forced);
-  throw invalid_view("copies from host memory into device memory are not supported");
+  return host_and_device(p, f, forced);
 }
 
 strategy strategy_from_environment() {

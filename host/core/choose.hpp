@@ -32,6 +32,8 @@ struct copy_facts {
   memory_kind destination = memory_kind::pageable;
   /// The whole (pinned) destination has a device alias, so a kernel can store into it.
   bool destination_mapped = false;
+  /// The whole span the (pinned) source view reads has a device alias, so a kernel can load from it.
+  bool source_mapped = false;
   /// The stream is capturing a CUDA graph: only capturable work may be issued.
   bool capturing = false;
 };

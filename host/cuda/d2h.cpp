@@ -1,5 +1,5 @@
-// host/cuda/d2h.cpp — device to host: dma and the one staged pipeline. Staging rings come from the
-// bounded cache of cuda/staging.hpp, one per (device, stream).
+// host/cuda/d2h.cpp — device to host: the one staged pipeline with its three sinks. Staging rings
+// come from the bounded cache of cuda/staging.hpp, one per (device, stream).
 #include "cuda/d2h.hpp"
 
 #include <algorithm>
@@ -11,44 +11,11 @@
 #include "core/choose.hpp"
 #include "core/plan_ops.hpp"
 #include "cuda/check.hpp"
-#include "cuda/dma_runs.hpp"
 #include "cuda/gather_launch.hpp"
 #include "cuda/runtime.hpp"
 #include "cuda/staging.hpp"
 
 namespace stridecopy::detail {
-
-void run_dma(const plan& p, const std::byte* src, std::byte* dst, bool pinned_destination, cudaStream_t stream) {
-  if (p.pat == pattern::contiguous) {
-    STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst, src, p.bytes, cudaMemcpyDeviceToHost, stream));
-    return;
-  }
-  if (dma_2d d; as_2d_copy(p, d)) {
-    STRIDECOPY_CUDA_TRY(
-        cudaMemcpy2DAsync(dst, d.width, src, d.src_pitch, d.width, d.height, cudaMemcpyDeviceToHost, stream));
-    return;
-  }
-  const std::vector<dma_run> runs = dma_runs(p);
-  // cudaMemcpyBatchAsync takes no legacy default stream and cannot be captured, and its location
-  // hints are not meant for pageable memory: copy run by run then.
-  if (is_legacy_default(stream) || is_capturing(stream) || runs.size() == 1 || !pinned_destination) {
-    for (const dma_run& r : runs)
-      STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst + r.dst_offset, src + r.src_offset, r.bytes, cudaMemcpyDeviceToHost, stream));
-    return;
-  }
-  std::vector<void*> dsts(runs.size());
-  std::vector<const void*> srcs(runs.size());
-  std::vector<std::size_t> sizes(runs.size());
-  for (std::size_t i = 0; i < runs.size(); ++i) {
-    dsts[i] = dst + runs[i].dst_offset;
-    srcs[i] = src + runs[i].src_offset;
-    sizes[i] = runs[i].bytes;
-  }
-  cudaMemcpyAttributes attr{};
-  attr.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
-  std::size_t first = 0;
-  STRIDECOPY_CUDA_TRY(cudaMemcpyBatchAsync(dsts.data(), srcs.data(), sizes.data(), runs.size(), &attr, &first, 1, stream));
-}
 
 namespace {
 
@@ -85,7 +52,7 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
   const auto hand_over = [&](std::int64_t upto) {
     for (; handed < upto; ++handed) {
       const int slot = int(handed % slots);
-      STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.copied(slot)));
+      STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.device_free(slot)));
       (*sink.callback)(ring.host_slot(slot), bytes_of(handed));
     }
   };
@@ -96,30 +63,30 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
       const std::size_t bytes = bytes_of(k);
       // Always wait, also for a call's first chunks: the previous call on this ring may have run on
       // another stream with the same id's ring. Waiting for an event never recorded is a no-op.
-      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.copied(slot), 0));
+      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.device_free(slot), 0));
       enqueue_gather(p, src, first, bytes / std::size_t(p.unit), ring.device_slot(slot), stream, force_index64);
-      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.gathered(slot), stream));
-      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.gathered(slot), 0));
+      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(slot), stream));
+      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.filled(slot), 0));
       if (sink.what == staged_sink::kind::pinned) {
         STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(sink.dst + first * p.unit, ring.device_slot(slot), bytes,
                                             cudaMemcpyDeviceToHost, copy));
-        STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.copied(slot), copy));
+        STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(slot), copy));
         continue;
       }
-      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.bounced(slot), 0));
+      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.host_free(slot), 0));
       STRIDECOPY_CUDA_TRY(
           cudaMemcpyAsync(ring.host_slot(slot), ring.device_slot(slot), bytes, cudaMemcpyDeviceToHost, copy));
-      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.copied(slot), copy));
+      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(slot), copy));
       if (sink.what == staged_sink::kind::callback) {
         // The host slot of chunk k + 1 is free once chunk k + 1 - slots is handed over.
         if (k + 1 >= slots) hand_over(k + 2 - slots);
         continue;
       }
-      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(ring.bounce_stream(), ring.copied(slot), 0));
+      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(ring.bounce_stream(), ring.device_free(slot), 0));
       auto job = std::make_unique<bounce_job>(bounce_job{sink.dst + first * p.unit, ring.host_slot(slot), bytes});
       STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(ring.bounce_stream(), run_bounce, job.get()));
       (void)job.release();  // run_bounce owns it now
-      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.bounced(slot), ring.bounce_stream()));
+      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(slot), ring.bounce_stream()));
     }
     if (sink.what == staged_sink::kind::callback) {
       hand_over(chunks.count);

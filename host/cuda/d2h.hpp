@@ -1,6 +1,6 @@
-// host/cuda/d2h.hpp — the device-to-host executors (internal): dma (runs straight to the copy engine)
-// and the staged pipeline (gather into a bounded device ring while the copy engine drains it) with
-// its sinks. They execute only: the front door has checked and chosen.
+// host/cuda/d2h.hpp — the device-to-host staged pipeline (internal): gather into a bounded device ring
+// while the copy engine drains it, with its sinks. It executes only: the front door has checked and
+// chosen.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -11,11 +11,6 @@
 #include "stridecopy/plan.hpp"
 
 namespace stridecopy::detail {
-
-/// The runs of p (inner stride +1) from device memory at `src` (the first element) to host memory
-/// `dst`: one copy, one 2D copy, one batched copy (pinned destinations on a stream that allows it),
-/// or one copy per run.
-void run_dma(const plan& p, const std::byte* src, std::byte* dst, bool pinned_destination, cudaStream_t stream);
 
 /// Where the staged pipeline delivers each chunk of output.
 struct staged_sink {

@@ -11,19 +11,22 @@
 namespace stridecopy::detail {
 
 void staging_ring::reserve(std::size_t slot_bytes, int slots, bool host_slots, cudaStream_t user) {
-  if (!copy_) {  // all three or none, so a failure leaves nothing half made
+  if (!copy_) {  // all or none, so a failure leaves nothing half made
     cudaStream_t copy = nullptr, bounce = nullptr;
-    cudaEvent_t done = nullptr;
-    const cudaError_t e1 = cudaStreamCreateWithFlags(&copy, cudaStreamNonBlocking);
-    const cudaError_t e2 = e1 ? e1 : cudaStreamCreateWithFlags(&bounce, cudaStreamNonBlocking);
-    const cudaError_t e3 = e2 ? e2 : cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
-    if (e3 != cudaSuccess) {
+    cudaEvent_t started = nullptr, done = nullptr;
+    cudaError_t e = cudaStreamCreateWithFlags(&copy, cudaStreamNonBlocking);
+    if (!e) e = cudaStreamCreateWithFlags(&bounce, cudaStreamNonBlocking);
+    if (!e) e = cudaEventCreateWithFlags(&started, cudaEventDisableTiming);
+    if (!e) e = cudaEventCreateWithFlags(&done, cudaEventDisableTiming);
+    if (e != cudaSuccess) {
       if (copy) (void)cudaStreamDestroy(copy);
       if (bounce) (void)cudaStreamDestroy(bounce);
-      throw_cuda_error(e3, "creating the staging streams and events");
+      if (started) (void)cudaEventDestroy(started);
+      throw_cuda_error(e, "creating the staging streams and events");
     }
     copy_ = copy;
     bounce_ = bounce;
+    started_ = started;
     done_ = done;
   }
   // Power-of-two slot sizes from 1 MiB: a ring grows a handful of times in its life at most.
@@ -38,7 +41,7 @@ void staging_ring::reserve(std::size_t slot_bytes, int slots, bool host_slots, c
     device_ring_ = host_ring_ = nullptr;
     const std::size_t new_slot_bytes = std::max(want, slot_bytes_);
     const int new_slots = std::max(slots, slots_);
-    for (auto* events : {&gathered_, &copied_, &bounced_})
+    for (auto* events : {&filled_, &device_free_, &host_free_})
       while (int(events->size()) < new_slots) {
         cudaEvent_t e;
         STRIDECOPY_CUDA_TRY(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
@@ -72,18 +75,19 @@ void staging_ring::release() noexcept {
   if (bounce_) (void)cudaStreamSynchronize(bounce_);
   if (device_ring_) (void)cudaFree(device_ring_);
   if (host_ring_) (void)cudaFreeHost(host_ring_);
-  for (auto* events : {&gathered_, &copied_, &bounced_})
+  for (auto* events : {&filled_, &device_free_, &host_free_})
     for (cudaEvent_t e : *events) (void)cudaEventDestroy(e);
+  if (started_) (void)cudaEventDestroy(started_);
   if (done_) (void)cudaEventDestroy(done_);
   if (copy_) (void)cudaStreamDestroy(copy_);
   if (bounce_) (void)cudaStreamDestroy(bounce_);
   if (previous >= 0) (void)cudaSetDevice(previous);
   device_ring_ = host_ring_ = nullptr;
   copy_ = bounce_ = nullptr;
-  done_ = nullptr;
-  gathered_.clear();
-  copied_.clear();
-  bounced_.clear();
+  started_ = done_ = nullptr;
+  filled_.clear();
+  device_free_.clear();
+  host_free_.clear();
   slot_bytes_ = 0;
   slots_ = 0;
 }

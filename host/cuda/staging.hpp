@@ -1,6 +1,6 @@
 // host/cuda/staging.hpp — staging rings (internal): device slots, pinned host slots, a copy stream and
-// a bounce stream, with an event per slot for each hand-over. One ring per (device, stream), cached
-// in a bounded cache and reused across calls.
+// a bounce stream, with events per slot for each hand-over. One ring per (device, stream), cached in a
+// bounded cache and reused across calls, by both directions.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -35,10 +35,16 @@ class staging_ring {
   }
   [[nodiscard]] cudaStream_t copy_stream() const { return copy_; }
   [[nodiscard]] cudaStream_t bounce_stream() const { return bounce_; }
-  /// Recorded when a slot's gather is done, its device-to-host copy is done, its host slot is read.
-  [[nodiscard]] cudaEvent_t gathered(int s) const { return gathered_[std::size_t(s)]; }
-  [[nodiscard]] cudaEvent_t copied(int s) const { return copied_[std::size_t(s)]; }
-  [[nodiscard]] cudaEvent_t bounced(int s) const { return bounced_[std::size_t(s)]; }
+  /// The hand-overs of slot s. Every pipeline records, after the last operation that reads or writes
+  /// a slot, the slot's free event, and waits for it before it writes the slot again (also for a
+  /// call's first chunks: the previous call on the ring may have used it; an event never recorded
+  /// is complete). `filled` hands a slot from its writer to its reader within one chunk.
+  [[nodiscard]] cudaEvent_t filled(int s) const { return filled_[std::size_t(s)]; }
+  [[nodiscard]] cudaEvent_t device_free(int s) const { return device_free_[std::size_t(s)]; }
+  [[nodiscard]] cudaEvent_t host_free(int s) const { return host_free_[std::size_t(s)]; }
+  /// Recorded on the caller's stream where a call begins (work on the ring's streams waits for it)
+  /// and on the ring's last stream where it ends (the caller's stream waits for that).
+  [[nodiscard]] cudaEvent_t started() const { return started_; }
   [[nodiscard]] cudaEvent_t done() const { return done_; }
   [[nodiscard]] std::size_t scratch_bytes() const { return device_ring_ ? slot_bytes_ * std::size_t(slots_) : 0; }
 
@@ -54,8 +60,8 @@ class staging_ring {
   std::size_t slot_bytes_ = 0;
   int slots_ = 0;
   cudaStream_t copy_ = nullptr, bounce_ = nullptr;
-  cudaEvent_t done_ = nullptr;
-  std::vector<cudaEvent_t> gathered_, copied_, bounced_;
+  cudaEvent_t started_ = nullptr, done_ = nullptr;
+  std::vector<cudaEvent_t> filled_, device_free_, host_free_;
 };
 
 /// The ring of `stream` on the current device, locked by the caller through its mutex.

@@ -18,11 +18,14 @@
 
 #include "core/descr.hpp"
 #include "core/text.hpp"
+#include "cuda/check.hpp"
 #include "dispatch.hpp"
 #include "io/chunked_output.hpp"
 #include "io/npy_format.hpp"
 #include "io/output_file.hpp"
+#include "stridecopy/copy.hpp"
 #include "stridecopy/error.hpp"
+#include "stridecopy/index.hpp"
 #include "stridecopy/npy.hpp"
 #include "stridecopy/plan.hpp"
 
@@ -256,6 +259,16 @@ view mapped_npy::as_view() const {
   v.memory = memory_kind::pageable;
   v.allocation = byte_range{v.data, data_bytes_};
   return v;
+}
+
+device_array load_npy_to_device(const std::filesystem::path& path, std::string_view numpy_index,
+                                cuda::stream_ref stream) {
+  const mapped_npy file(path);
+  const view v = numpy_index.empty() ? file.as_view() : slice(file.as_view(), numpy_index);
+  device_array out = to_device(v, stream);
+  // The mapping goes away with this function: the copy (whose CPU gather reads it) must be done.
+  if (out.bytes()) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream.get()));
+  return out;
 }
 
 void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref stream, std::string_view descr) {

@@ -7,6 +7,7 @@
 
 #include <cuda/stream_ref>
 
+#include "stridecopy/device_array.hpp"
 #include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/plan.hpp"
 #include "stridecopy/view.hpp"
@@ -72,14 +73,25 @@ strategy copy_to_host_async(const view& v, void* dst, std::size_t dst_bytes, cud
 strategy copy_to_host(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
                       const copy_options& options = {});
 
-/// Copies the C-order elements of a device view into device memory `dst` with the gather kernels
-/// (or one copy-engine transfer when the view is contiguous), on `stream`, on the device that owns
-/// the view's memory.
+/// Copies the C-order elements of a view into device memory `dst`, on `stream`. A device view is
+/// gathered by the kernels (or moved by one copy-engine transfer when it is contiguous) on the
+/// device that owns it. A host view goes one of three ways: dma (the contiguous runs of a pinned
+/// source), staged (the CPU gathers chunks into pinned slots that the copy engine sends, or, for a
+/// pinned source, the copy engine sends the bytes each chunk reads into a bounded device slot and the
+/// kernels gather from there), or direct (the kernels read mapped pinned memory: small copies). A
+/// pageable source is never pinned behind the caller's back: it is gathered into pinned slots. The
+/// source must stay valid until `stream` reaches this point.
 strategy copy_to_device_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
                               const copy_options& options = {});
 /// copy_to_device_async, then waits until the copy is complete.
 strategy copy_to_device(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
                         const copy_options& options = {});
+
+/// The view's elements in a new C-order device_array, allocated and filled on `stream` (stream-ordered
+/// allocation, freed in stream order): on the view's device for a device view, else on the current
+/// device. Returns without waiting: the bytes are there once `stream` reaches this point, and the
+/// view's memory must stay valid until then. Throws cuda_error when no device is present.
+device_array to_device(const view& v, cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
 
 /// The view's elements in a new C-order host_array (pinned, from a caching pool, where a CUDA driver
 /// is present), complete when this returns.

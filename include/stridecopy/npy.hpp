@@ -10,6 +10,7 @@
 
 #include <cuda/stream_ref>
 
+#include "stridecopy/device_array.hpp"
 #include "stridecopy/dtype.hpp"
 #include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/view.hpp"
@@ -80,6 +81,13 @@ class mapped_npy {
   std::size_t map_bytes_ = 0;
   host_array loaded_;
 };
+
+/// A .npy file (or `numpy_index` of it: "[:, ::-1]", the CLI's syntax) in a new C-order device_array
+/// on the current device, through pinned chunks: the file is mapped, and only the bytes the view reads
+/// are read, once; the whole file is never held twice in host memory. Waits for the copy. Throws
+/// npy_error for the file, invalid_index for the index, cuda_error when no device is present.
+device_array load_npy_to_device(const std::filesystem::path& path, std::string_view numpy_index = {},
+                                cuda::stream_ref stream = cudaStream_t{});
 
 /// Writes the C-order elements of `v` (any strides, host or device memory) as a .npy file, the bytes
 /// np.save writes. `descr` (a npy_header::descr, e.g. from read_npy_header) names a type v.type

@@ -23,16 +23,6 @@ FAMILY = {
 }
 
 
-def host_to_device_or_skip():
-    """Host-to-device copies arrive with the library's host-to-device path; skip until then."""
-    try:
-        sc.view(np.zeros(1, np.uint8)).to_device()
-    except ValueError as e:
-        if "not supported" in str(e):
-            pytest.skip("this build of the library copies no host memory into device memory yet")
-        raise
-
-
 # ---- PyTorch
 
 
@@ -178,7 +168,6 @@ def test_gil_released_during_device_copy(torch_cuda):
 
 def test_torch_host_to_device(torch_cuda, rng):
     torch = torch_cuda
-    host_to_device_or_skip()
     a = rng.random((4, 3, 96, 128), dtype=np.float32)
     d = sc.view(a)[:, ::-1].to_device()
     assert torch.equal(torch.from_dlpack(d).cpu(), torch.from_numpy(a[:, ::-1].copy()))
@@ -186,7 +175,6 @@ def test_torch_host_to_device(torch_cuda, rng):
 
 def test_load_to_device(torch_cuda, tmp_path, rng):
     torch = torch_cuda
-    host_to_device_or_skip()
     a = rng.random((4, 3, 96, 128), dtype=np.float32)
     np.save(tmp_path / "a.npy", a)
     d = sc.load(tmp_path / "a.npy", index="[:, ::-1]", device="cuda")
