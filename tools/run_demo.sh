@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/run_demo.sh — the main job (README): build, then `stridecopy demo`, the seed scenario:
+# tools/run_demo.sh — the main job (README): build, then `stridecopy demo`, the BGR example:
 # a [4, 3, 966, 1296] float32 batch, [:, ::-1, :, :], into a pinned NumPy-layout buffer and a .npy,
 # verified and timed. Without a GPU it runs the host path and says so.
 set -euo pipefail
