@@ -8,6 +8,9 @@ of bench/d2h_bench.cu:
     .permute(...).contiguous();
   * CuPy: cp.ascontiguousarray(view).get(out=cupyx.empty_pinned(...)), and cp.asnumpy(view);
   * NumPy on the host (np.ascontiguousarray) for the host path;
+  * stridecopy's Python package on the same tensors (where it is installed): sc.view(x)[idx].numpy()
+    (a new array, pinned, from the pool) and .numpy(out=) into the same pinned memory PyTorch's best
+    way fills;
 each timed with synchronised wall clock after a warm-up (median of --repeat), on fresh random data
 (made once per size and dtype, shared by its views), with each peer's peak extra device memory.
 stridecopy's own figures (the same-run limit and its strategies) come from a d2h_bench JSON: the one
@@ -141,8 +144,18 @@ def run_torch(shape, dtype_name, name, repeat):
     t_best = median_time(lambda: pinned.copy_(torch_view(x, xh, name, torch), non_blocking=True), sync, repeat)
     peak_best = torch.cuda.max_memory_allocated() - base
     nbytes = pinned.numel() * pinned.element_size()
-    return {"torch_cpu_ms": t_cpu, "torch_pinned_ms": t_best, "torch_extra_device_bytes": max(peak_cpu, peak_best),
-            "bytes": nbytes, "torch": torch.__version__}
+    row = {"torch_cpu_ms": t_cpu, "torch_pinned_ms": t_best, "torch_extra_device_bytes": max(peak_cpu, peak_best),
+           "bytes": nbytes, "torch": torch.__version__}
+    try:
+        import stridecopy as sc
+    except ImportError:
+        return row
+    # The same views of the same tensors through the Python package: NumPy's indexing, no copy until .numpy().
+    v = numpy_view(sc.view(x), sc.view(xh), name)
+    into = pinned.numpy()  # PyTorch's pinned tensor as a NumPy array: the same memory
+    row["sc_numpy_ms"] = median_time(lambda: v.numpy(), sync, repeat)
+    row["sc_numpy_out_ms"] = median_time(lambda: v.numpy(out=into), sync, repeat)
+    return row
 
 
 def run_cupy(shape, dtype_name, name, repeat):

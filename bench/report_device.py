@@ -153,7 +153,8 @@ def print_targets(groups):
 def print_peers(path, rows):
     with open(path) as f:
         peers = json.load(f)
-    cols = [("stridecopy", None), ("limit", None), ("torch .cpu()", "torch_cpu_ms"), ("torch pinned", "torch_pinned_ms"),
+    cols = [("stridecopy", None), ("limit", None), ("sc .numpy()", "sc_numpy_ms"), ("sc out=", "sc_numpy_out_ms"),
+            ("torch .cpu()", "torch_cpu_ms"), ("torch pinned", "torch_pinned_ms"),
             ("cupy pinned", "cupy_pinned_ms"), ("cp.asnumpy", "cupy_asnumpy_ms"), ("numpy host", "numpy_ms")]
     note = "" if peers.get("complete", True) else " (incomplete: the run stopped early)"
     print(f"\npeers on {peers.get('card', '?')}: GB/s of output bytes{note}")
