@@ -1,6 +1,7 @@
-// bench/host_bench.cpp — Google Benchmark: the CPU gather on the NCHW view family, beside memcpy of
-// the same output bytes (one and all threads) in the same run. bench/run_host_bench.py turns the
-// JSON into ratios and adds NumPy's np.ascontiguousarray on the same views.
+// bench/host_bench.cpp — Google Benchmark: the CPU gather on the NCHW view family and a float64
+// 2048x2048 transpose, beside memcpy of the same output bytes (one and all threads) in the same run.
+// Each view reports the traffic it must move (bench/traffic.hpp); bench/run_host_bench.py turns the
+// JSON into ratios to that traffic at the same run's memcpy bandwidth and adds NumPy on the same views.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -12,9 +13,11 @@
 
 #include "cpu/nontemporal.hpp"
 #include "nchw_views.hpp"
+#include "stridecopy/index.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/plan.hpp"
+#include "traffic.hpp"
 
 namespace sc = stridecopy;
 
@@ -27,15 +30,18 @@ namespace {
 struct fixture_data {
   sc::host_array nchw{sc::dtype_of<float>(), sc::bench::bgr_shape, sc::order::c, sc::memory_kind::pageable};
   sc::host_array nhwc{sc::dtype_of<std::uint8_t>(), sc::bench::bgr_shape_nhwc, sc::order::c, sc::memory_kind::pageable};
+  // A square transpose with no short side to interleave: a.T of a C-order float64 2048x2048.
+  sc::host_array square{sc::dtype_of<double>(), {2048, 2048}, sc::order::c, sc::memory_kind::pageable};
   std::vector<sc::bench::nchw_view> views;
   std::vector<std::byte> dst;
   fixture_data() {
     std::mt19937_64 g(12345);
-    for (sc::host_array* a : {&nchw, &nhwc}) {
+    for (sc::host_array* a : {&nchw, &nhwc, &square}) {
       auto* p = static_cast<std::uint64_t*>(a->data());
       for (std::size_t i = 0; i < a->bytes() / 8; ++i) p[i] = g();
     }
     views = sc::bench::nchw_views(nchw.as_view(), nhwc.as_view());
+    views.push_back({"f64_transpose", "float64 2048x2048 .T", sc::permute(square.as_view(), {1, 0})});
     dst.assign(nchw.bytes(), std::byte{1});
     flush.assign(std::size_t(96) << 20, std::byte{2});
   }
@@ -61,6 +67,7 @@ void host_copy(benchmark::State& state, int which) {
   const sc::view& v = d.views[std::size_t(which)].v;
   const sc::plan p = sc::make_plan(v);
   state.SetLabel(d.views[std::size_t(which)].numpy + " " + sc::to_string(p.pat));
+  const std::int64_t lines = sc::bench::source_lines(v);
   for (auto _ : state) {
     d.flush_caches();
     const auto t0 = std::chrono::steady_clock::now();
@@ -69,6 +76,9 @@ void host_copy(benchmark::State& state, int which) {
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   set_bytes(state, p.bytes);
+  // The traffic limit's inputs: the source lines it must read (the output bytes are "bytes").
+  state.counters["source_lines"] = double(lines);
+  state.counters["line_bytes"] = double(sc::bench::cache_line);
 }
 
 // The limit: memcpy of the same bytes, contiguous source, one thread or split across threads, with
@@ -100,8 +110,8 @@ void memcpy_limit(benchmark::State& state, std::size_t bytes, bool nontemporal) 
 
 const int registered = [] {
   const int threads = omp_get_max_threads();
-  // The NCHW view family (float32; the channel-last one on uint8 NHWC, an RGB/BGR swap) and, for each
-  // distinct output size among them, the memcpy limits.
+  // The NCHW view family (float32; the channel-last one on uint8 NHWC, an RGB/BGR swap), the float64
+  // transpose and, for each distinct output size among them, the memcpy limits.
   const auto& views = data().views;
   std::vector<std::size_t> sizes;
   for (std::size_t i = 0; i < views.size(); ++i) {
