@@ -83,23 +83,42 @@ void host_copy(benchmark::State& state, int which) {
 
 // The limit: memcpy of the same bytes, contiguous source, one thread or split across threads, with
 // glibc's memcpy or with non-temporal stores (glibc uses them only above 240 MB here, so for these sizes
-// the non-temporal copy is the faster, stricter limit). run_host_bench.py takes the fastest.
-void memcpy_limit(benchmark::State& state, std::size_t bytes, bool nontemporal) {
+// the non-temporal copy is the faster, stricter limit). Split across threads either in one contiguous
+// part per thread, or in 1 MiB chunks handed out in turn, as the gather hands out its output (both
+// threads then work in neighbouring memory: glibc's memcpy of 60 MB took 5.2 ms so against 5.8 in
+// halves, 2 threads, 2026-11-28). run_host_bench.py takes the fastest.
+enum class split { halves, chunks };
+
+void copy_part(std::byte* d, const std::byte* s, std::size_t n, bool nontemporal) {
+  if (nontemporal) {
+    sc::detail::nt_copy(d, s, n);
+    sc::detail::nt_fence();
+  } else {
+    std::memcpy(d, s, n);
+  }
+}
+
+void memcpy_limit(benchmark::State& state, std::size_t bytes, bool nontemporal, split how) {
   auto& d = data();
   const int threads = int(state.range(0));
   const auto* src = static_cast<const std::byte*>(d.nchw.data());
+  constexpr std::size_t chunk = std::size_t(1) << 20;
+  const auto chunks = std::int64_t((bytes + chunk - 1) / chunk);
   for (auto _ : state) {
     d.flush_caches();
     const auto t0 = std::chrono::steady_clock::now();
+    if (how == split::chunks) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+      for (std::int64_t i = 0; i < chunks; ++i) {
+        const std::size_t begin = std::size_t(i) * chunk;
+        copy_part(d.dst.data() + begin, src + begin, std::min(chunk, bytes - begin), nontemporal);
+      }
+    } else {
 #pragma omp parallel num_threads(threads)
-    {
-      const std::size_t t = std::size_t(omp_get_thread_num()), n = std::size_t(omp_get_num_threads());
-      const std::size_t begin = bytes * t / n / 64 * 64, end = t + 1 == n ? bytes : bytes * (t + 1) / n / 64 * 64;
-      if (nontemporal) {
-        sc::detail::nt_copy(d.dst.data() + begin, src + begin, end - begin);
-        sc::detail::nt_fence();
-      } else {
-        std::memcpy(d.dst.data() + begin, src + begin, end - begin);
+      {
+        const std::size_t t = std::size_t(omp_get_thread_num()), n = std::size_t(omp_get_num_threads());
+        const std::size_t begin = bytes * t / n / 64 * 64, end = t + 1 == n ? bytes : bytes * (t + 1) / n / 64 * 64;
+        copy_part(d.dst.data() + begin, src + begin, end - begin, nontemporal);
       }
     }
     benchmark::ClobberMemory();
@@ -126,12 +145,16 @@ const int registered = [] {
   for (std::size_t bytes : sizes)
     for (bool nontemporal : {false, true})
       for (int t : {1, threads})
-        benchmark::RegisterBenchmark(((nontemporal ? "memcpy_nontemporal/" : "memcpy/") + std::to_string(bytes)).c_str(),
-                                     memcpy_limit, bytes, nontemporal)
-            ->Arg(t)
-            ->Iterations(10)
-            ->UseManualTime()
-            ->Unit(benchmark::kMillisecond);
+        for (split how : {split::halves, split::chunks}) {
+          if (how == split::chunks && t == 1) continue;  // one thread: the same copy
+          const std::string name = std::string(nontemporal ? "memcpy_nontemporal" : "memcpy") +
+                                   (how == split::chunks ? "_chunks/" : "/") + std::to_string(bytes);
+          benchmark::RegisterBenchmark(name.c_str(), memcpy_limit, bytes, nontemporal, how)
+              ->Arg(t)
+              ->Iterations(10)
+              ->UseManualTime()
+              ->Unit(benchmark::kMillisecond);
+        }
   return 0;
 }();
 

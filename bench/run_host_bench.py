@@ -99,9 +99,9 @@ def main():
     def ms(b):
         return b["real_time"] * {"ms": 1, "us": 1e-3, "ns": 1e-6}[b["time_unit"]]
 
-    memcpy = {}  # the limit: the fastest memcpy of the same bytes (glibc or non-temporal, 1 or all threads)
+    memcpy = {}  # the fastest memcpy of the same bytes (glibc or non-temporal, 1 or all threads, split 2 ways)
     for name, b in med.items():
-        if name.startswith("memcpy/") or name.startswith("memcpy_nontemporal/"):
+        if name.startswith("memcpy"):  # memcpy, memcpy_nontemporal, and their _chunks splits
             nbytes = int(name.split("/")[1])
             memcpy[nbytes] = min(memcpy.get(nbytes, float("inf")), ms(b))
     nps = numpy_times(args.repetitions)
