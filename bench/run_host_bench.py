@@ -48,6 +48,17 @@ def cpu_name():
     return platform.processor() or "unknown"
 
 
+def scheduler():
+    """The policy this run had: under SCHED_FIFO (chrt -f), other work on the machine cannot take a
+    benchmark thread's core in the middle of a copy."""
+    try:
+        policy = os.sched_getscheduler(0)
+        names = {os.SCHED_OTHER: "SCHED_OTHER", os.SCHED_FIFO: "SCHED_FIFO", os.SCHED_RR: "SCHED_RR"}
+        return f"{names.get(policy, policy)} priority {os.sched_getparam(0).sched_priority}"
+    except (AttributeError, OSError):
+        return "unknown"
+
+
 def numpy_times(reps):
     rng = np.random.default_rng()
     a = rng.random((4, 3, 966, 1296), dtype=np.float32)
@@ -129,7 +140,7 @@ def main():
                      "numpy_ascontiguousarray_ms": npy["ascontiguousarray_ms"],
                      "numpy_ratio_to_limit": limit / npy["copyto_ms"], "speedup_over_numpy": npy["copyto_ms"] / ours})
     summary = {"date": stamp, "host": host, "cpu": cpu_name(), "threads": os.cpu_count(), "numpy": np.__version__,
-               "command": "python3 bench/run_host_bench.py --build " + args.build, "rows": rows,
+               "command": " ".join(["python3"] + sys.argv), "scheduler": scheduler(), "rows": rows,
                "google_benchmark_json": os.path.basename(raw)}
     with open(os.path.join(args.out_dir, f"host-summary-{suffix}.json"), "w") as f:
         json.dump(summary, f, indent=1)
