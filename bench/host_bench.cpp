@@ -1,6 +1,7 @@
-// bench/host_bench.cpp — Google Benchmark: the CPU gather on the NCHW view family, beside memcpy of
-// the same output bytes (one and all threads) in the same run. bench/run_host_bench.py turns the
-// JSON into ratios and adds NumPy's np.ascontiguousarray on the same views.
+// bench/host_bench.cpp — Google Benchmark: the CPU gather on the NCHW view family and a float64
+// 2048x2048 transpose, beside memcpy of the same output bytes (one and all threads) in the same run.
+// Each view reports the traffic it must move (bench/traffic.hpp); bench/run_host_bench.py turns the
+// JSON into ratios to that traffic at the same run's memcpy bandwidth and adds NumPy on the same views.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -12,9 +13,11 @@
 
 #include "cpu/nontemporal.hpp"
 #include "nchw_views.hpp"
+#include "stridecopy/index.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/plan.hpp"
+#include "traffic.hpp"
 
 namespace sc = stridecopy;
 
@@ -27,15 +30,18 @@ namespace {
 struct fixture_data {
   sc::host_array nchw{sc::dtype_of<float>(), sc::bench::bgr_shape, sc::order::c, sc::memory_kind::pageable};
   sc::host_array nhwc{sc::dtype_of<std::uint8_t>(), sc::bench::bgr_shape_nhwc, sc::order::c, sc::memory_kind::pageable};
+  // A square transpose with no short side to interleave: a.T of a C-order float64 2048x2048.
+  sc::host_array square{sc::dtype_of<double>(), {2048, 2048}, sc::order::c, sc::memory_kind::pageable};
   std::vector<sc::bench::nchw_view> views;
   std::vector<std::byte> dst;
   fixture_data() {
     std::mt19937_64 g(12345);
-    for (sc::host_array* a : {&nchw, &nhwc}) {
+    for (sc::host_array* a : {&nchw, &nhwc, &square}) {
       auto* p = static_cast<std::uint64_t*>(a->data());
       for (std::size_t i = 0; i < a->bytes() / 8; ++i) p[i] = g();
     }
     views = sc::bench::nchw_views(nchw.as_view(), nhwc.as_view());
+    views.push_back({"f64_transpose", "float64 2048x2048 .T", sc::permute(square.as_view(), {1, 0})});
     dst.assign(nchw.bytes(), std::byte{1});
     flush.assign(std::size_t(96) << 20, std::byte{2});
   }
@@ -61,6 +67,7 @@ void host_copy(benchmark::State& state, int which) {
   const sc::view& v = d.views[std::size_t(which)].v;
   const sc::plan p = sc::make_plan(v);
   state.SetLabel(d.views[std::size_t(which)].numpy + " " + sc::to_string(p.pat));
+  const std::int64_t lines = sc::bench::source_lines(v);
   for (auto _ : state) {
     d.flush_caches();
     const auto t0 = std::chrono::steady_clock::now();
@@ -69,27 +76,49 @@ void host_copy(benchmark::State& state, int which) {
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   set_bytes(state, p.bytes);
+  // The traffic limit's inputs: the source lines it must read (the output bytes are "bytes").
+  state.counters["source_lines"] = double(lines);
+  state.counters["line_bytes"] = double(sc::bench::cache_line);
 }
 
 // The limit: memcpy of the same bytes, contiguous source, one thread or split across threads, with
 // glibc's memcpy or with non-temporal stores (glibc uses them only above 240 MB here, so for these sizes
-// the non-temporal copy is the faster, stricter limit). run_host_bench.py takes the fastest.
-void memcpy_limit(benchmark::State& state, std::size_t bytes, bool nontemporal) {
+// the non-temporal copy is the faster, stricter limit). Split across threads either in one contiguous
+// part per thread, or in 1 MiB chunks handed out in turn, as the gather hands out its output (both
+// threads then work in neighbouring memory: glibc's memcpy of 60 MB took 5.2 ms against 5.8 in
+// halves, 2 threads, 2026-11-28). run_host_bench.py takes the fastest.
+enum class split { halves, chunks };
+
+void copy_part(std::byte* d, const std::byte* s, std::size_t n, bool nontemporal) {
+  if (nontemporal) {
+    sc::detail::nt_copy(d, s, n);
+    sc::detail::nt_fence();
+  } else {
+    std::memcpy(d, s, n);
+  }
+}
+
+void memcpy_limit(benchmark::State& state, std::size_t bytes, bool nontemporal, split how) {
   auto& d = data();
   const int threads = int(state.range(0));
   const auto* src = static_cast<const std::byte*>(d.nchw.data());
+  constexpr std::size_t chunk = std::size_t(1) << 20;
+  const auto chunks = std::int64_t((bytes + chunk - 1) / chunk);
   for (auto _ : state) {
     d.flush_caches();
     const auto t0 = std::chrono::steady_clock::now();
+    if (how == split::chunks) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+      for (std::int64_t i = 0; i < chunks; ++i) {
+        const std::size_t begin = std::size_t(i) * chunk;
+        copy_part(d.dst.data() + begin, src + begin, std::min(chunk, bytes - begin), nontemporal);
+      }
+    } else {
 #pragma omp parallel num_threads(threads)
-    {
-      const std::size_t t = std::size_t(omp_get_thread_num()), n = std::size_t(omp_get_num_threads());
-      const std::size_t begin = bytes * t / n / 64 * 64, end = t + 1 == n ? bytes : bytes * (t + 1) / n / 64 * 64;
-      if (nontemporal) {
-        sc::detail::nt_copy(d.dst.data() + begin, src + begin, end - begin);
-        sc::detail::nt_fence();
-      } else {
-        std::memcpy(d.dst.data() + begin, src + begin, end - begin);
+      {
+        const std::size_t t = std::size_t(omp_get_thread_num()), n = std::size_t(omp_get_num_threads());
+        const std::size_t begin = bytes * t / n / 64 * 64, end = t + 1 == n ? bytes : bytes * (t + 1) / n / 64 * 64;
+        copy_part(d.dst.data() + begin, src + begin, end - begin, nontemporal);
       }
     }
     benchmark::ClobberMemory();
@@ -100,8 +129,8 @@ void memcpy_limit(benchmark::State& state, std::size_t bytes, bool nontemporal) 
 
 const int registered = [] {
   const int threads = omp_get_max_threads();
-  // The NCHW view family (float32; the channel-last one on uint8 NHWC, an RGB/BGR swap) and, for each
-  // distinct output size among them, the memcpy limits.
+  // The NCHW view family (float32; the channel-last one on uint8 NHWC, an RGB/BGR swap), the float64
+  // transpose and, for each distinct output size among them, the memcpy limits.
   const auto& views = data().views;
   std::vector<std::size_t> sizes;
   for (std::size_t i = 0; i < views.size(); ++i) {
@@ -116,12 +145,16 @@ const int registered = [] {
   for (std::size_t bytes : sizes)
     for (bool nontemporal : {false, true})
       for (int t : {1, threads})
-        benchmark::RegisterBenchmark(((nontemporal ? "memcpy_nontemporal/" : "memcpy/") + std::to_string(bytes)).c_str(),
-                                     memcpy_limit, bytes, nontemporal)
-            ->Arg(t)
-            ->Iterations(10)
-            ->UseManualTime()
-            ->Unit(benchmark::kMillisecond);
+        for (split how : {split::halves, split::chunks}) {
+          if (how == split::chunks && t == 1) continue;  // one thread: the same copy
+          const std::string name = std::string(nontemporal ? "memcpy_nontemporal" : "memcpy") +
+                                   (how == split::chunks ? "_chunks/" : "/") + std::to_string(bytes);
+          benchmark::RegisterBenchmark(name.c_str(), memcpy_limit, bytes, nontemporal, how)
+              ->Arg(t)
+              ->Iterations(10)
+              ->UseManualTime()
+              ->Unit(benchmark::kMillisecond);
+        }
   return 0;
 }();
 

@@ -3,16 +3,20 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <numeric>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cpu/gather.hpp"
+#include "cpu/nontemporal.hpp"
 #include "random_views.hpp"
 #include "reference.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/error.hpp"
+#include "stridecopy/index.hpp"
 #include "stridecopy/plan.hpp"
 #include "test_util.hpp"
 
@@ -144,4 +148,165 @@ TEST(CpuGather, TeamSizeFollowsTheBytes) {
   EXPECT_EQ(sc::detail::team_size(4096, 0), 1);
   EXPECT_EQ(sc::detail::team_size(4096, 3), 3);
   EXPECT_GE(sc::detail::team_size(std::size_t(1) << 30, 0), 1);
+}
+
+// ---- the streamed (non-temporal) paths: outputs of 8 MiB or more whose rows or tiles nontemporal.hpp
+// writes in whole vectors. Shapes are odd so that heads, tails, tile and band edges all occur.
+
+TEST(CpuGather, StreamedPixelReverseMatchesTheReference) {
+  // uint8 NHWC [..., ::-1] (RGB <-> BGR): 3-byte packed reverses with byte shuffles.
+  const shape_t shape{3, 701, 1333, 3};
+  const auto data = sc::test::random_bytes(3 * 701 * 1333 * 3 + 16);
+  for (std::size_t src_shift : {0, 5}) {
+    const sc::view base = sc::contiguous_view(data.data() + src_shift, sc::dtype_of<std::uint8_t>(), shape);
+    const sc::view v = sc::slice(base, "[..., ::-1]");
+    ASSERT_GE(sc::make_plan(v).bytes, std::size_t(8) << 20);
+    for (int threads : {1, 2})
+      for (std::size_t misalign : {0, 1, 7, 13}) {
+        SCOPED_TRACE("shift " + std::to_string(src_shift) + " threads " + std::to_string(threads) + " misalign " +
+                     std::to_string(misalign));
+        expect_copy_matches_reference(v, threads, misalign);
+      }
+  }
+}
+
+TEST(CpuGather, StreamedThreePlaneInterleaveMatchesTheReference) {
+  // float32 NCHW -> NHWC with 3 channels; H * W not a multiple of 4 or 16 (tile and vector tails).
+  const shape_t shape{2, 3, 601, 1753};
+  const auto data = sc::test::random_bytes(2 * 3 * 601 * 1753 * 4);
+  const sc::view v = sc::permute(sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape), {0, 2, 3, 1});
+  ASSERT_EQ(sc::make_plan(v).pat, sc::pattern::transposed);
+  ASSERT_GE(sc::make_plan(v).bytes, std::size_t(8) << 20);
+  for (int threads : {1, 2})
+    for (std::size_t misalign : {0, 4, 8, 12, 2}) {  // 2: not 4-aligned, the cached path
+      SCOPED_TRACE("threads " + std::to_string(threads) + " misalign " + std::to_string(misalign));
+      expect_copy_matches_reference(v, threads, misalign);
+    }
+}
+
+TEST(CpuGather, StreamedSquareTransposeMatchesTheReference) {
+  // a.T of C-order float64 [rows, cols]: output rows (source columns) of `rows` units. Rows a multiple
+  // of 8 stream in 8 x 8 blocks: an odd column count (a lone last output row in the last tile), a
+  // destination off its lines (cached head and tail columns), output rows of 2 lines. Rows not a
+  // multiple of 8 take the cached tiles.
+  for (const auto& [rows, cols] :
+       {std::pair<std::int64_t, std::int64_t>{1024, 1041}, {16, 65601}, {1030, 1025}, {1031, 1030}}) {
+    const auto data = sc::test::random_bytes(std::size_t(rows * cols * 8));
+    const sc::view v =
+        sc::permute(sc::contiguous_view(data.data(), sc::dtype_of<double>(), shape_t{rows, cols}), {1, 0});
+    ASSERT_EQ(sc::make_plan(v).pat, sc::pattern::transposed);
+    ASSERT_GE(sc::make_plan(v).bytes, std::size_t(8) << 20);
+    for (int threads : {1, 2})
+      for (std::size_t misalign : {0, 8, 16, 40}) {
+        SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols) + " threads " + std::to_string(threads) +
+                     " misalign " + std::to_string(misalign));
+        expect_copy_matches_reference(v, threads, misalign);
+      }
+  }
+}
+
+// ---- the vector kernels themselves, on every short length and destination alignment: heads until
+// the destination is 16-aligned, whole blocks, tails.
+
+TEST(CpuGather, PixelReverseKernelOnEveryLengthAndAlignment) {
+  const auto src = sc::test::random_bytes(3 * 70);
+  for (std::int64_t pixels = 0; pixels <= 70; ++pixels)
+    for (std::size_t misalign = 0; misalign < 16; ++misalign) {
+      sc::test::guarded_buffer dst(std::size_t(3 * pixels), misalign);
+      sc::detail::nt_reverse_pixels3(dst.data(), src.data(), pixels);
+      sc::detail::nt_fence();
+      ASSERT_TRUE(dst.canaries_intact()) << pixels << " " << misalign;
+      const auto got = dst.contents();
+      for (std::int64_t p = 0; p < pixels; ++p)
+        for (int j = 0; j < 3; ++j)
+          ASSERT_EQ(got[std::size_t(3 * p + j)], src[std::size_t(3 * p + 2 - j)]) << pixels << " " << misalign;
+    }
+}
+
+TEST(CpuGather, InterleaveKernelOnEveryLengthAndAlignment) {
+  const std::int64_t plane = 41;  // not a multiple of 4: the planes' loads are unaligned
+  const auto bytes = sc::test::random_bytes(3 * plane * 4);
+  std::vector<std::uint32_t> src(std::size_t(3 * plane));
+  std::memcpy(src.data(), bytes.data(), bytes.size());
+  for (std::int64_t n = 0; n <= plane; ++n)
+    for (std::size_t misalign : {0, 4, 8, 12}) {
+      sc::test::guarded_buffer dst(std::size_t(12 * n), misalign);
+      sc::detail::nt_interleave3_32(dst.data(), src.data(), plane, n);
+      sc::detail::nt_fence();
+      ASSERT_TRUE(dst.canaries_intact()) << n << " " << misalign;
+      const auto got = dst.contents();
+      for (std::int64_t a = 0; a < n; ++a)
+        for (int c = 0; c < 3; ++c) {
+          std::uint32_t x;
+          std::memcpy(&x, got.data() + 12 * a + 4 * c, 4);
+          ASSERT_EQ(x, src[std::size_t(c * plane + a)]) << n << " " << misalign << " pixel " << a;
+        }
+    }
+}
+
+TEST(CpuGather, TransposeKernelWritesTwoWholeLines) {
+  const std::int64_t step = 13;  // source rows 13 units apart
+  std::vector<std::uint64_t> src(std::size_t(8 * step));
+  std::iota(src.begin(), src.end(), std::uint64_t(1000));
+  const std::int64_t pitch = 80;  // output rows 80 bytes apart: 16-aligned, not line-aligned
+  sc::test::guarded_buffer dst(std::size_t(pitch + 64));
+  sc::detail::nt_transpose_2x8_64(dst.data(), pitch, src.data() + 3, step);
+  sc::detail::nt_fence();
+  ASSERT_TRUE(dst.canaries_intact());
+  const auto got = dst.contents();
+  for (int k = 0; k < 2; ++k)
+    for (int i = 0; i < 8; ++i) {
+      std::uint64_t x;
+      std::memcpy(&x, got.data() + k * pitch + 8 * i, 8);
+      EXPECT_EQ(x, src[std::size_t(i * step + 3 + k)]) << k << " " << i;
+    }
+  for (std::int64_t b = 64; b < pitch; ++b) EXPECT_EQ(got[std::size_t(b)], sc::test::guarded_buffer::poison);
+}
+
+TEST(CpuGather, ReverseKernelOnEveryLengthAndAlignment) {
+  // d[j] = s[-j], walked from the end of the row: tails, whole 16-byte groups, heads, and a
+  // destination that is not even unit-aligned (all of it element by element).
+  const auto bytes = sc::test::random_bytes(8 * 40);
+  const auto check = [&](auto unit) {
+    using U = decltype(unit);
+    std::vector<U> src(40);
+    std::memcpy(src.data(), bytes.data(), 40 * sizeof(U));
+    for (std::int64_t n = 0; n <= 40; ++n)
+      for (std::size_t misalign : {0, 1, 4, 8, 12}) {
+        sc::test::guarded_buffer dst(std::size_t(n) * sizeof(U), misalign);
+        sc::detail::nt_reverse(dst.data(), src.data() + (n ? n - 1 : 0), n);
+        sc::detail::nt_fence();
+        ASSERT_TRUE(dst.canaries_intact()) << sizeof(U) << " " << n << " " << misalign;
+        const auto got = dst.contents();
+        for (std::int64_t j = 0; j < n; ++j) {
+          U x;
+          std::memcpy(&x, got.data() + j * std::int64_t(sizeof(U)), sizeof(U));
+          ASSERT_EQ(x, src[std::size_t(n - 1 - j)]) << sizeof(U) << " " << n << " " << misalign << " at " << j;
+        }
+      }
+  };
+  check(std::uint32_t{});
+  check(std::uint64_t{});
+}
+
+TEST(CpuGather, StreamedReversedRowsMatchTheReference) {
+  // x[..., ::-1] of 8 MiB or more: short reversed rows (odd lengths, 5 KB, 1 unit more than a line
+  // multiple) and long ones ([:, ::-1, ::-1] merges into rows of a whole plane).
+  for (const auto& [dtype, shape, index] :
+       {std::tuple{sc::dtype_of<float>(), shape_t{3, 1101, 641}, "[..., ::-1]"},
+        std::tuple{sc::dtype_of<double>(), shape_t{2, 811, 647}, "[..., ::-1]"},
+        std::tuple{sc::dtype_of<float>(), shape_t{2, 1203, 877}, "[:, ::-1, ::-1]"}}) {
+    std::int64_t n = dtype.itemsize;
+    for (std::int64_t e : shape) n *= e;
+    const auto data = sc::test::random_bytes(std::size_t(n));
+    const sc::view v = sc::slice(sc::contiguous_view(data.data(), dtype, shape), index);
+    ASSERT_EQ(sc::make_plan(v).pat, sc::pattern::reversed_rows);
+    ASSERT_GE(sc::make_plan(v).bytes, std::size_t(8) << 20);
+    for (int threads : {1, 2})
+      for (std::size_t misalign : {0, 4, 8, 3}) {
+        SCOPED_TRACE(std::string(index) + " itemsize " + std::to_string(dtype.itemsize) + " threads " +
+                     std::to_string(threads) + " misalign " + std::to_string(misalign));
+        expect_copy_matches_reference(v, threads, misalign);
+      }
+  }
 }

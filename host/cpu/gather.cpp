@@ -34,11 +34,11 @@ inline void put(std::byte* d, std::int64_t j, U value) {
   std::memcpy(d + j * std::int64_t(sizeof(U)), &value, sizeof(U));
 }
 
-// Outputs this large write their long rows with non-temporal stores: the output would not stay in the
-// cache anyway, and non-temporal stores skip the read-for-ownership of every destination line (a third
-// of a copy's memory traffic). Measured (bench/run_host_bench.py): [:, ::-1, :, :] gains about 1.5x.
-// Gathering the other patterns into a cached buffer and writing that out non-temporally was slower than plain
-// stores here, so only rows that nontemporal.hpp vectorises directly (runs, reverses, ::2) use them.
+// Outputs this large write with non-temporal stores where nontemporal.hpp writes them directly: the
+// output would not stay in the cache anyway, and non-temporal stores skip the read-for-ownership of
+// every destination line (a third of a copy's memory traffic). Measured (bench/run_host_bench.py):
+// [:, ::-1, :, :] gains about 1.5x. Gathering other patterns into a cached buffer and writing that out
+// non-temporally was slower than plain stores, so only the kernels of nontemporal.hpp use them.
 constexpr std::size_t nontemporal_bytes = std::size_t(8) << 20;
 
 template <class U, bool NonTemporal = false>
@@ -73,9 +73,14 @@ inline void reverse_packed_rows(const U* __restrict s, std::int64_t rows, std::b
 
 // Rows of n <= 16 units: one call per row would cost more than the row, so walk the next dimension
 // out in the same loop.
-template <class U>
+template <class U, bool NonTemporal = false>
 inline void copy_short_rows(const U* __restrict s, std::int64_t row_step, std::int64_t rows, std::int64_t step,
                             std::int64_t n, std::byte* __restrict d) {
+  if constexpr (NonTemporal && sizeof(U) == 1) {
+    // streams_rows() admits packed 3-byte reverses only: the row's first element is its last byte.
+    if (step == -1 && row_step == 3 && n == 3)
+      return nt_reverse_pixels3(d, reinterpret_cast<const std::byte*>(s) - 2, rows);
+  }
   if (step == -1 && row_step == n) {
     switch (n) {
       case 2: return reverse_packed_rows<2>(s, rows, d);
@@ -120,7 +125,7 @@ STRIDECOPY_MULTIVERSION void gather_units(const plan& p, const std::byte* first_
     if (r >= 2 && idx[r - 1] == 0 && n <= 16 && count >= n) {
       // Whole short rows along dim r-2, up to the end of that dim or of the range.
       const std::int64_t rows = std::min(p.extent[r - 2] - idx[r - 2], count / n);
-      copy_short_rows(src + off, p.stride[r - 2], rows, step, n, dst);
+      copy_short_rows<U, NonTemporal>(src + off, p.stride[r - 2], rows, step, n, dst);
       done = rows * n;
       off += rows * p.stride[r - 2];
       idx[r - 2] += rows;
@@ -149,24 +154,77 @@ inline void interleave_planes(const U* __restrict s, std::int64_t plane_step, st
     for (int b = 0; b < B; ++b) put(d, a * B + b, s[b * plane_step + a]);
 }
 
-template <class U>
-STRIDECOPY_MULTIVERSION void transpose_tile(const plan& p, const std::byte* first_element, const transpose_shape& t,
-                                            std::int64_t plane, std::int64_t a0, std::int64_t a1, std::byte* out) {
-  constexpr std::int64_t tb = std::max<std::int64_t>(8, 256 / std::int64_t(sizeof(U)));
-  const U* src = reinterpret_cast<const U*>(first_element);
-  const int u = p.unit_dim;
-  // Source offset of the plane: odometer over the dims outside u.
+// How a transposed plan writes its output (chosen once per copy by transpose_way_of).
+enum class transpose_way {
+  tiles,                ///< cached stores, tiles that keep the source lines of a tile in L1
+  interleave3_stream,   ///< 3 planes of 4-byte units interleaved, non-temporal 16-byte stores
+  blocks64_stream,      ///< 8-byte units in 8 x 8 blocks: whole 64-byte output lines, non-temporal
+};
+
+// Source offset (units) of plane `plane` of a transposed plan: odometer over the dims outside unit_dim.
+std::int64_t plane_offset(const plan& p, std::int64_t plane) {
   std::int64_t base = 0, rem = plane;
-  for (int d = u - 1; d >= 0; --d) {
+  for (int d = p.unit_dim - 1; d >= 0; --d) {
     base += (rem % p.extent[d]) * p.stride[d];
     rem /= p.extent[d];
   }
+  return base;
+}
+
+// Output rows [a0, a1) of one plane of a 2-D transpose of 8-byte units (t.m == 1, forward unit-stride
+// dim): source unit (a, b) at s[a + b * sb], output row a (b_count units) at d + a * b_count * 8.
+// Bands of 8 source rows are read along a; each pair of output rows receives one whole 64-byte line
+// per band, written non-temporally. The bands start where the output's lines do: a streaming store
+// to part of a line costs a read of the line in memory, and scattered partial lines measured 3-5x
+// slower than cached stores. What is left (the columns before the first line and after the last,
+// the last row of an odd range) goes through cached stores. d must be 8-aligned, b_count a multiple
+// of 8 (so every output row starts at the same offset in a line).
+inline void transpose_blocks64_stream(const std::uint64_t* __restrict s, std::int64_t sb, std::int64_t a0,
+                                      std::int64_t a1, std::int64_t b_count, std::byte* __restrict d) {
+  const std::int64_t pitch = b_count * 8;
+  const std::int64_t head = std::min<std::int64_t>(
+      b_count, std::int64_t((64 - reinterpret_cast<std::uintptr_t>(d) % 64) % 64) / 8);
+  const std::int64_t b_end = head + (b_count - head) / 8 * 8, a_pairs_end = a0 + (a1 - a0) / 2 * 2;
+  for (std::int64_t b = head; b < b_end; b += 8) {
+    const std::uint64_t* band = s + b * sb;
+    for (std::int64_t a = a0; a < a_pairs_end; a += 2) nt_transpose_2x8_64(d + a * pitch + b * 8, pitch, band + a, sb);
+  }
+  const auto cached = [&](std::int64_t a, std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t b = b0; b < b1; ++b) put(d + a * pitch, b, s[a + b * sb]);
+  };
+  for (std::int64_t a = a0; a < a1; ++a) {
+    if (a >= a_pairs_end) {
+      cached(a, 0, b_count);
+    } else {
+      cached(a, 0, head);
+      cached(a, b_end, b_count);
+    }
+  }
+}
+
+template <class U>
+STRIDECOPY_MULTIVERSION void transpose_tile(const plan& p, const std::byte* first_element, const transpose_shape& t,
+                                            transpose_way way, std::int64_t plane, std::int64_t a0,
+                                            std::int64_t a1, std::byte* out) {
+  constexpr std::int64_t tb = std::max<std::int64_t>(8, 256 / std::int64_t(sizeof(U)));
+  const U* src = reinterpret_cast<const U*>(first_element);
+  const int u = p.unit_dim;
+  const std::int64_t base = plane_offset(p, plane);
   const std::int64_t sa = p.stride[u], sb = p.inner_stride();
   const int r = p.rank;
   std::byte* plane_out = out + plane * t.a * t.row_units() * std::int64_t(sizeof(U));
+  if constexpr (sizeof(U) == 8) {
+    if (way == transpose_way::blocks64_stream)
+      return transpose_blocks64_stream(reinterpret_cast<const std::uint64_t*>(src + base), sb, a0, a1, t.b,
+                                       plane_out);
+  }
   if (sa == 1 && t.m == 1 && t.b <= 4) {
     const U* s = src + base + a0;
     std::byte* d = plane_out + a0 * t.b * std::int64_t(sizeof(U));
+    if constexpr (sizeof(U) == 4) {
+      if (way == transpose_way::interleave3_stream)
+        return nt_interleave3_32(d, reinterpret_cast<const std::uint32_t*>(s), sb, a1 - a0);
+    }
     switch (t.b) {
       case 2: return interleave_planes<2>(s, sb, a1 - a0, d);
       case 3: return interleave_planes<3>(s, sb, a1 - a0, d);
@@ -190,19 +248,53 @@ STRIDECOPY_MULTIVERSION void transpose_tile(const plan& p, const std::byte* firs
   }
 }
 
+// Large transposes whose output nontemporal.hpp writes in whole vectors stream it (no read for
+// ownership of the destination): 3 planes of 4-byte units interleaved (NCHW -> NHWC, RGB), and 2-D
+// transposes of 8-byte units in whole 64-byte lines. Measured on one thread (host_bench, A/B,
+// medians of 3 runs, 2026-11-28): .transpose(0, 2, 3, 1) 12.5 -> 10.6 ms, the float64 2048x2048
+// transpose 17.4 -> 7.9 ms.
+transpose_way transpose_way_of(const plan& p, const transpose_shape& t, const std::byte* dst) {
+  if (p.bytes < nontemporal_bytes || t.m != 1 || p.stride[p.unit_dim] != 1) return transpose_way::tiles;
+  const auto addr = reinterpret_cast<std::uintptr_t>(dst);
+  if (p.unit == 4 && t.b == 3 && addr % 4 == 0) return transpose_way::interleave3_stream;
+  if (p.unit == 8 && t.b >= 16 && t.b % 8 == 0 && addr % 8 == 0) return transpose_way::blocks64_stream;
+  return transpose_way::tiles;
+}
+
+// Whether a row-walked (not transposed) plan writes its output with non-temporal stores: large outputs
+// whose rows nontemporal.hpp vectorises (runs, every-other-element rows of 4-byte units, reversed rows
+// of 4- and 8-byte units, packed 3-byte reverses). The output is written forward in whole lines, so
+// the read for ownership of every destination line is saved. A/B runs of host_bench: [:, ::-1, :, :]
+// 1.3x, [:, :, ::-1, ::-1] 1.2x and [..., ::2] 1.3x faster (2026-11-26); short reversed rows
+// ([..., ::-1], 5 KB) lost 1.2x while nt_reverse read each row backwards, and gained (0.85 -> 0.88 of
+// memcpy on one thread) once it read the source forward (2026-11-28); uint8 RGB <-> BGR
+// 4.3 -> 3.2 ms on one thread with byte shuffles.
+bool streams_rows(const plan& p) {
+  if (p.bytes < nontemporal_bytes || p.rank == 0) return false;
+  const std::int64_t step = p.inner_stride(), n = p.inner_extent();
+  if (p.unit == 1 && step == -1 && n == 3 && p.rank >= 2 && p.stride[p.rank - 2] == 3) return cpu_has_ssse3();
+  return n >= 64 && (step == 1 || (step == 2 && p.unit == 4) || (step == -1 && (p.unit == 4 || p.unit == 8)));
+}
+
 template <class U>
 void gather_all(const plan& p, const std::byte* first_element, std::byte* dst, int threads) {
   if (p.pat == pattern::transposed) {
     const transpose_shape t = transpose_shape_of(p);
+    const transpose_way way = transpose_way_of(p, t, dst);
     // Few planes interleaved (the fast path of transpose_tile) stream through the cache: tiles of
-    // 64 KiB of output. Otherwise tiles of a few cache lines of source per b, so that the b lines
-    // stay in L1.
+    // 64 KiB of output, whole 64-byte lines when the destination is line-aligned (a multiple of 16
+    // pixels). Otherwise tiles of a few cache lines of source per b, so that the b lines stay in L1.
     const bool interleave = t.m == 1 && t.b <= 4 && p.stride[p.unit_dim] == 1;
-    const std::int64_t ta = interleave ? std::int64_t(64 * 1024) / std::int64_t(sizeof(U) * std::size_t(t.b))
+    const std::int64_t ta0 = interleave ? std::int64_t(64 * 1024) / std::int64_t(sizeof(U) * std::size_t(t.b)) / 16 * 16
                                        : std::max<std::int64_t>(16, 512 / std::int64_t(sizeof(U)));
+    // 8 x 8 blocks: 256 output rows per tile, so a band reads 2 KiB runs of its 8 source rows.
+    // Measured on the float64 2048x2048 transpose, one thread: tiles of 8, 16, 64, 256 and 2048 rows
+    // took 8.3-9.1, 7.4-7.8, 7.0-8.8, 6.4-7.1 and 6.3-6.7 ms; 256 leaves 8 tiles to share.
+    const std::int64_t ta = way == transpose_way::blocks64_stream ? 256 : ta0;
     const std::int64_t tiles = (t.a + ta - 1) / ta;
     const auto run_tile = [&](std::int64_t plane, std::int64_t tile) {
-      transpose_tile<U>(p, first_element, t, plane, tile * ta, std::min(t.a, (tile + 1) * ta), dst);
+      transpose_tile<U>(p, first_element, t, way, plane, tile * ta, std::min(t.a, (tile + 1) * ta), dst);
+      if (way != transpose_way::tiles) nt_fence();
     };
     if (threads <= 1) {  // no parallel region at all: small copies must not pay for one
       for (std::int64_t plane = 0; plane < t.planes; ++plane)
@@ -214,14 +306,7 @@ void gather_all(const plan& p, const std::byte* first_element, std::byte* dst, i
       for (std::int64_t tile = 0; tile < tiles; ++tile) run_tile(plane, tile);
     return;
   }
-  // Non-temporal stores for the rows nontemporal.hpp vectorises: runs, every-other-element rows of 4-byte
-  // units, and reversed rows of 4- and 8-byte units when they are long. A/B runs of host_bench
-  // (2026-11-26): non-temporal stores made [:, ::-1, :, :] 1.3x, [:, :, ::-1, ::-1] (5 MB rows) 1.2x and
-  // [..., ::2] 1.3x faster, but [..., ::-1] (5 KB rows) 1.2x slower, hence the row length bound.
-  const std::int64_t step = p.inner_stride(), row_bytes = p.inner_extent() * p.unit;
-  const bool nontemporal = p.bytes >= nontemporal_bytes && p.inner_extent() >= 64 &&
-                         (step == 1 || (step == 2 && p.unit == 4) ||
-                          (step == -1 && (p.unit == 4 || p.unit == 8) && row_bytes >= (64 << 10)));
+  const bool nontemporal = streams_rows(p);
   const auto run_range = [&](std::int64_t first, std::int64_t count) {
     std::byte* out = dst + first * std::int64_t(sizeof(U));
     if (nontemporal) {
