@@ -115,9 +115,11 @@ dtype parse_type_string(std::string_view descr, std::string* canonical) {
   if (s.empty()) reject(descr, "no size after type code " + char_name(kind));
   for (const char ch : s) {
     if (ch < '0' || ch > '9') reject(descr, "size " + detail::quoted(s) + " is not a decimal number");
-    // Leading zeros are fine ("<i08" is "<i8" to NumPy); only the value is bounded.
-    if (count > (std::numeric_limits<int>::max() - 9) / 10) reject(descr, "size is too large");
-    count = count * 10 + (ch - '0');
+    // Leading zeros are fine ("<i08" is "<i8" to NumPy); only the value is bounded, by int as
+    // NumPy's itemsize is ("|V2147483647" is a type, "|V2147483648" is not).
+    const int digit = ch - '0';
+    if (count > (std::numeric_limits<int>::max() - digit) / 10) reject(descr, "size is too large");
+    count = count * 10 + digit;
   }
 
   // A 'U' size counts UCS-4 characters; itemsize is in bytes.
