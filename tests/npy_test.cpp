@@ -251,6 +251,22 @@ TEST(NpyHeader, LargestItemsizesRoundTrip) {
 
 // ---- parse_npy_header -----------------------------------------------------------------------------
 
+TEST(NpyHeader, DescrIsWhatNpSaveWritesForEverySpelling) {
+  // A header is read with the descr np.save would write for its type (NumPy's dtype.str), whatever
+  // spelling it came with; the header written from either is the same.
+  const std::pair<const char*, const char*> cases[] = {
+      {"'?'", "'|b1'"}, {"'b1'", "'|b1'"}, {"'=f8'", "'<f8'"}, {"'<u1'", "'|u1'"}, {"'U2'", "'<U2'"}, {"'=M8[ns]'", "'<M8[ns]'"},
+  };
+  for (const auto& [spelt, canonical] : cases) {
+    SCOPED_TRACE(spelt);
+    const sc::npy_header h =
+        sc::parse_npy_header(npy_bytes(1, std::string("{'descr': ") + spelt + ", 'fortran_order': False, 'shape': (2,), }"));
+    EXPECT_EQ(h.descr, canonical);
+    EXPECT_EQ(sc::make_npy_header(spelt, shape_t{2}), sc::make_npy_header(canonical, shape_t{2}));
+    EXPECT_EQ(sc::parse_npy_header(sc::make_npy_header(spelt, shape_t{2})).descr, canonical);
+  }
+}
+
 TEST(NpyHeader, ParsesEveryDictSpelling) {
   struct spelling {
     std::string dict;

@@ -105,9 +105,11 @@ dtype parse_type_string(std::string_view descr, std::string* canonical) {
 
   int count = 0;
   if (kind == '?') {
-    // NumPy's one-character code for bool; it takes no size.
+    // NumPy's one-character code for bool; it takes no size. dtype.str spells it "|b1".
     if (!s.empty()) reject(descr, "'?' (bool) takes no size");
-    return dtype{'b', 1, '|'};
+    const dtype t{'b', 1, '|'};
+    if (canonical) *canonical = to_descr(t);
+    return t;
   }
   if (!known_kind(kind))
     reject(descr, "unknown or unsupported type code " + char_name(kind) +
