@@ -146,6 +146,21 @@ TEST(DtypeParse, RejectsBadSizes) {
   expect_rejected("|V99999999999999999999", "too large");
   // Even a size that fits int counts characters for 'U': 2^30 characters are 2^32 bytes.
   expect_rejected("<U1073741824", "too large");
+  expect_rejected("|V2147483648", "too large");
+  expect_rejected("|S02147483648", "too large");
+}
+
+TEST(DtypeParse, SizesUpToIntMaxAsNumpy) {
+  // NumPy's itemsize is an int: np.dtype("|V2147483647").itemsize == 2**31 - 1.
+  EXPECT_EQ(sc::parse_descr("|V2147483647"), (sc::dtype{'V', 2147483647, '|'}));
+  EXPECT_EQ(sc::parse_descr("|S2147483647"), (sc::dtype{'S', 2147483647, '|'}));
+  EXPECT_EQ(sc::parse_descr("|V2147483640"), (sc::dtype{'V', 2147483640, '|'}));
+  EXPECT_EQ(sc::parse_descr(">U536870911"), (sc::dtype{'U', 2147483644, '>'}));
+  // Whatever validate accepts, to_descr spells and parse_descr reads back.
+  for (const sc::dtype t : {sc::dtype{'V', 2147483647, '|'}, sc::dtype{'S', 2147483646, '|'}, sc::dtype{'U', 2147483644, '<'}}) {
+    sc::validate(t);
+    EXPECT_EQ(sc::parse_descr(sc::to_descr(t)), t) << sc::to_descr(t);
+  }
 }
 
 TEST(DtypeParse, RejectsGarbage) {

@@ -354,3 +354,24 @@ TEST(Plan, ChunksCoverTheOutputInWholeRowsOrSixteenByteSteps) {
   const sc::detail::chunking tc = sc::detail::chunk_output(t, 1000);
   EXPECT_EQ(tc.chunk_units % sc::detail::transpose_shape_of(t).row_units(), 0);
 }
+
+TEST(Plan, ChunksOfOutputsNear2To63UnitsAndOfSizesBeyondIt) {
+  // A broadcast byte of 2^63 - 2 elements: a plan of 2^63 - 2 units in one row (stride 0).
+  const std::int64_t units = std::numeric_limits<std::int64_t>::max() - 1;
+  const sc::plan p = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {units}, {0}));
+  ASSERT_EQ(p.units(), units);
+  const sc::detail::chunking c = sc::detail::chunk_output(p, std::size_t(1) << 20);
+  EXPECT_EQ(c.chunk_units, std::int64_t(1) << 20);
+  EXPECT_EQ(c.count, std::int64_t(1) << 43);  // (2^63 - 2) / 2^20 rounded up
+  const sc::detail::chunking odd = sc::detail::chunk_output(p, 17);
+  EXPECT_EQ(odd.chunk_units, 16);
+  EXPECT_EQ(odd.count, std::int64_t(1) << 59);
+  // A size of 2^63 bytes or more holds any output whole, in one chunk of whole rows.
+  for (const std::size_t size : {std::size_t(1) << 63, ~std::size_t(0)}) {
+    const sc::detail::chunking all = sc::detail::chunk_output(p, size);
+    EXPECT_EQ(all.chunk_units, units);
+    EXPECT_EQ(all.count, 1);
+    const sc::plan rows = sc::make_plan(strided(sc::dtype_of<float>(), {100, 30}, {-30, 1}, 99 * 30));
+    EXPECT_EQ(sc::detail::chunk_output(rows, size).count, 1);
+  }
+}

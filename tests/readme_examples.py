@@ -5,6 +5,7 @@
 the installed stridecopy package (find_package(stridecopy CONFIG)), and run each in a scratch folder.
 
     python3 tests/readme_examples.py --readme README.md --build-dir build --workdir DIR [--cmake cmake]
+                                     [--cmake-arg=-DCMAKE_CXX_FLAGS=... ...]
 """
 import argparse
 import os
@@ -28,6 +29,8 @@ def main():
     ap.add_argument("--build-dir", required=True, help="the stridecopy build tree to install")
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--cmake", default="cmake")
+    ap.add_argument("--cmake-arg", action="append", default=[],
+                    help="an extra argument for the examples' configure (the flags of a sanitized build)")
     args = ap.parse_args()
     blocks = re.findall(r"^```cpp\n(.*?)^```", open(args.readme, encoding="utf-8").read(), re.S | re.M)
     if not blocks:
@@ -53,7 +56,7 @@ def main():
             f.write("add_executable(%s %s.cpp)\ntarget_link_libraries(%s PRIVATE stridecopy::stridecopy)\n"
                     % (name, name, name))
     run([args.cmake, "-S", project, "-B", build, "-DCMAKE_PREFIX_PATH=" + os.path.abspath(prefix),
-         "-DCMAKE_BUILD_TYPE=Release"])
+         "-DCMAKE_BUILD_TYPE=Release"] + args.cmake_arg)
     run([args.cmake, "--build", build])
     for name in names:
         scratch = os.path.join(args.workdir, "run-" + name)

@@ -105,9 +105,11 @@ dtype parse_type_string(std::string_view descr, std::string* canonical) {
 
   int count = 0;
   if (kind == '?') {
-    // NumPy's one-character code for bool; it takes no size.
+    // NumPy's one-character code for bool; it takes no size. dtype.str spells it "|b1".
     if (!s.empty()) reject(descr, "'?' (bool) takes no size");
-    return dtype{'b', 1, '|'};
+    const dtype t{'b', 1, '|'};
+    if (canonical) *canonical = to_descr(t);
+    return t;
   }
   if (!known_kind(kind))
     reject(descr, "unknown or unsupported type code " + char_name(kind) +
@@ -115,9 +117,11 @@ dtype parse_type_string(std::string_view descr, std::string* canonical) {
   if (s.empty()) reject(descr, "no size after type code " + char_name(kind));
   for (const char ch : s) {
     if (ch < '0' || ch > '9') reject(descr, "size " + detail::quoted(s) + " is not a decimal number");
-    // Leading zeros are fine ("<i08" is "<i8" to NumPy); only the value is bounded.
-    if (count > (std::numeric_limits<int>::max() - 9) / 10) reject(descr, "size is too large");
-    count = count * 10 + (ch - '0');
+    // Leading zeros are fine ("<i08" is "<i8" to NumPy); only the value is bounded, by int as
+    // NumPy's itemsize is ("|V2147483647" is a type, "|V2147483648" is not).
+    const int digit = ch - '0';
+    if (count > (std::numeric_limits<int>::max() - digit) / 10) reject(descr, "size is too large");
+    count = count * 10 + digit;
   }
 
   // A 'U' size counts UCS-4 characters; itemsize is in bytes.

@@ -196,11 +196,15 @@ chunking chunk_output(const plan& p, std::size_t max_chunk_bytes) {
   chunking c;
   const std::int64_t units = p.units();
   if (units == 0 || p.pat == pattern::empty) return c;
-  const std::int64_t max_units = std::max<std::int64_t>(1, std::int64_t(max_chunk_bytes / std::size_t(p.unit)));
+  // Any size of 2^63 units or more holds the whole output.
+  const std::size_t size_units = max_chunk_bytes / std::size_t(p.unit);
+  const std::int64_t max_units =
+      std::max<std::int64_t>(1, std::int64_t(std::min<std::size_t>(size_units, std::numeric_limits<std::int64_t>::max())));
   const std::int64_t row = p.pat == pattern::transposed ? transpose_shape_of(p).row_units() : p.inner_extent();
   const std::int64_t align = row <= max_units ? row : std::max(1, 16 / p.unit);
   c.chunk_units = std::min(units, std::max(align, max_units / align * align));
-  c.count = (units + c.chunk_units - 1) / c.chunk_units;
+  // Rounded up without units + chunk_units - 1, which overflows for outputs near 2^63 units.
+  c.count = units / c.chunk_units + (units % c.chunk_units != 0);
   return c;
 }
 
