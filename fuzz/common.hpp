@@ -10,6 +10,8 @@
 #include <limits>
 #include <string>
 
+#include "stridecopy/dtype.hpp"
+
 namespace fuzz {
 
 using i128 = __int128;
@@ -33,6 +35,29 @@ inline std::string to_string(i128 v) {
   if (negative) s += '-';
   std::reverse(s.begin(), s.end());
   return s;
+}
+
+/// NumPy's fixed-size types, written from its documentation (not from the library): kinds, sizes, and
+/// byte orders ('|' exactly for bool, bytes, raw bytes and single-byte types).
+inline bool valid_type(const stridecopy::dtype& t) {
+  bool size_ok = false;
+  const int n = t.itemsize;
+  switch (t.kind) {
+    case 'b': size_ok = n == 1; break;
+    case 'i':
+    case 'u': size_ok = n == 1 || n == 2 || n == 4 || n == 8; break;
+    case 'f': size_ok = n == 2 || n == 4 || n == 8 || n == 12 || n == 16; break;
+    case 'c': size_ok = n == 8 || n == 16 || n == 24 || n == 32; break;
+    case 'M':
+    case 'm': size_ok = n == 8; break;
+    case 'S':
+    case 'V': size_ok = n >= 0; break;
+    case 'U': size_ok = n >= 0 && n % 4 == 0; break;
+    default: return false;
+  }
+  if (!size_ok) return false;
+  const bool no_order = t.kind == 'b' || t.kind == 'S' || t.kind == 'V' || n == 1;
+  return no_order ? t.byteorder == '|' : (t.byteorder == '<' || t.byteorder == '>');
 }
 
 [[noreturn]] inline void fail(const char* file, int line, const char* condition, const std::string& detail) {

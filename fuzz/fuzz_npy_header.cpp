@@ -68,29 +68,6 @@ i128 array_bytes(const shape_t& shape, int itemsize) {
   return n;
 }
 
-// NumPy's fixed-size types, written from its documentation: kinds, sizes, and byte orders ('|'
-// exactly for bool, bytes, raw bytes and single-byte types).
-bool valid_type(const sc::dtype& t) {
-  bool size_ok = false;
-  const int n = t.itemsize;
-  switch (t.kind) {
-    case 'b': size_ok = n == 1; break;
-    case 'i':
-    case 'u': size_ok = n == 1 || n == 2 || n == 4 || n == 8; break;
-    case 'f': size_ok = n == 2 || n == 4 || n == 8 || n == 12 || n == 16; break;
-    case 'c': size_ok = n == 8 || n == 16 || n == 24 || n == 32; break;
-    case 'M':
-    case 'm': size_ok = n == 8; break;
-    case 'S':
-    case 'V': size_ok = n >= 0; break;
-    case 'U': size_ok = n >= 0 && n % 4 == 0; break;
-    default: return false;
-  }
-  if (!size_ok) return false;
-  const bool no_order = t.kind == 'b' || t.kind == 'S' || t.kind == 'V' || n == 1;
-  return no_order ? t.byteorder == '|' : (t.byteorder == '<' || t.byteorder == '>');
-}
-
 sc::npy_header must_parse(const std::string& bytes, const std::string& context) {
   try {
     return sc::parse_npy_header(bytes);
@@ -154,7 +131,7 @@ void check_raw(std::string_view bytes) {
         context + "\ndata offset " + std::to_string(h.data_offset));
   CHECK(h.shape.size() <= std::size_t(sc::max_rank), context + "\nrank " + std::to_string(h.shape.size()));
   for (const auto e : h.shape) CHECK(e >= 0, context + "\nnegative extent");
-  CHECK(valid_type(h.type), context + "\ninvalid type " + sc::to_descr(h.type));
+  CHECK(fuzz::valid_type(h.type), context + "\ninvalid type " + sc::to_descr(h.type));
   CHECK(fits_i64(array_bytes(h.shape, 1)) && fits_i64(array_bytes(h.shape, h.type.itemsize)),
         context + "\nmore than 2^63 elements or bytes of data");
   // The descr is held in its canonical spelling, which names the same type.
@@ -207,7 +184,7 @@ void check_by_type(FuzzedDataProvider& in) {
   const shape_t shape = draw_shape(in);
   const std::string context = "type {" + printable(std::string(1, t.kind)) + ", " + std::to_string(t.itemsize) + ", " +
                               printable(std::string(1, t.byteorder)) + "} shape " + shape_text(shape);
-  bool writable = valid_type(t) && shape.size() <= std::size_t(sc::max_rank);
+  bool writable = fuzz::valid_type(t) && shape.size() <= std::size_t(sc::max_rank);
   for (const auto e : shape) writable = writable && e >= 0;
   std::string h;
   try {

@@ -56,27 +56,6 @@ struct drawn {
 
 // ---- the independent count -------------------------------------------------------------------------
 
-bool valid_type(const sc::dtype& t) {
-  bool size_ok = false;
-  const int n = t.itemsize;
-  switch (t.kind) {
-    case 'b': size_ok = n == 1; break;
-    case 'i':
-    case 'u': size_ok = n == 1 || n == 2 || n == 4 || n == 8; break;
-    case 'f': size_ok = n == 2 || n == 4 || n == 8 || n == 12 || n == 16; break;
-    case 'c': size_ok = n == 8 || n == 16 || n == 24 || n == 32; break;
-    case 'M':
-    case 'm': size_ok = n == 8; break;
-    case 'S':
-    case 'V': size_ok = n >= 0; break;
-    case 'U': size_ok = n >= 0 && n % 4 == 0; break;
-    default: return false;
-  }
-  if (!size_ok) return false;
-  const bool no_order = t.kind == 'b' || t.kind == 'S' || t.kind == 'V' || n == 1;
-  return no_order ? t.byteorder == '|' : (t.byteorder == '<' || t.byteorder == '>');
-}
-
 struct count {
   enum { plannable, bad_argument, bad_view } verdict = plannable;
   i128 elements = 0, bytes = 0;
@@ -88,7 +67,7 @@ count count_view(const sc::view& v, sc::memory_kind destination) {
   count c;
   for (const auto k : {v.memory, destination})
     if (std::uint8_t(k) > 2) return {count::bad_argument};
-  if (!valid_type(v.type) || v.lay.rank < 0 || v.lay.rank > sc::max_rank) return {count::bad_view};
+  if (!fuzz::valid_type(v.type) || v.lay.rank < 0 || v.lay.rank > sc::max_rank) return {count::bad_view};
   bool empty = false;
   for (int d = 0; d < v.lay.rank; ++d) {
     if (v.lay.shape[d] < 0) return {count::bad_view};
