@@ -192,29 +192,17 @@ TEST(DeviceToHost, RandomViewsAndElementSizes) {
 
 TEST(DeviceToHost, SeveralHostThreadsOnTheirOwnStreams) {
   SKIP_WITHOUT_GPU();
-  constexpr int threads = 4;
-  std::vector<int> failures(threads, 0);
-  auto worker = [&](int id) {
-    cudaStream_t s = nullptr;
-    if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess) {
-      failures[std::size_t(id)] = -1;
-      return;
-    }
-    std::mt19937_64 g(std::uint64_t(id) * 7919 + 1);
+  sc::test::expect_threads_on_their_own_streams(4, 1, [](std::mt19937_64& g, cudaStream_t s) {
+    int wrong = 0;
     for (int i = 0; i < 30; ++i) {
       sc::test::random_view r = sc::test::make_random_view(g, 4, i % 5 == 0 ? 300 : 20);
       on_device d(r.v, r.storage);
       const auto expected = sc::test::reference_copy(r.v);
       sc::host_array out = sc::to_host(d.view_of(r.v, r.storage), s, {i % 2 ? sc::strategy::staged : sc::strategy::automatic});
-      if (out.bytes() != expected.size() || std::memcmp(out.data(), expected.data(), expected.size()) != 0)
-        ++failures[std::size_t(id)];
+      wrong += out.bytes() != expected.size() || std::memcmp(out.data(), expected.data(), expected.size()) != 0;
     }
-    (void)cudaStreamDestroy(s);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker, t);
-  for (auto& t : pool) t.join();
-  for (int t = 0; t < threads; ++t) EXPECT_EQ(failures[std::size_t(t)], 0) << "thread " << t;
+    return wrong;
+  });
 }
 
 TEST(DeviceToHost, AsyncReturnsBeforeTheCopyAndTheStreamOrdersIt) {

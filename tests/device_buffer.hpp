@@ -8,7 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <exception>
+#include <random>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "stridecopy/copy.hpp"
@@ -85,5 +90,38 @@ class guarded_device_buffer {
   std::size_t bytes_, misalign_;
   device_bytes storage_;
 };
+
+/// One thread of expect_threads_on_their_own_streams: what went wrong, or nothing.
+template <class Body>
+std::string run_on_own_stream(int id, std::uint64_t seed, Body& body) {
+  cudaStream_t s = nullptr;
+  if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess) return "no stream";
+  std::mt19937_64 g(std::uint64_t(id) * 7919 + seed);
+  std::string failure;
+  try {
+    if (const int wrong = body(g, s); wrong != 0) failure = std::to_string(wrong) + " wrong copies";
+  } catch (const std::exception& e) {
+    failure = std::string("threw: ") + e.what();
+  }
+  (void)cudaStreamSynchronize(s);
+  (void)cudaStreamDestroy(s);
+  return failure;
+}
+
+/// Runs `body(rng, stream)` on `threads` host threads at once, each with its own non-blocking stream
+/// and random generator (seeded from the thread's id and `seed`); `body` returns how many of its
+/// copies came out wrong. Each thread's failures, a stream it could not create and an exception it
+/// threw are reported per thread.
+template <class Body>
+void expect_threads_on_their_own_streams(int threads, std::uint64_t seed, Body body) {
+  std::vector<std::string> failures(static_cast<std::size_t>(threads));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    std::string* out = &failures[std::size_t(t)];
+    pool.emplace_back([t, seed, out, &body] { *out = run_on_own_stream(t, seed, body); });
+  }
+  for (auto& t : pool) t.join();
+  for (int t = 0; t < threads; ++t) EXPECT_EQ(failures[std::size_t(t)], "") << "thread " << t;
+}
 
 }  // namespace stridecopy::test

@@ -171,15 +171,8 @@ TEST(HostToDevice, RoundTripOfTwoThousandRandomViews) {
 
 TEST(HostToDevice, SeveralHostThreadsOnTheirOwnStreams) {
   SKIP_WITHOUT_GPU();
-  constexpr int threads = 4;
-  std::vector<int> failures(threads, 0);
-  auto worker = [&](int id) {
-    cudaStream_t s = nullptr;
-    if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess) {
-      failures[std::size_t(id)] = -1;
-      return;
-    }
-    std::mt19937_64 g(std::uint64_t(id) * 7919 + 3);
+  sc::test::expect_threads_on_their_own_streams(4, 3, [](std::mt19937_64& g, cudaStream_t s) {
+    int wrong = 0;
     for (int i = 0; i < 30; ++i) {
       sc::test::random_view r = sc::test::make_random_view(g, 4, i % 5 == 0 ? 300 : 20);
       const host_source pinned(r.storage, i % 2 == 0);
@@ -189,15 +182,10 @@ TEST(HostToDevice, SeveralHostThreadsOnTheirOwnStreams) {
       const sc::device_array d = sc::to_device(v, s);
       const sc::host_array back = sc::to_host(d.as_view(), s);
       const auto expected = sc::test::reference_copy(r.v);
-      if (back.bytes() != expected.size() || std::memcmp(back.data(), expected.data(), expected.size()) != 0)
-        ++failures[std::size_t(id)];
+      wrong += back.bytes() != expected.size() || std::memcmp(back.data(), expected.data(), expected.size()) != 0;
     }
-    (void)cudaStreamDestroy(s);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) pool.emplace_back(worker, t);
-  for (auto& t : pool) t.join();
-  for (int t = 0; t < threads; ++t) EXPECT_EQ(failures[std::size_t(t)], 0) << "thread " << t;
+    return wrong;
+  });
 }
 
 TEST(HostToDevice, LoadNpyToDeviceReadsTheIndexOnly) {
