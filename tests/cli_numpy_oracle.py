@@ -687,6 +687,20 @@ def fixed_cases(seed):
     cases.append(Case("same file, bad index leaves it alone", "slice", ["slice", "IN", "7", "-o", "IN"],
                       input_bytes=good, index_text="7", expect=expected_result(v, "7"), out_name="in.npy",
                       preexisting_out=good))
+    # IN with a second hard link is written in place (docs/output-files.md): the copy must not read
+    # a mapping of the file it is truncating. Rows of 8 KiB reach the sink ungathered; [..., ::-1]
+    # goes through the gather. OUT is IN by its own name and by the other link's.
+    big = random_array(rng, "f4", (64, 2048))
+
+    def second_link(case_dir):
+        os.link(os.path.join(case_dir, "in.npy"), os.path.join(case_dir, "in-link.npy"))
+        return {"in-link.npy"}
+
+    for idx in ["::-1", "..., ::-1"]:
+        for out_name in ["in.npy", "in-link.npy"]:
+            cases.append(Case("same file with two links, written in place, %r, -o %s" % (idx, out_name), "slice",
+                              ["slice", "IN", idx, "-o", out_name], input_bytes=npy_bytes(big), index_text=idx,
+                              expect=expected_result(big, idx), out_name=out_name, setup=second_link))
     cases.append(Case("output in a missing directory", "error", ["slice", "IN", "::-1", "-o", "nodir/out.npy"],
                       input_bytes=good))
 

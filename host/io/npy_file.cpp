@@ -200,13 +200,13 @@ host_array load_npy(const std::filesystem::path& path) {
 
 // ---- mapped_npy
 
-mapped_npy::mapped_npy(const std::filesystem::path& path) {
+mapped_npy::mapped_npy(const std::filesystem::path& path, bool map) {
   try {
     opened_npy o = open_npy(path);
     header_ = o.header;
     data_bytes_ = data_bytes_of(o);
     if (data_bytes_ == 0) return;
-    if (S_ISREG(o.st.st_mode)) {
+    if (map && S_ISREG(o.st.st_mode)) {
       // The whole file from offset 0 (mmap offsets must be page-aligned; the header is not).
       const std::size_t file_bytes = header_.data_offset + data_bytes_;
       void* m = ::mmap(nullptr, file_bytes, PROT_READ, MAP_PRIVATE, ::fileno(o.file.get()), 0);
