@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "io/chunked_output.hpp"
 #include "reference.hpp"
 #include "stridecopy/dtype.hpp"
 #include "stridecopy/error.hpp"
@@ -732,6 +733,43 @@ TEST(NpySave, LargeStridedViewsAreGatheredWhileWritten) {
   }
   if (fs::exists("/dev/full")) {
     const std::string msg = npy_error_of([&] { sc::save_npy("/dev/full", sc::slice(base, "[..., ::-1]")); });
+    EXPECT_NE(msg.find("No space left on device"), std::string::npos) << msg;
+  }
+}
+
+// Views of forward runs of at least direct_run_bytes reach the file ungathered, a batch of runs per
+// call: rows just above and below the threshold, more runs than one batch, rows in reverse order,
+// rows repeated by a zero stride, a crop. The file is the reference's bytes either way.
+TEST(NpySave, LongRunsAreWrittenWhereTheyLie) {
+  temp_dir dir;
+  constexpr std::int64_t row = std::int64_t(sc::detail::direct_run_bytes) / 4;  // floats in a threshold row
+  const auto bytes = sc::test::random_bytes(std::size_t(3000) * std::size_t(row + 1) * 4);
+  const auto* base = reinterpret_cast<const float*>(bytes.data());
+  struct strided {
+    const char* what;
+    const float* data;
+    shape_t shape, stride;
+  };
+  const strided views[] = {
+      {"rows of exactly the threshold, reversed order", base + 2999 * (row + 1), {3000, row}, {-(row + 1), 1}},
+      {"rows one float short of it", base, {3000, row - 1}, {row + 1, 1}},
+      {"rows one float longer, every other one", base, {1500, row + 1}, {2 * (row + 1), 1}},
+      {"one row repeated", base + 5, {2500, row}, {0, 1}},
+      {"crop of a 3-d array", base + (row + 1) + 1, {2, 999, row}, {1000 * (row + 1), row + 1, 1}},
+  };
+  for (const auto& v0 : views) {
+    SCOPED_TRACE(v0.what);
+    sc::view v = sc::make_view(v0.data, sc::dtype_of<float>(), v0.shape, v0.stride);
+    v.allocation = sc::byte_range{bytes.data(), bytes.size()};
+    sc::save_npy(dir / "runs.npy", v);
+    const std::string expected = as_string(sc::test::reference_copy(v));
+    EXPECT_EQ(read_file(dir / "runs.npy"), sc::make_npy_header(sc::dtype_of<float>(), v0.shape) + expected);
+  }
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"runs.npy"});
+  if (fs::exists("/dev/full")) {
+    sc::view v = sc::make_view(base, sc::dtype_of<float>(), shape_t{3000, row}, shape_t{row + 1, 1});
+    v.allocation = sc::byte_range{bytes.data(), bytes.size()};
+    const std::string msg = npy_error_of([&] { sc::save_npy("/dev/full", v); });
     EXPECT_NE(msg.find("No space left on device"), std::string::npos) << msg;
   }
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -592,6 +593,26 @@ TEST(OutputFile, HardLinkedFileIsWrittenInPlace) {
   EXPECT_EQ(entries(dir.path()), (std::vector<std::string>{"a.npy", "b.npy"}));
 }
 
+TEST(OutputFile, ExpectedBytesAreReservedAtTheFirstWrite) {
+  // Written in place (a second link), so that the file can be watched while it is written: nothing
+  // is reserved at open() or by expect_bytes(), all of it at the first write, the size untouched.
+  temp_dir dir;
+  write_file(dir / "a.npy", "old");
+  fs::create_hard_link(dir / "a.npy", dir / "b.npy");
+  constexpr std::size_t expected = std::size_t(4) << 20;
+  output_file f(dir / "a.npy");
+  ASSERT_EQ(f.method(), output_method::direct);
+  f.expect_bytes(expected);
+  EXPECT_EQ(read_file(dir / "b.npy"), "old");
+  EXPECT_LT(std::size_t(lstat_of(dir / "b.npy").st_blocks) * 512, expected);
+  f.write("new", 3);
+  const struct stat st = lstat_of(dir / "b.npy");
+  if (std::size_t(st.st_blocks) * 512 < expected) GTEST_SKIP() << "this filesystem does not take fallocate";
+  EXPECT_EQ(st.st_size, 3);
+  f.commit();
+  EXPECT_EQ(read_file(dir / "b.npy"), "new");
+}
+
 TEST(OutputFile, DirectWriteAbandonedBeforeWritingLeavesTheFile) {
   temp_dir dir;
   write_file(dir / "a.npy", "old contents");
@@ -642,9 +663,10 @@ TEST(OutputFile, FifoIsWrittenNotReplaced) {
   EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"pipe.npy"});
 }
 
-TEST(OutputFile, InterruptedWritesAreResumed) {
-  // SIGALRM without SA_RESTART every 200 us: writes into a slowly read FIFO return early (partial)
-  // or with EINTR; every byte must still arrive once, in order.
+/// Writes 16 MiB of random data with `write_data` into a slowly read FIFO under SIGALRM without
+/// SA_RESTART every 200 us, so that writes return early (partial) or with EINTR; every byte must
+/// still arrive once, in order.
+void expect_interrupted_writes_resumed(const std::function<void(output_file&, std::string&)>& write_data) {
   temp_dir dir;
   const fs::path fifo = dir / "pipe";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
@@ -655,7 +677,7 @@ TEST(OutputFile, InterruptedWritesAreResumed) {
     sigemptyset(&act.sa_mask);
     act.sa_flags = 0;
     if (::sigaction(SIGALRM, &act, nullptr) != 0) return "sigaction failed";
-    const std::string data = random_string(16 << 20);
+    std::string data = random_string(16 << 20);
     std::string got;
     std::thread reader([&] {
       sigset_t set;
@@ -678,7 +700,7 @@ TEST(OutputFile, InterruptedWritesAreResumed) {
     std::string err;
     try {
       output_file f(fifo);
-      f.write(data.data(), data.size());
+      write_data(f, data);
       f.commit();
     } catch (const std::exception& e) {
       err = e.what();
@@ -694,6 +716,73 @@ TEST(OutputFile, InterruptedWritesAreResumed) {
     return "";
   });
   EXPECT_CHILD_PASSED(r);
+}
+
+TEST(OutputFile, InterruptedWritesAreResumed) {
+  expect_interrupted_writes_resumed([](output_file& f, std::string& data) { f.write(data.data(), data.size()); });
+}
+
+/// Runs over `data` of awkward sizes (empty ones included), more than one writev takes at once.
+std::vector<iovec> runs_over(std::string& data, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<iovec> runs;
+  for (std::size_t at = 0; at < data.size();) {
+    const std::size_t n = std::min<std::size_t>(data.size() - at, rng() % 4 == 0 ? 0 : 1 + rng() % 9000);
+    runs.push_back({data.data() + at, n});
+    at += n;
+  }
+  return runs;
+}
+
+TEST(OutputFile, WriteRunsEqualsWritingEachRun) {
+  temp_dir dir;
+  std::string data = random_string(std::size_t(8) << 20);
+  const std::vector<iovec> runs = runs_over(data, 1);
+  ASSERT_GT(runs.size(), 2048u);  // several calls' worth of runs
+  output_file f(dir / "r.npy");
+  f.write_runs(runs.data(), 0);  // nothing at all
+  f.write_runs(runs.data(), runs.size());
+  f.write_runs(runs.data(), 3);  // and again, after the rest
+  f.commit();
+  std::string want = data;
+  for (std::size_t i = 0; i < 3; ++i) want.append(static_cast<const char*>(runs[i].iov_base), runs[i].iov_len);
+  EXPECT_EQ(read_file(dir / "r.npy"), want);
+}
+
+TEST(OutputFile, InterruptedWriteRunsAreResumed) {
+  // Partial writev calls end anywhere in a run; the next call must start exactly there.
+  expect_interrupted_writes_resumed([](output_file& f, std::string& data) {
+    const std::vector<iovec> runs = runs_over(data, 3);
+    f.write_runs(runs.data(), runs.size());
+  });
+}
+
+TEST(OutputFile, WriteRunsFailureAfterAPartialWriteKeepsItsBytes) {
+  // A file size limit in the middle of a run: writev stops there (a partial write), the next call
+  // fails with EFBIG and the error names it. A file written in place keeps what arrived: exactly the
+  // bytes before the limit.
+  temp_dir dir;
+  write_file(dir / "a.npy", "old");
+  fs::create_hard_link(dir / "a.npy", dir / "b.npy");
+  std::string data = random_string(std::size_t(3) << 20);
+  const std::vector<iovec> runs = runs_over(data, 2);
+  constexpr std::size_t limit = (std::size_t(2) << 20) + 12345;
+  const auto r = run_in_child([&]() -> std::string {
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit lim{limit, limit};
+    if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) return "setrlimit failed";
+    output_file f(dir / "a.npy");
+    if (f.method() != output_method::direct) return "not written in place";
+    try {
+      f.write_runs(runs.data(), runs.size());
+    } catch (const sc::npy_error& e) {
+      if (std::string(e.what()).find("File too large") == std::string::npos) return std::string("message: ") + e.what();
+      return "";
+    }
+    return "no error past the size limit";
+  });
+  EXPECT_CHILD_PASSED(r);
+  EXPECT_EQ(read_file(dir / "b.npy"), data.substr(0, limit));
 }
 
 TEST(OutputFile, DevNullIsWrittenNotReplaced) {

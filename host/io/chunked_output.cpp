@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <condition_variable>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "core/plan_ops.hpp"
 #include "cpu/gather.hpp"
+#include "cuda/dma_runs.hpp"
 #include "cuda/d2h.hpp"
 #include "cuda/runtime.hpp"
 #include "dispatch.hpp"
@@ -18,7 +20,8 @@
 
 namespace stridecopy::detail {
 
-void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const piece_sink& sink, cudaStream_t stream) {
+void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const piece_sink& sink, cudaStream_t stream,
+                    const runs_sink* runs) {
   // Host views are taken at their word, as copy_on_host takes them: no CUDA call, no context.
   const checked_source s = check_source(p, src, p.source == memory_kind::device);
   if (p.pat == pattern::empty) return;
@@ -34,6 +37,22 @@ void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const
   }
   // A contiguous view needs no gather: hand out its own bytes, at once.
   if (q.pat == pattern::contiguous) return sink(s.first, q.bytes);
+  // Long forward runs need no gather either: the sink takes them where they lie, a batch at a time.
+  if (runs && (q.pat == pattern::long_runs || q.pat == pattern::rows) &&
+      std::size_t(q.inner_extent()) * std::size_t(q.unit) >= direct_run_bytes) {
+    constexpr std::size_t batch = 1024;
+    std::vector<iovec> iov;
+    iov.reserve(batch);
+    for (const dma_run& r : dma_runs(q)) {
+      iov.push_back({const_cast<std::byte*>(s.first) + r.src_offset, r.bytes});
+      if (iov.size() == batch) {
+        (*runs)(iov.data(), iov.size());
+        iov.clear();
+      }
+    }
+    if (!iov.empty()) (*runs)(iov.data(), iov.size());
+    return;
+  }
   const chunking c = chunk_output(q, std::max<std::size_t>(max_piece, std::size_t(q.type.itemsize)));
   const std::size_t piece_bytes = std::size_t(c.chunk_units) * std::size_t(q.unit);
   const auto gather_piece = [&](std::int64_t i, std::byte* into) {
@@ -49,8 +68,10 @@ void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const
   // A second thread gathers piece i + 1 while this one hands piece i to the sink (a write into the
   // page cache is a copy of its own): the two overlap, so a file takes little more than its write.
   // The sink runs on this thread only; a throw from either side stops both before it propagates.
-  constexpr int buffers = 3;
-  std::vector<std::byte> ring(piece_bytes * buffers);
+  // Four pieces in flight; the ring is left uninitialised, so that its pages are first touched by
+  // the gatherer, off the writer's path.
+  constexpr int buffers = 4;
+  const std::unique_ptr<std::byte[]> ring = std::make_unique_for_overwrite<std::byte[]>(piece_bytes * buffers);
   std::vector<std::size_t> filled(buffers, 0);
   std::mutex mutex;
   std::condition_variable changed;
@@ -65,7 +86,7 @@ void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const
           changed.wait(lock, [&] { return stop || i - handed < buffers; });
           if (stop) return;
         }
-        const std::size_t n = gather_piece(i, ring.data() + std::size_t(i % buffers) * piece_bytes);
+        const std::size_t n = gather_piece(i, ring.get() + std::size_t(i % buffers) * piece_bytes);
         const std::lock_guard<std::mutex> lock(mutex);
         filled[std::size_t(i % buffers)] = n;
         gathered = i + 1;
@@ -95,7 +116,7 @@ void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const
         if (gathered <= i) break;  // the gatherer failed
         n = filled[std::size_t(i % buffers)];
       }
-      sink(ring.data() + std::size_t(i % buffers) * piece_bytes, n);
+      sink(ring.get() + std::size_t(i % buffers) * piece_bytes, n);
       const std::lock_guard<std::mutex> lock(mutex);
       handed = i + 1;
       changed.notify_all();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cuda_runtime_api.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <functional>
@@ -12,11 +13,19 @@
 namespace stridecopy::detail {
 
 using piece_sink = std::function<void(const void*, std::size_t)>;
+/// Takes `count` runs of source bytes that follow each other in the output (a vectored write).
+using runs_sink = std::function<void(const iovec* runs, std::size_t count)>;
+
+/// Host views whose contiguous runs are at least this long are handed to a runs sink as they lie
+/// in the source: a gather would only copy them once more before the sink copies them again.
+inline constexpr std::size_t direct_run_bytes = std::size_t(4) << 10;
 
 /// Calls sink(bytes, n) with consecutive pieces of the C-order bytes of plan p's view over the
 /// allocation at `src`, in order, all of them before returning: pieces of at most `max_piece` bytes
 /// for host views, one staging chunk at a time (through pinned slots) for device views. The source
-/// is checked first, so nothing reaches the sink for a bad one.
-void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const piece_sink& sink, cudaStream_t stream);
+/// is checked first, so nothing reaches the sink for a bad one. Given a runs sink, a host view whose
+/// runs are at least direct_run_bytes long goes to it instead, in batches of runs, ungathered.
+void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const piece_sink& sink, cudaStream_t stream,
+                    const runs_sink* runs = nullptr);
 
 }  // namespace stridecopy::detail

@@ -34,8 +34,10 @@ namespace stridecopy {
 namespace {
 
 /// Pieces of a strided host view are gathered into a buffer this large, then written: small enough
-/// to stay in the cache between the gather and the write's copy into the page cache.
-constexpr std::size_t save_piece_bytes = std::size_t(2) << 20;
+/// to stay in the cache between the gather and the write's copy into the page cache, and for the
+/// first write to start early. The CLI on the uint8 BGR swap (15 MB): 13.1 ms with 2 MiB pieces,
+/// 10.1 ms with 512 KiB (medians of 15, interleaved); the float32 reversal (60 MB) alike.
+constexpr std::size_t save_piece_bytes = std::size_t(512) << 10;
 
 std::string path_text(const std::filesystem::path& p) { return detail::quoted(p.string(), '"', 4096); }
 
@@ -286,9 +288,12 @@ void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref
     header = make_npy_header(descr, v.shape());
   }
   detail::output_file out(path);
+  out.expect_bytes(header.size() + p.bytes);
   out.write(header.data(), header.size());
+  const detail::runs_sink runs = [&](const iovec* r, std::size_t n) { out.write_runs(r, n); };
   detail::for_each_piece(
-      p, v.base(), save_piece_bytes, [&](const void* bytes, std::size_t n) { out.write(bytes, n); }, stream.get());
+      p, v.base(), save_piece_bytes, [&](const void* bytes, std::size_t n) { out.write(bytes, n); }, stream.get(),
+      &runs);
   out.commit();
 }
 

@@ -8,8 +8,10 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -17,6 +19,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -240,6 +243,8 @@ void output_file::abandon() noexcept {
   close_quietly(fd_);
   close_quietly(dir_fd_);
   truncate_pending_ = false;
+  regular_ = false;
+  expected_bytes_ = 0;
   had_target_ = false;
 }
 
@@ -385,7 +390,8 @@ void output_file::open_direct(int flags, const std::string& what) {
   method_ = output_method::direct;
   struct stat st {};
   // Regular files are truncated lazily, so that opening alone changes nothing.
-  truncate_pending_ = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  regular_ = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  truncate_pending_ = regular_;
 }
 
 int output_file::make_temporary(mode_t mode, const output_options& options) {
@@ -398,6 +404,7 @@ int output_file::make_temporary(mode_t mode, const output_options& options) {
     if (fd >= 0) {
       fd_ = fd;
       method_ = output_method::unnamed_temporary;
+      regular_ = true;
       return 0;
     }
     // Refused (EOPNOTSUPP, EISDIR on old kernels, EINVAL ...): a named one gets its own error below.
@@ -416,12 +423,13 @@ int output_file::make_temporary(mode_t mode, const output_options& options) {
     temp_name_ = std::move(name);
     slot_ = register_temporary(dir_fd_, temp_name_);
     method_ = output_method::named_temporary;
+    regular_ = true;
     return 0;
   }
   return err;
 }
 
-void output_file::write(const void* data, std::size_t bytes) {
+void output_file::prepare_first_write() {
   if (fd_ < 0) fail("write on a file that is not open", 0);
   if (truncate_pending_) {
     if (::ftruncate(fd_, 0) != 0) {
@@ -430,19 +438,57 @@ void output_file::write(const void* data, std::size_t bytes) {
     }
     truncate_pending_ = false;
   }
-  // Linux moves at most about 2 GiB per call; smaller pieces keep every count within ssize_t anyway.
-  constexpr std::size_t max_piece = std::size_t(1) << 30;
-  const auto* p = static_cast<const char*>(data);
-  while (bytes > 0) {
-    const ssize_t n = ::write(fd_, p, bytes < max_piece ? bytes : max_piece);
-    if (n < 0) {
+  if (regular_ && expected_bytes_ > 0 && expected_bytes_ <= std::size_t(std::numeric_limits<off_t>::max())) {
+    const std::size_t bytes = std::exchange(expected_bytes_, 0);
+    // Any other failure (EOPNOTSUPP: the filesystem cannot) leaves plain writes to do the work.
+    if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, off_t(bytes)) != 0 && errno == ENOSPC)
+      fail("not enough free space for " + std::to_string(bytes) + " bytes", ENOSPC);
+  }
+}
+
+void output_file::write(const void* data, std::size_t bytes) {
+  const iovec one{const_cast<void*>(data), bytes};
+  write_runs(&one, 1);
+}
+
+void output_file::write_runs(const iovec* runs, std::size_t count) {
+  prepare_first_write();
+  // Linux moves at most about 2 GiB per call and takes at most IOV_MAX runs; a call may also stop
+  // early (a signal, a full disk): the rest is sent again from where it stopped.
+  constexpr std::size_t max_call_bytes = std::size_t(1) << 30;
+  constexpr std::size_t max_call_runs = 1024;  // IOV_MAX on Linux
+  iovec batch[max_call_runs];
+  std::size_t next = 0, done_in_next = 0;  // the first run not sent in full, and how much of it is
+  while (next < count) {
+    std::size_t n = 0, total = 0;
+    for (std::size_t i = next; i < count && n < max_call_runs && total < max_call_bytes; ++i) {
+      const std::size_t skip = i == next ? done_in_next : 0;
+      const std::size_t len = std::min(runs[i].iov_len - skip, max_call_bytes - total);
+      if (len == 0) continue;
+      batch[n++] = {static_cast<char*>(runs[i].iov_base) + skip, len};
+      total += len;
+    }
+    if (total == 0) break;  // only empty runs were left
+    const ssize_t w = ::writev(fd_, batch, int(n));
+    if (w < 0) {
       const int err = errno;
       if (err == EINTR) continue;
       fail("write failed", err);
     }
-    if (n == 0) fail("write failed", EIO);  // no progress and no error: do not spin
-    p += n;
-    bytes -= std::size_t(n);
+    if (w == 0) fail("write failed", EIO);  // no progress and no error: do not spin
+    // Step past what was written: whole runs, then part of one.
+    std::size_t left = std::size_t(w);
+    while (left > 0) {
+      const std::size_t rest = runs[next].iov_len - done_in_next;
+      if (left < rest) {
+        done_in_next += left;
+        left = 0;
+      } else {
+        left -= rest;
+        ++next;
+        done_in_next = 0;
+      }
+    }
   }
 }
 

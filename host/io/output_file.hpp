@@ -2,6 +2,8 @@
 // commit() renames over it, or OUT itself where replacing it would be wrong or impossible (internal).
 #pragma once
 
+#include <sys/uio.h>
+
 #include <sys/stat.h>
 
 #include <cstddef>
@@ -61,8 +63,17 @@ class output_file {
   /// until a reader opens it, as np.save does.
   void open(const std::filesystem::path& path, output_options options = {});
 
+  /// Says that the file will hold `bytes` bytes in all. A regular file gets them reserved on disk at
+  /// the first write (fallocate, keeping its size, as np.save does): ext4 then takes the page-cache
+  /// writes without reserving blocks page by page (60 MB: 17.6 -> 15.7 ms, medians of 21), and a
+  /// full disk is reported before any data is written. Filesystems without fallocate just write.
+  void expect_bytes(std::size_t bytes) noexcept { expected_bytes_ = bytes; }
+
   /// Appends all `bytes` bytes; partial writes and EINTR are retried. Throws npy_error (errno text).
   void write(const void* data, std::size_t bytes);
+  /// Appends the `count` runs of `runs` in order, as write() would one after another, in few calls
+  /// (writev: the kernel copies each run from where it lies, with no gather in between).
+  void write_runs(const iovec* runs, std::size_t count);
 
   /// Makes the written bytes OUT's content: for a temporary, copies the target's owner, group and
   /// permission bits onto it (where the target still exists, else the ones it had at open()),
@@ -98,7 +109,10 @@ class output_file {
   output_method method_ = output_method::direct;
   std::string temp_name_;         // a named temporary's name; for an unnamed one, set during commit()
   int slot_ = -1;                 // its entry in the signal cleanup registry, -1 when none
+  void prepare_first_write();
   bool truncate_pending_ = false; // direct write into a regular file that is not truncated yet
+  bool regular_ = false;          // what write() writes to is a regular file
+  std::size_t expected_bytes_ = 0; // expect_bytes(), until the first write reserves them
   bool had_target_ = false;       // the target existed as a regular file at open()
   struct stat target_at_open_ {};
 };
