@@ -49,8 +49,12 @@ inputs& data() {
 
 void save(benchmark::State& state, const sc::view& v, const std::string& label) {
   auto& d = data();
-  sc::save_npy(d.out, v);  // warm-up: the file's pages exist in the page cache
+  sc::save_npy(d.out, v);  // warm-up
   for (auto _ : state) {
+    // Each run writes a new file, as bench/cli_bench.py times np.save: the previous one is removed
+    // first, untimed (replacing it would time the freeing of its pages and blocks as well).
+    std::error_code ec;
+    fs::remove(d.out, ec);
     const auto t0 = std::chrono::steady_clock::now();
     sc::save_npy(d.out, v);
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
