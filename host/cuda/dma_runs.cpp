@@ -5,16 +5,14 @@
 
 namespace stridecopy::detail {
 
-std::vector<dma_run> dma_runs(const plan& p) {
-  std::vector<dma_run> runs;
-  if (p.pat == pattern::empty) return runs;
-  if (p.rank == 0) return {{0, 0, p.bytes}};
+void for_each_run(const plan& p, const std::function<void(const dma_run&)>& fn) {
+  if (p.pat == pattern::empty) return;
+  if (p.rank == 0) return fn({0, 0, p.bytes});
   const std::int64_t n = p.units() / p.inner_extent(), row_bytes = p.inner_extent() * p.unit;
-  runs.reserve(std::size_t(n));
   std::int64_t idx[max_plan_rank] = {};
   std::int64_t off = 0;
   for (std::int64_t r = 0; r < n; ++r) {
-    runs.push_back({off * p.unit, r * row_bytes, std::size_t(row_bytes)});
+    fn({off * p.unit, r * row_bytes, std::size_t(row_bytes)});
     for (int d = p.rank - 2; d >= 0; --d) {  // odometer over the outer dims
       off += p.stride[d];
       if (++idx[d] < p.extent[d]) break;
@@ -22,6 +20,12 @@ std::vector<dma_run> dma_runs(const plan& p) {
       idx[d] = 0;
     }
   }
+}
+
+std::vector<dma_run> dma_runs(const plan& p) {
+  std::vector<dma_run> runs;
+  if (p.pat != pattern::empty && p.rank > 0) runs.reserve(std::size_t(p.units() / p.inner_extent()));
+  for_each_run(p, [&](const dma_run& r) { runs.push_back(r); });
   return runs;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "stridecopy/plan.hpp"
@@ -19,6 +20,8 @@ struct dma_run {
 };
 /// The runs of a plan whose inner stride is +1 (or of a single element), in output order.
 std::vector<dma_run> dma_runs(const plan& p);
+/// The same runs handed to fn one at a time, none stored (a file of millions of rows).
+void for_each_run(const plan& p, const std::function<void(const dma_run&)>& fn);
 
 /// Runs that one cudaMemcpy2DAsync moves: `height` rows of `width` bytes, `src_pitch` apart in the
 /// source (positive: 2D copies take no negative pitch) and packed in the output.

@@ -43,13 +43,13 @@ void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const
     constexpr std::size_t batch = 1024;
     std::vector<iovec> iov;
     iov.reserve(batch);
-    for (const dma_run& r : dma_runs(q)) {
+    for_each_run(q, [&](const dma_run& r) {
       iov.push_back({const_cast<std::byte*>(s.first) + r.src_offset, r.bytes});
       if (iov.size() == batch) {
         (*runs)(iov.data(), iov.size());
         iov.clear();
       }
-    }
+    });
     if (!iov.empty()) (*runs)(iov.data(), iov.size());
     return;
   }
