@@ -774,6 +774,32 @@ TEST(NpySave, LongRunsAreWrittenWhereTheyLie) {
   }
 }
 
+// np.load(path, mmap_mode="r") saved back over the same file, which has a second link and so is
+// written in place: the truncation would take the mapped pages away under the copy (SIGBUS). The
+// view is copied out first; the file ends up holding the view's bytes, under both names.
+TEST(NpySave, ViewOfAMappingOfTheFileItReplacesInPlace) {
+  temp_dir dir;
+  const auto bytes = sc::test::random_bytes(std::size_t(64) * 2048 * 4);
+  const sc::view whole = sc::contiguous_view(bytes.data(), sc::dtype_of<float>(), shape_t{64, 2048});
+  for (const char* index : {"[::-1]", "[..., ::-1]", "[::2, 1:]"}) {  // written as runs, gathered, gathered
+    SCOPED_TRACE(index);
+    sc::save_npy(dir / "a.npy", whole);
+    std::error_code ec;
+    fs::remove(dir / "b.npy", ec);
+    fs::create_hard_link(dir / "a.npy", dir / "b.npy");
+    const std::string expected =
+        sc::make_npy_header(sc::dtype_of<float>(), sc::slice(whole, index).shape()) +
+        as_string(sc::test::reference_copy(sc::slice(whole, index)));
+    {
+      const sc::mapped_npy mapped(dir / "a.npy");
+      ASSERT_TRUE(mapped.is_mapped());
+      sc::save_npy(dir / "a.npy", sc::slice(mapped.as_view(), index));
+    }
+    EXPECT_EQ(read_file(dir / "a.npy"), expected);
+    EXPECT_EQ(read_file(dir / "b.npy"), expected);
+  }
+}
+
 TEST(NpySave, UnwritableDirectory) {
   if (::geteuid() == 0) GTEST_SKIP() << "root ignores directory permissions";
   temp_dir dir;

@@ -613,6 +613,42 @@ TEST(OutputFile, ExpectedBytesAreReservedAtTheFirstWrite) {
   EXPECT_EQ(read_file(dir / "b.npy"), "new");
 }
 
+TEST(OutputFile, TruncatesMappingOfOnlyAFileWrittenInPlace) {
+  temp_dir dir;
+  write_file(dir / "a.npy", std::string(1 << 16, 'a'));
+  write_file(dir / "other", std::string(1 << 16, 'o'));
+  const auto map = [](const fs::path& p) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    void* m = ::mmap(nullptr, 1 << 16, PROT_READ, MAP_SHARED, fd, 0);
+    ::close(fd);
+    return static_cast<const char*>(m);
+  };
+  const char* a = map(dir / "a.npy");
+  const char* other = map(dir / "other");
+  ASSERT_NE(a, MAP_FAILED);
+  ASSERT_NE(other, MAP_FAILED);
+  const std::string heap(1 << 16, 'h');
+  {
+    output_file replaced(dir / "a.npy");  // one link: a temporary, renamed over it
+    EXPECT_NE(replaced.method(), output_method::direct);
+    EXPECT_FALSE(replaced.truncates_mapping_of(a, 1 << 16));
+  }
+  fs::create_hard_link(dir / "a.npy", dir / "b.npy");
+  output_file in_place(dir / "a.npy");
+  ASSERT_EQ(in_place.method(), output_method::direct);
+  EXPECT_TRUE(in_place.truncates_mapping_of(a, 1 << 16));
+  EXPECT_TRUE(in_place.truncates_mapping_of(a + 4095, 1));  // any byte of it
+  const auto before_a = reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(a) - 100);
+  EXPECT_TRUE(in_place.truncates_mapping_of(before_a, 101));
+  EXPECT_FALSE(in_place.truncates_mapping_of(before_a, 100));  // ends where the mapping starts
+  EXPECT_FALSE(in_place.truncates_mapping_of(a + (1 << 16), 10));
+  EXPECT_FALSE(in_place.truncates_mapping_of(other, 1 << 16));
+  EXPECT_FALSE(in_place.truncates_mapping_of(heap.data(), heap.size()));
+  EXPECT_FALSE(in_place.truncates_mapping_of(a, 0));
+  ::munmap(const_cast<char*>(a), 1 << 16);
+  ::munmap(const_cast<char*>(other), 1 << 16);
+}
+
 TEST(OutputFile, DirectWriteAbandonedBeforeWritingLeavesTheFile) {
   temp_dir dir;
   write_file(dir / "a.npy", "old contents");

@@ -139,13 +139,10 @@ void prefault(const stridecopy::mapped_npy& in, const stridecopy::view& v) {
 /// gathers straight from the page cache. `auto` is the host: a file-to-file copy on the GPU would
 /// move strictly more bytes (the whole input up, the result down) than the CPU gather reads. The CUDA
 /// backend uploads the input's data and saves the same index of the device copy: the gather kernels
-/// run on the GPU and the bytes stream back through pinned chunks. An OUT that is IN itself (any
-/// name or link of it) may be written in place (docs/output-files.md), which would truncate the
-/// mapping under the gather: that input is read into memory first, as np.load reads it.
+/// run on the GPU and the bytes stream back through pinned chunks. An OUT that is IN itself, written
+/// in place (a second link), is safe: save_npy copies a view of a mapping it is about to truncate.
 int run_slice(const std::string& in_path, const std::string& index_text, const std::string& out, backend b) {
-  std::error_code not_same;
-  const bool out_is_in = std::filesystem::equivalent(in_path, out, not_same);
-  const stridecopy::mapped_npy in(in_path, /*map=*/!out_is_in);
+  const stridecopy::mapped_npy in(in_path);
   const std::vector<stridecopy::index_item> items = stridecopy::parse_index(index_text);
   const stridecopy::view v = stridecopy::slice(in.as_view(), items, index_text);
   const std::string& descr = in.header().descr;

@@ -202,13 +202,13 @@ host_array load_npy(const std::filesystem::path& path) {
 
 // ---- mapped_npy
 
-mapped_npy::mapped_npy(const std::filesystem::path& path, bool map) {
+mapped_npy::mapped_npy(const std::filesystem::path& path) {
   try {
     opened_npy o = open_npy(path);
     header_ = o.header;
     data_bytes_ = data_bytes_of(o);
     if (data_bytes_ == 0) return;
-    if (map && S_ISREG(o.st.st_mode)) {
+    if (S_ISREG(o.st.st_mode)) {
       // The whole file from offset 0 (mmap offsets must be page-aligned; the header is not).
       const std::size_t file_bytes = header_.data_offset + data_bytes_;
       void* m = ::mmap(nullptr, file_bytes, PROT_READ, MAP_PRIVATE, ::fileno(o.file.get()), 0);
@@ -276,7 +276,7 @@ device_array load_npy_to_device(const std::filesystem::path& path, std::string_v
 void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref stream, std::string_view descr) {
   // Every check of the view, its pointer and the descr happens before a file is touched.
   const plan p = make_plan(v, memory_kind::pageable);
-  (void)detail::check_source(p, v.base(), p.source == memory_kind::device);
+  const detail::checked_source s = detail::check_source(p, v.base(), p.source == memory_kind::device);
   std::string header;
   if (descr.empty()) {
     header = make_npy_header(v.type, v.shape());
@@ -288,12 +288,27 @@ void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref
     header = make_npy_header(descr, v.shape());
   }
   detail::output_file out(path);
-  out.expect_bytes(header.size() + p.bytes);
+  // A file written in place is truncated at the first write: a view that reads a mapping of that
+  // very file would lose its bytes under the copy (SIGBUS). Such a view is copied out first.
+  host_array own;
+  plan q = p;
+  const void* base = v.base();
+  // (Unsigned arithmetic: a span may be wider than 2^63 bytes, and start before the first element.)
+  const auto span_first = reinterpret_cast<std::uintptr_t>(s.first) + static_cast<std::uintptr_t>(p.span_begin);
+  const std::size_t span_bytes = static_cast<std::size_t>(p.span_end) - static_cast<std::size_t>(p.span_begin);
+  if (p.source != memory_kind::device && p.bytes > 0 &&
+      out.truncates_mapping_of(reinterpret_cast<const void*>(span_first), span_bytes)) {
+    own = host_array(v.type, v.shape(), order::c, memory_kind::pageable);
+    copy_on_host(v, own.data(), own.bytes());
+    const view copy = own.as_view();
+    q = make_plan(copy, memory_kind::pageable);
+    base = copy.base();
+  }
+  out.expect_bytes(header.size() + q.bytes);
   out.write(header.data(), header.size());
   const detail::runs_sink runs = [&](const iovec* r, std::size_t n) { out.write_runs(r, n); };
   detail::for_each_piece(
-      p, v.base(), save_piece_bytes, [&](const void* bytes, std::size_t n) { out.write(bytes, n); }, stream.get(),
-      &runs);
+      q, base, save_piece_bytes, [&](const void* bytes, std::size_t n) { out.write(bytes, n); }, stream.get(), &runs);
   out.commit();
 }
 

@@ -17,6 +17,8 @@
 #include <cerrno>
 #include <cstdio>  // renameat2
 #include <csignal>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <limits>
@@ -490,6 +492,29 @@ void output_file::write_runs(const iovec* runs, std::size_t count) {
       }
     }
   }
+}
+
+bool output_file::truncates_mapping_of(const void* begin, std::size_t bytes) const {
+  if (fd_ < 0 || method_ != output_method::direct || !regular_ || bytes == 0) return false;
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return true;
+  std::FILE* maps = std::fopen("/proc/self/maps", "re");
+  if (maps == nullptr) return true;
+  const auto lo = reinterpret_cast<std::uintptr_t>(begin);
+  const std::uintptr_t hi = bytes > UINTPTR_MAX - lo ? UINTPTR_MAX : lo + bytes;
+  bool found = false;
+  char* line = nullptr;
+  std::size_t capacity = 0;
+  // "start-end perms offset major:minor inode [path]". Only the inode is compared: a device number
+  // seen through stat and through the maps can differ (btrfs subvolumes); a false match costs a copy.
+  while (!found && ::getline(&line, &capacity, maps) > 0) {
+    unsigned long start = 0, end = 0, inode = 0;
+    if (std::sscanf(line, "%lx-%lx %*s %*x %*x:%*x %lu", &start, &end, &inode) == 3)
+      found = inode == static_cast<unsigned long>(st.st_ino) && start < hi && lo < end;
+  }
+  std::free(line);
+  std::fclose(maps);
+  return found;
 }
 
 void output_file::copy_metadata_to_temporary() {

@@ -84,6 +84,13 @@ class output_file {
   /// No fsync (np.save does not either). Afterwards the object is closed.
   void commit();
 
+  /// True when this output is a regular file written in place (truncated at the first write) and
+  /// [begin, begin + bytes) of this process's memory may lie in a mapping of it (np.load(path,
+  /// mmap_mode="r") saved back over a file with two links): the truncation would take those pages
+  /// away under the copy. Mappings are matched by inode in /proc/self/maps; where that cannot be
+  /// read, the answer is true.
+  [[nodiscard]] bool truncates_mapping_of(const void* begin, std::size_t bytes) const;
+
   [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
   /// Meaningful after a successful open().
   [[nodiscard]] output_method method() const noexcept { return method_; }

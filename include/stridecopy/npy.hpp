@@ -55,12 +55,9 @@ host_array load_npy(const std::filesystem::path& path);
 /// np.load(path, mmap_mode="r") maps it), so a view reads the page cache directly and only the pages
 /// it touches; anything that cannot be mapped (a pipe) is read into memory. The same checks as
 /// load_npy (header, size, trailing bytes), naming the file. Move-only; views of it live as long as it.
-/// With `map = false` the data is read into memory whatever the file: for a file that is about to be
-/// written in place (the input and output of one copy), whose truncation would take a mapping's pages
-/// away under the copy.
 class mapped_npy {
  public:
-  explicit mapped_npy(const std::filesystem::path& path, bool map = true);
+  explicit mapped_npy(const std::filesystem::path& path);
   mapped_npy(mapped_npy&& other) noexcept;
   mapped_npy& operator=(mapped_npy&& other) noexcept;
   mapped_npy(const mapped_npy&) = delete;
