@@ -45,6 +45,22 @@ def test_save_replaces_atomically(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npy"]  # no temporary left behind
 
 
+@pytest.mark.parametrize("key", [np.s_[::-1], np.s_[..., ::-1]], ids=["rows", "elements"])
+def test_save_over_the_mapped_file_it_views(tmp_path, rng, key):
+    # A file with a second link is written in place; the view reads a mapping of it (np.load with
+    # mmap_mode="r"), which the truncation would pull away mid-copy. Both names get the view's bytes.
+    a = random_array(rng, (64, 2048), np.float32)
+    path = tmp_path / "a.npy"
+    np.save(path, a)
+    (tmp_path / "b.npy").hardlink_to(path)
+    mapped = np.load(path, mmap_mode="r")
+    sc.view(mapped)[key].save(path)
+    del mapped
+    want = npy_bytes(a[key].copy(order="C"))
+    assert path.read_bytes() == want
+    assert (tmp_path / "b.npy").read_bytes() == want
+
+
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_load(tmp_path, rng, order):
     a = np.asarray(random_array(rng, (4, 5, 6), np.float32), order=order)
