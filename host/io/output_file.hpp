@@ -2,9 +2,8 @@
 // commit() renames over it, or OUT itself where replacing it would be wrong or impossible (internal).
 #pragma once
 
-#include <sys/uio.h>
-
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <filesystem>
