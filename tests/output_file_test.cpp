@@ -4,9 +4,12 @@
 #include <grp.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -211,7 +214,7 @@ child_result run_in_child(const std::function<std::string()>& fn, std::optional<
       r = std::string("exception: ") + e.what();
     }
     write_all_fd(p[1], r);
-    ::_exit(r.empty() ? 0 : 1);
+    ::_exit(r.empty() ? 0 : r.rfind("skip: ", 0) == 0 ? 77 : 1);
   }
   ::close(p[1]);
   child_result res;
@@ -220,6 +223,41 @@ child_result run_in_child(const std::function<std::string()>& fn, std::optional<
   ::waitpid(pid, &res.status, 0);
   res.skipped = WIFEXITED(res.status) && WEXITSTATUS(res.status) == 77;
   return res;
+}
+
+/// In a child of run_in_child: mounts a tmpfs of `bytes` bytes over `dir` in a mount namespace of
+/// the child's own (a user namespace first where the child is not privileged). Returns "" or, where
+/// this machine allows neither, a "skip: " reason.
+std::string mount_small_tmpfs(const fs::path& dir, std::size_t bytes) {
+  const auto write_proc = [](const char* file, const std::string& text) {
+    const int fd = ::open(file, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+    ::close(fd);
+    return ok;
+  };
+  if (::unshare(CLONE_NEWNS) != 0) {
+    const uid_t uid = ::geteuid();
+    const gid_t gid = ::getegid();
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+      return std::string("skip: no mount namespace: ") + std::strerror(errno);
+    if (!write_proc("/proc/self/setgroups", "deny") ||
+        !write_proc("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1") ||
+        !write_proc("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"))
+      return "skip: cannot map this user into a user namespace";
+  }
+  // Private, so that the mount stays in this namespace whatever the parent's propagation.
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return std::string("skip: cannot make the mounts private: ") + std::strerror(errno);
+  const std::string options = "size=" + std::to_string(bytes);
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, options.c_str()) != 0)
+    return std::string("skip: cannot mount a tmpfs: ") + std::strerror(errno);
+  return "";
+}
+
+std::uint64_t free_bytes(const fs::path& dir) {
+  struct statvfs sv {};
+  return ::statvfs(dir.c_str(), &sv) == 0 ? std::uint64_t(sv.f_bfree) * sv.f_frsize : 0;
 }
 
 #define EXPECT_CHILD_PASSED(r)                                                      \
@@ -611,6 +649,38 @@ TEST(OutputFile, ExpectedBytesAreReservedAtTheFirstWrite) {
   EXPECT_EQ(st.st_size, 3);
   f.commit();
   EXPECT_EQ(read_file(dir / "b.npy"), "new");
+}
+
+TEST(OutputFile, FullDiskIsReportedBeforeAnythingIsLost) {
+  // A tmpfs of 256 KiB and 1 MiB to write: written in place (a second link), the old content is
+  // still whole and nothing stays reserved; through a temporary, no temporary stays behind.
+  temp_dir dir;
+  const auto r = run_in_child([&]() -> std::string {
+    if (std::string m = mount_small_tmpfs(dir.path(), std::size_t(256) << 10); !m.empty()) return m;
+    const std::string old = random_string(64 << 10);
+    write_file(dir / "a.npy", old);
+    fs::create_hard_link(dir / "a.npy", dir / "b.npy");
+    const std::string data = random_string(1 << 20);
+    const std::uint64_t free_before = free_bytes(dir.path());
+    for (const char* name : {"a.npy", "new.npy"}) {
+      const fs::path out = dir / name;
+      const std::string msg = npy_error_of([&] {
+        output_file f(out);
+        if (out == dir / "a.npy" && f.method() != output_method::direct) throw std::logic_error("not in place");
+        f.expect_bytes(data.size());
+        f.write(data.data(), data.size());
+        f.commit();
+      });
+      if (msg.find("\"" + out.string() + "\"") == std::string::npos) return std::string(name) + ": path not named: " + msg;
+      if (msg.find("not enough free space for 1048576 bytes: No space left on device") == std::string::npos)
+        return std::string(name) + ": wrong message: " + msg;
+      if (read_file(dir / "b.npy") != old) return std::string(name) + ": the old content is lost";
+      if (entries(dir.path()) != std::vector<std::string>{"a.npy", "b.npy"}) return std::string(name) + ": entries changed";
+      if (free_bytes(dir.path()) != free_before) return std::string(name) + ": space stays taken";
+    }
+    return "";
+  });
+  EXPECT_CHILD_PASSED(r);
 }
 
 TEST(OutputFile, TruncatesMappingOfOnlyAFileWrittenInPlace) {

@@ -433,18 +433,31 @@ int output_file::make_temporary(mode_t mode, const output_options& options) {
 
 void output_file::prepare_first_write() {
   if (fd_ < 0) fail("write on a file that is not open", 0);
+  const bool reserve =
+      regular_ && expected_bytes_ > 0 && expected_bytes_ <= std::size_t(std::numeric_limits<off_t>::max());
+  const auto no_space = [&] {
+    // The blocks a failed request did take past the end are given back: ext4 keeps them (the disk
+    // stays full) until a truncation, to the same size included.
+    struct stat st {};
+    if (::fstat(fd_, &st) == 0) (void)::ftruncate(fd_, st.st_size);
+    fail("not enough free space for " + std::to_string(expected_bytes_) + " bytes", ENOSPC);
+  };
   if (truncate_pending_) {
+    // Written in place: the space is asked for while the old content is still whole, so that a full
+    // disk fails here and loses nothing.
+    if (reserve && ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, off_t(expected_bytes_)) != 0 && errno == ENOSPC)
+      no_space();
     if (::ftruncate(fd_, 0) != 0) {
       const int err = errno;
       fail("truncating failed", err);
     }
     truncate_pending_ = false;
   }
-  if (regular_ && expected_bytes_ > 0 && expected_bytes_ <= std::size_t(std::numeric_limits<off_t>::max())) {
-    const std::size_t bytes = std::exchange(expected_bytes_, 0);
-    // Any other failure (EOPNOTSUPP: the filesystem cannot) leaves plain writes to do the work.
-    if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, off_t(bytes)) != 0 && errno == ENOSPC)
-      fail("not enough free space for " + std::to_string(bytes) + " bytes", ENOSPC);
+  if (reserve) {
+    // Any other failure (EOPNOTSUPP: the filesystem cannot) leaves plain writes to do the work. In
+    // place, this asks again for what the truncation gave back.
+    if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, off_t(expected_bytes_)) != 0 && errno == ENOSPC) no_space();
+    expected_bytes_ = 0;
   }
 }
 

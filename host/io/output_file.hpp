@@ -65,7 +65,8 @@ class output_file {
   /// Says that the file will hold `bytes` bytes in all. A regular file gets them reserved on disk at
   /// the first write (fallocate, keeping its size, as np.save does): ext4 then takes the page-cache
   /// writes without reserving blocks page by page (60 MB: 17.6 -> 15.7 ms, medians of 21), and a
-  /// full disk is reported before any data is written. Filesystems without fallocate just write.
+  /// full disk is reported before any data is written (in place: before the truncation, so the old
+  /// content stays whole). Filesystems without fallocate just write.
   void expect_bytes(std::size_t bytes) noexcept { expected_bytes_ = bytes; }
 
   /// Appends all `bytes` bytes; partial writes and EINTR are retried. Throws npy_error (errno text).
