@@ -435,8 +435,10 @@ void output_file::prepare_first_write() {
   if (fd_ < 0) fail("write on a file that is not open", 0);
   const bool reserve =
       regular_ && expected_bytes_ > 0 && expected_bytes_ <= std::size_t(std::numeric_limits<off_t>::max());
-  const auto no_space = [&] {
-    // The blocks a failed request did take past the end are given back: ext4 keeps them (the disk
+  // Any failure but ENOSPC (EOPNOTSUPP: the filesystem cannot) leaves plain writes to do the work.
+  const auto reserve_or_fail = [&] {
+    if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, off_t(expected_bytes_)) == 0 || errno != ENOSPC) return;
+    // The blocks the failed request did take past the end are given back: ext4 keeps them (the disk
     // stays full) until a truncation, to the same size included.
     struct stat st {};
     if (::fstat(fd_, &st) == 0) (void)::ftruncate(fd_, st.st_size);
@@ -445,8 +447,7 @@ void output_file::prepare_first_write() {
   if (truncate_pending_) {
     // Written in place: the space is asked for while the old content is still whole, so that a full
     // disk fails here and loses nothing.
-    if (reserve && ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, off_t(expected_bytes_)) != 0 && errno == ENOSPC)
-      no_space();
+    if (reserve) reserve_or_fail();
     if (::ftruncate(fd_, 0) != 0) {
       const int err = errno;
       fail("truncating failed", err);
@@ -454,9 +455,7 @@ void output_file::prepare_first_write() {
     truncate_pending_ = false;
   }
   if (reserve) {
-    // Any other failure (EOPNOTSUPP: the filesystem cannot) leaves plain writes to do the work. In
-    // place, this asks again for what the truncation gave back.
-    if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, 0, off_t(expected_bytes_)) != 0 && errno == ENOSPC) no_space();
+    reserve_or_fail();  // in place: again, for what the truncation gave back
     expected_bytes_ = 0;
   }
 }
