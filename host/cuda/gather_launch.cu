@@ -1,6 +1,7 @@
 // host/cuda/gather_launch.cu — the one place that launches kernels: picks the op of a plan (ops.cuh)
 // and launches run_op within the device's grid limits with cudaLaunchKernelEx, whose status belongs
-// to this launch alone.
+// to this launch alone. Built against the CUDA runtime simulator (tests/sim), this file is compiled
+// as C++ and the launch replays the op over its grid on the CPU instead.
 #include "cuda/gather_launch.hpp"
 
 #include <cuda_runtime.h>
@@ -13,6 +14,10 @@
 #include "cuda/ops.cuh"
 #include "cuda/runtime.hpp"
 #include "stridecopy/kernels/run_op.cuh"
+
+#ifdef STRIDECOPY_SIMULATOR
+#include "stridecopy_sim/kernel.hpp"
+#endif
 
 namespace stridecopy::detail {
 
@@ -32,12 +37,22 @@ template <class Op>
 void launch(const Op& op, cudaStream_t stream) {
   using Index = typename Op::index_type;
   for (const grid_slice& s : grid_slices(std::int64_t(op.blocks()), max_grid_x(current_device()))) {
+#ifdef STRIDECOPY_SIMULATOR
+    // run_op's CPU form: every thread of a phase before the barrier, then the next phase.
+    const auto offset = s.block_offset;
+    STRIDECOPY_CUDA_TRY(stridecopy_sim::launch(
+        stream, "run_op", s.blocks, Op::threads, Op::phases, std::size_t(Op::shared_bytes),
+        [op, offset](const stridecopy_sim::kernel_memory& mem, long long block, int thread, int phase) {
+          op(mem, Index(offset + block), thread, phase);
+        }));
+#else
     cudaLaunchConfig_t config{};
     config.gridDim = dim3(unsigned(s.blocks));
     config.blockDim = dim3(unsigned(Op::threads));
     config.dynamicSmemBytes = std::size_t(Op::shared_bytes);
     config.stream = stream;
     STRIDECOPY_CUDA_TRY(cudaLaunchKernelEx(&config, kernels::run_op<Op>, op, Index(s.block_offset)));
+#endif
   }
 }
 
