@@ -26,6 +26,14 @@
 
 namespace stridecopy::test {
 
+/// Built against the CUDA runtime simulator (tests/sim): kernels are replayed on the CPU, so the
+/// largest cases shrink (each test says by how much) and the simulator's own checks run too.
+#ifdef STRIDECOPY_SIMULATOR
+inline constexpr bool simulated = true;
+#else
+inline constexpr bool simulated = false;
+#endif
+
 #define TEST_CUDA(call) ASSERT_EQ((call), cudaSuccess) << #call
 
 /// Device bytes (stridecopy::device_buffer) whose owner waits for the whole device before freeing:
