@@ -112,6 +112,9 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t sh, cudaStreamCaptureMode mode) 
   auto c = std::make_shared<capture>();
   c->g = std::make_shared<graph>();
   c->g->device = s->device;
+  c->g->capturing = true;
+  c->g->handle = make_handle(graph_base, g().graphs.size());  // cudaStreamGetCaptureInfo hands it out
+  g().graphs.push_back(c->g);
   c->origin = s;
   c->mode = mode;
   c->thread = std::this_thread::get_id();
@@ -126,7 +129,7 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t sh, cudaStreamCaptureMode mode) 
 cudaError_t cudaStreamEndCapture(cudaStream_t sh, cudaGraph_t* out) {
   if (cudaError_t e = enter("cudaStreamEndCapture")) return e;
   if (!out) return fail(cudaErrorInvalidValue);
-  std::lock_guard<std::mutex> lock(g().m);
+  std::unique_lock<std::mutex> lock(g().m);
   cudaError_t error = cudaSuccess;
   auto s = find_stream(sh, error, "cudaStreamEndCapture");
   if (!s) return error;
@@ -160,10 +163,15 @@ cudaError_t cudaStreamEndCapture(cudaStream_t sh, cudaGraph_t* out) {
   }
   std::erase(g().captures, c);
   std::shared_ptr<graph> result = std::move(c->g);  // events recorded in the sequence now see it ended
-  if (c->invalidated) return fail(cudaErrorStreamCaptureInvalidated);
-  if (unjoined) return fail(cudaErrorStreamCaptureUnjoined);
-  result->handle = make_handle(graph_base, g().graphs.size());
-  g().graphs.push_back(result);
+  result->capturing = false;
+  if (c->invalidated || unjoined) {
+    // The graph is discarded, and with it what it retained.
+    result->destroyed = true;
+    auto due = drop_all(result->retained);
+    lock.unlock();
+    run_destructors(due);
+    return fail(c->invalidated ? cudaErrorStreamCaptureInvalidated : cudaErrorStreamCaptureUnjoined);
+  }
   *out = reinterpret_cast<cudaGraph_t>(result->handle);
   return cudaSuccess;
 }
@@ -198,7 +206,7 @@ cudaError_t cudaStreamGetCaptureInfo(cudaStream_t sh, cudaStreamCaptureStatus* s
             : s->cap->invalidated ? cudaStreamCaptureStatusInvalidated
                                   : cudaStreamCaptureStatusActive;
   if (id && s->cap) *id = s->cap->id;
-  if (graph_out) *graph_out = nullptr;  // graphs under construction are not exposed
+  if (graph_out) *graph_out = s->cap && s->cap->g ? reinterpret_cast<cudaGraph_t>(s->cap->g->handle) : nullptr;
   if (deps) *deps = nullptr;
   if (edges) *edges = nullptr;
   if (count) *count = 0;
@@ -220,6 +228,7 @@ cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t* out, cudaGraph_t gh, 
   cudaError_t error = cudaSuccess;
   auto gr = find_handle(g().graphs, graph_base, gh, "cudaGraphInstantiate", "graph", error);
   if (!gr) return error;
+  if (gr->capturing) return fail(cudaErrorInvalidValue);
   auto x = std::make_shared<graph_exec>();
   x->device = gr->device;
   x->nodes = gr->nodes;

@@ -130,7 +130,7 @@ cudaError_t cudaStreamQuery(cudaStream_t h) {
   const auto targets = sync_targets(*s);
   for (const op_ptr& o : targets)
     if (!o->done) return cudaErrorNotReady;
-  for (const op_ptr& o : targets) observe(o->clock);
+  for (const op_ptr& o : targets) observe(o->end_clock);
   return cudaSuccess;
 }
 
@@ -193,7 +193,6 @@ cudaError_t cudaEventRecordWithFlags(cudaEvent_t eh, cudaStream_t sh, unsigned i
     ev->cap = s->cap;
     ev->nodes = s->frontier;
     ev->marker = nullptr;
-    ev->clock.clear();
     return cudaSuccess;
   }
   auto marker = make_op("the record of event " + hex(ev->handle), s->device, nullptr);
@@ -202,7 +201,6 @@ cudaError_t cudaEventRecordWithFlags(cudaEvent_t eh, cudaStream_t sh, unsigned i
   ev->cap = nullptr;
   ev->nodes.clear();
   ev->marker = marker;
-  ev->clock = marker->clock;
   return cudaSuccess;
 }
 
@@ -217,7 +215,7 @@ cudaError_t cudaEventQuery(cudaEvent_t h) {
   if (in_active_capture(*ev)) return fail(cudaErrorCapturedEvent);
   if (!ev->marker) return cudaSuccess;  // never recorded: an empty set of work
   if (!ev->marker->done) return cudaErrorNotReady;
-  observe(ev->clock);
+  observe(ev->marker->end_clock);
   return cudaSuccess;
 }
 

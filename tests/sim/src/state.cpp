@@ -328,6 +328,7 @@ void worker(std::shared_ptr<stream> s) {
     st.done.wait(lock, [&] {
       return std::all_of(o->after.begin(), o->after.end(), [](const op_ptr& a) { return a->done; });
     });
+    start_clock(*o);
     unsigned delay = 0;
     if (st.config.max_delay_us > 0 && (s->rng() & 1))
       delay = unsigned(std::uniform_int_distribution<unsigned>(1, st.config.max_delay_us)(s->rng));
@@ -336,9 +337,10 @@ void worker(std::shared_ptr<stream> s) {
     execute(*o);
     lock.lock();
     flush_accesses(*o);
+    o->end_clock = o->clock;
+    if (o->host_function) join(o->end_clock, st.observed);
     o->done = true;
     o->finished_ms = now_ms();
-    o->after.clear();
     o->run = nullptr;  // what the payload holds goes with it, in stream order
     s->queue.pop_front();
     --st.pending_ops;
@@ -374,12 +376,10 @@ op_ptr make_op(std::string what, int device, std::function<void(op&)> run, bool 
 
 void enqueue(stream& s, const op_ptr& o) {
   state& st = g();
-  vclock c = s.tail;
-  join(c, st.observed);
+  o->known = st.observed;
+  o->previous = s.last;
   const auto add_after = [&](const std::shared_ptr<stream>& other) {
-    if (!other || other.get() == &s) return;
-    if (other->last && !other->last->done) o->after.push_back(other->last);
-    join(c, other->tail);
+    if (other && other.get() != &s && other->last) o->after.push_back(other->last);
   };
   // The legacy stream waits for the blocking streams of its device, and they wait for it.
   if (s.type == stream::kind::legacy) {
@@ -388,14 +388,9 @@ void enqueue(stream& s, const op_ptr& o) {
   } else if (s.blocking()) {
     add_after(st.devices[std::size_t(s.device)]->legacy);
   }
-  for (const op_ptr& a : o->after) join(c, a->clock);
   o->timeline = s.timeline;
   o->seq = ++s.seq;
-  if (c.size() <= std::size_t(s.timeline)) c.resize(std::size_t(s.timeline) + 1, 0);
-  c[std::size_t(s.timeline)] = o->seq;
-  o->clock = c;
   o->device = s.device;
-  s.tail = std::move(c);
   s.last = o;
   s.queue.push_back(o);
   ++st.pending_ops;
@@ -404,6 +399,17 @@ void enqueue(stream& s, const op_ptr& o) {
     std::thread(worker, st.streams[(s.handle - stream_base) / 16]).detach();
   }
   s.wake.notify_one();
+}
+
+void start_clock(op& o) {
+  vclock c = std::move(o.known);
+  if (o.previous) join(c, o.previous->end_clock);
+  for (const op_ptr& a : o.after) join(c, a->end_clock);
+  if (c.size() <= std::size_t(o.timeline)) c.resize(std::size_t(o.timeline) + 1, 0);
+  c[std::size_t(o.timeline)] = o.seq;
+  o.clock = std::move(c);
+  o.previous = nullptr;
+  o.after.clear();
 }
 
 cudaError_t submit(stream& s, const op_ptr& o) {
@@ -441,7 +447,7 @@ void observe(const vclock& c) { join(g().observed, c); }
 void wait_for(std::unique_lock<std::mutex>& lock, const op_ptr& o) {
   if (!o) return;
   g().done.wait(lock, [&] { return o->done; });
-  observe(o->clock);
+  observe(o->end_clock);
 }
 
 std::vector<op_ptr> sync_targets(stream& s) {

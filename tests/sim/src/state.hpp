@@ -51,12 +51,19 @@ struct op;
 using op_ptr = std::shared_ptr<op>;
 
 /// Work queued on a stream: a copy, a kernel, a host function, a marker (event record, wait), ...
+/// Its clock is made when it starts, from what it follows: host code's knowledge when it was
+/// enqueued, the stream's previous operation and the operations it waits for, as they ended.
 struct op {
   std::shared_ptr<const std::string> what;
   int timeline = -1;
   std::uint64_t seq = 0;
-  vclock clock;               ///< what happens before it (its own entry included)
+  vclock known;               ///< what host code had observed when it was enqueued
+  op_ptr previous;            ///< the stream's operation before it (until it starts)
   std::vector<op_ptr> after;  ///< must have completed before it starts (beyond stream order)
+  vclock clock;               ///< what happens before it (its own entry included), from its start
+  /// What happens before the work that follows it: its clock, and for a host function also what
+  /// host code had observed when it returned (host code may have synchronised with it).
+  vclock end_clock;
   std::function<void(op&)> run;
   bool host_function = false;  ///< runs user code: CUDA calls inside are reported
   int device = 0;
@@ -78,7 +85,6 @@ struct stream {
   std::uintptr_t handle = 0;
   int timeline = -1;
   std::uint64_t seq = 0;
-  vclock tail;  ///< the clock of the last operation enqueued (or joined by a wait)
   op_ptr last;  ///< the last operation enqueued
   std::deque<op_ptr> queue;
   bool destroyed = false;
@@ -101,7 +107,6 @@ struct event {
   bool destroyed = false;
   bool recorded = false;
   op_ptr marker;  ///< the record's marker operation
-  vclock clock;
   // The last record happened in a capture sequence: the nodes it stands for.
   std::shared_ptr<capture> cap;
   std::vector<std::size_t> nodes;
@@ -168,6 +173,7 @@ struct graph {
   std::uintptr_t handle = 0;
   int device = 0;
   bool destroyed = false;
+  bool capturing = false;  ///< still being built by a capture sequence
   std::vector<graph_node> nodes;
   std::vector<std::pair<std::shared_ptr<user_object>, unsigned>> retained;
 };
@@ -293,6 +299,8 @@ void enqueue(stream& s, const op_ptr& o);
 /// Queues work on s, or adds it to s's capture sequence; refuses the legacy stream while a blocking
 /// stream of its device captures (cudaErrorStreamCaptureImplicit).
 cudaError_t submit(stream& s, const op_ptr& o);
+/// Makes o's clock as it starts (its dependencies have ended). Under the lock.
+void start_clock(op& o);
 /// Waits until o completed; then host code has observed it. Releases the lock while waiting.
 void wait_for(std::unique_lock<std::mutex>& lock, const op_ptr& o);
 /// The operations a synchronisation of s waits for (the legacy stream: also the blocking streams').
