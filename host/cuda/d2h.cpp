@@ -43,7 +43,7 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
   staging_ring& ring = *held;
   const std::lock_guard<std::mutex> lock(ring.mutex);
   const bool host_slots = sink.what != staged_sink::kind::pinned;
-  ring.reserve(std::size_t(chunks.chunk_units) * std::size_t(p.unit), slots, host_slots, stream);
+  ring.reserve(std::size_t(chunks.chunk_units) * std::size_t(p.unit), slots, true, host_slots, stream);
   const cudaStream_t copy = ring.copy_stream();
   const auto bytes_of = [&](std::int64_t k) {
     return std::size_t(std::min(chunks.chunk_units, p.units() - k * chunks.chunk_units)) * std::size_t(p.unit);

@@ -65,7 +65,7 @@ void run_staged_h2d(const plan& p, const std::byte* src, std::byte* dst, cudaStr
   staging_ring& ring = *held;
   const std::lock_guard<std::mutex> lock(ring.mutex);
   const std::size_t slot_bytes = on_device ? schedule.slot_bytes : std::size_t(chunks.chunk_units) * std::size_t(p.unit);
-  ring.reserve(slot_bytes, slots, !on_device, stream);
+  ring.reserve(slot_bytes, slots, on_device, !on_device, stream);
   const cudaStream_t copy = ring.copy_stream(), bounce = ring.bounce_stream();
   try {
     STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.started(), stream));

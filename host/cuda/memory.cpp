@@ -11,10 +11,12 @@
 #include <new>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/checked_math.hpp"
 #include "cuda/check.hpp"
 #include "cuda/pinned_pool.hpp"
+#include "cuda/runtime.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/device_array.hpp"
 #include "stridecopy/error.hpp"
@@ -27,7 +29,9 @@ constexpr std::size_t page = 4096;
 
 // cudaHostAlloc and cudaFreeHost cost milliseconds for tens of megabytes, and cudaFreeHost
 // synchronises the device, so pinned blocks are cached and reused (as PyTorch's caching host
-// allocator does): sizes round up to a power of two, freed blocks wait in a free list.
+// allocator does): sizes round up to a power of two, freed blocks wait in a free list. A block
+// released while queued work may still use it waits, with an event recorded after that work, until
+// the event completes; nothing hands it out before.
 class pinned_pool {
  public:
   static pinned_pool& instance() {
@@ -38,6 +42,7 @@ class pinned_pool {
     block = std::bit_ceil(std::max(bytes, page));
     {
       const std::lock_guard<std::mutex> lock(mutex_);
+      settle();
       auto it = free_.find(block);
       if (it != free_.end()) {
         void* p = it->second;
@@ -57,18 +62,44 @@ class pinned_pool {
     const std::lock_guard<std::mutex> lock(mutex_);
     free_.emplace(block, p);
   }
+  void release_after(void* p, std::size_t block, cudaEvent_t done) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    pending_.push_back({p, block, done});
+  }
   void trim() {
     std::multimap<std::size_t, void*> blocks;
+    std::vector<pending> waiting;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
       blocks.swap(free_);
+      waiting.swap(pending_);
+    }
+    for (const pending& w : waiting) {
+      (void)cudaEventSynchronize(w.done);
+      (void)cudaEventDestroy(w.done);
+      blocks.emplace(w.block, w.p);
     }
     for (auto& [size, p] : blocks) (void)cudaFreeHost(p);
   }
 
  private:
+  struct pending {
+    void* p;
+    std::size_t block;
+    cudaEvent_t done;
+  };
+  /// Moves the blocks whose work is done to the free list (under the lock; never waits).
+  void settle() {
+    std::erase_if(pending_, [&](const pending& w) {
+      if (cudaEventQuery(w.done) != cudaSuccess) return false;
+      (void)cudaEventDestroy(w.done);
+      free_.emplace(w.block, w.p);
+      return true;
+    });
+  }
   std::mutex mutex_;
   std::multimap<std::size_t, void*> free_;
+  std::vector<pending> pending_;
 };
 
 void* allocate_pageable(std::size_t bytes) {
@@ -92,6 +123,9 @@ std::size_t array_bytes(const dtype& type, const layout& l, std::span<const std:
 namespace detail {
 void* pinned_allocate(std::size_t bytes, std::size_t& block) { return pinned_pool::instance().allocate(bytes, block); }
 void pinned_release(void* p, std::size_t block) noexcept { pinned_pool::instance().release(p, block); }
+void pinned_release_after(void* p, std::size_t block, cudaEvent_t done) noexcept {
+  pinned_pool::instance().release_after(p, block, done);
+}
 void trim_pinned_pool() { pinned_pool::instance().trim(); }
 }  // namespace detail
 
@@ -167,14 +201,17 @@ view host_array::as_view() const {
 
 device_buffer::device_buffer(std::size_t bytes, cuda::stream_ref stream) : bytes_(bytes), stream_(stream.get()) {
   if (!cuda_available()) throw cuda_error("device_buffer: no CUDA device is available", int(cudaErrorNoDevice));
+  device_ = detail::stream_device(stream_);
   if (bytes == 0) return;
+  const detail::device_guard on(device_);
   STRIDECOPY_CUDA_TRY(cudaMallocAsync(&data_, bytes, stream_));
 }
 
 device_buffer::device_buffer(device_buffer&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       bytes_(std::exchange(other.bytes_, 0)),
-      stream_(std::exchange(other.stream_, nullptr)) {}
+      stream_(std::exchange(other.stream_, nullptr)),
+      device_(std::exchange(other.device_, -1)) {}
 
 device_buffer& device_buffer::operator=(device_buffer&& other) noexcept {
   if (this != &other) {
@@ -182,6 +219,7 @@ device_buffer& device_buffer::operator=(device_buffer&& other) noexcept {
     data_ = std::exchange(other.data_, nullptr);
     bytes_ = std::exchange(other.bytes_, 0);
     stream_ = std::exchange(other.stream_, nullptr);
+    device_ = std::exchange(other.device_, -1);
   }
   return *this;
 }
@@ -189,7 +227,14 @@ device_buffer& device_buffer::operator=(device_buffer&& other) noexcept {
 device_buffer::~device_buffer() { release(); }
 
 void device_buffer::release() noexcept {
-  if (data_) STRIDECOPY_CUDA_TRY_NOEXCEPT(cudaFreeAsync(data_, stream_));
+  if (data_) {
+    // On its own device: the default stream is a device's own, and the free follows its work there.
+    int previous = -1;
+    (void)cudaGetDevice(&previous);
+    if (previous != device_) (void)cudaSetDevice(device_);
+    STRIDECOPY_CUDA_TRY_NOEXCEPT(cudaFreeAsync(data_, stream_));
+    if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
+  }
   data_ = nullptr;
   bytes_ = 0;
 }

@@ -55,6 +55,30 @@ class ring_cache {
     for (auto& [key, value] : entries_) f(*value);
   }
 
+  /// Drops the least recently used entries nobody holds while `over(idle)` says the entries nobody
+  /// holds (`idle`, least recently used first) keep too much; dropped entries are destroyed outside
+  /// the cache's lock.
+  template <class Over>
+  void trim_idle(Over&& over) {
+    std::vector<std::shared_ptr<Value>> evicted;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      for (;;) {
+        std::vector<const Value*> idle;
+        auto oldest = entries_.end();
+        for (auto it = entries_.end(); it != entries_.begin();) {
+          --it;
+          if (it->second.use_count() != 1) continue;
+          if (idle.empty()) oldest = it;
+          idle.push_back(it->second.get());
+        }
+        if (idle.empty() || !over(idle)) break;
+        evicted.push_back(std::move(oldest->second));
+        entries_.erase(oldest);
+      }
+    }
+  }
+
   /// Drops every entry nobody holds (destroyed outside the lock); returns how many stay.
   std::size_t clear_idle() {
     std::vector<std::shared_ptr<Value>> dropped;

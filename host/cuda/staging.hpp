@@ -1,6 +1,7 @@
 // host/cuda/staging.hpp — staging rings (internal): device slots, pinned host slots, a copy stream and
 // a bounce stream, with events per slot for each hand-over. One ring per (device, stream), cached in a
-// bounded cache and reused across calls, by both directions.
+// bounded cache and reused across calls, by both directions. Nothing a ring does waits on the host:
+// memory is allocated and given back in stream order.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -9,6 +10,8 @@
 #include <memory>
 #include <mutex>
 #include <vector>
+
+#include "cuda/resources.hpp"
 
 namespace stridecopy::detail {
 
@@ -20,55 +23,70 @@ class staging_ring {
   explicit staging_ring(int device) : device_(device) {}
   staging_ring(const staging_ring&) = delete;
   staging_ring& operator=(const staging_ring&) = delete;
-  /// Waits for the work that uses the ring, then frees it.
-  ~staging_ring() { release(); }
+  /// Gives the memory back after every operation that uses it, in stream order; does not wait.
+  ~staging_ring();
 
-  /// At least `slots` slots of `slot_bytes` each on the device and, when asked, pinned on the host.
-  /// Growing waits for `user` and the ring's streams, which may still use the old slots.
-  void reserve(std::size_t slot_bytes, int slots, bool host_slots, cudaStream_t user);
+  /// At least `slots` slots of `slot_bytes` each: on the device when `device_slots`, pinned on the
+  /// host when `host_slots`. New device memory is allocated in stream order on the copy stream and
+  /// `user` is made to wait for it; the memory it replaces goes back once every operation that used
+  /// it has run. Never waits on the host.
+  void reserve(std::size_t slot_bytes, int slots, bool device_slots, bool host_slots, cudaStream_t user);
 
   [[nodiscard]] std::byte* device_slot(int s) const {
-    return static_cast<std::byte*>(device_ring_) + std::size_t(s) * slot_bytes_;
+    return static_cast<std::byte*>(device_ring_) + std::size_t(s) * device_slot_bytes_;
   }
   [[nodiscard]] std::byte* host_slot(int s) const {
-    return static_cast<std::byte*>(host_ring_) + std::size_t(s) * slot_bytes_;
+    return static_cast<std::byte*>(host_ring_) + std::size_t(s) * host_slot_bytes_;
   }
-  [[nodiscard]] cudaStream_t copy_stream() const { return copy_; }
-  [[nodiscard]] cudaStream_t bounce_stream() const { return bounce_; }
+  [[nodiscard]] cudaStream_t copy_stream() const { return copy_.get(); }
+  [[nodiscard]] cudaStream_t bounce_stream() const { return bounce_.get(); }
   /// The hand-overs of slot s. Every pipeline records, after the last operation that reads or writes
-  /// a slot, the slot's free event, and waits for it before it writes the slot again (also for a
-  /// call's first chunks: the previous call on the ring may have used it; an event never recorded
-  /// is complete). `filled` hands a slot from its writer to its reader within one chunk.
-  [[nodiscard]] cudaEvent_t filled(int s) const { return filled_[std::size_t(s)]; }
-  [[nodiscard]] cudaEvent_t device_free(int s) const { return device_free_[std::size_t(s)]; }
-  [[nodiscard]] cudaEvent_t host_free(int s) const { return host_free_[std::size_t(s)]; }
+  /// a slot, the slot's free event (device_free for its device slot, host_free for its host slot),
+  /// and waits for it before it writes the slot again (also for a call's first chunks: the previous
+  /// call on the ring may have used it; an event never recorded is complete). `filled` hands a slot
+  /// from its writer to its reader within one chunk.
+  [[nodiscard]] cudaEvent_t filled(int s) const { return filled_[std::size_t(s)].get(); }
+  [[nodiscard]] cudaEvent_t device_free(int s) const { return device_free_[std::size_t(s)].get(); }
+  [[nodiscard]] cudaEvent_t host_free(int s) const { return host_free_[std::size_t(s)].get(); }
   /// Recorded on the caller's stream where a call begins (work on the ring's streams waits for it)
   /// and on the ring's last stream where it ends (the caller's stream waits for that).
-  [[nodiscard]] cudaEvent_t started() const { return started_; }
-  [[nodiscard]] cudaEvent_t done() const { return done_; }
-  [[nodiscard]] std::size_t scratch_bytes() const { return device_ring_ ? slot_bytes_ * std::size_t(slots_) : 0; }
-
-  /// Waits for everything enqueued on the ring's own streams.
-  void sync() const;
-  /// Waits for the ring's work and frees its memory, streams and events; the next reserve rebuilds.
-  void release() noexcept;
+  [[nodiscard]] cudaEvent_t started() const { return started_.get(); }
+  [[nodiscard]] cudaEvent_t done() const { return done_.get(); }
+  /// Device memory the ring holds.
+  [[nodiscard]] std::size_t scratch_bytes() const { return device_ring_ ? device_slot_bytes_ * std::size_t(device_slots_) : 0; }
+  /// Pinned host memory the ring holds.
+  [[nodiscard]] std::size_t pinned_bytes() const { return host_ring_ ? host_block_ : 0; }
 
  private:
+  /// Makes the copy stream wait for every use of the slots so far: the bounce stream's work and
+  /// each slot's last user, whatever stream recorded its events.
+  void after_every_use() const;
+  /// Frees the device slots, in stream order after every use (none when they were never made).
+  void retire_device();
+  /// Returns the host slots to the pinned pool, which hands them out only after every use.
+  void retire_host();
+
   int device_;
+  owned_stream copy_, bounce_;
+  owned_event started_, done_, allocated_, fence_;
+  std::vector<owned_event> filled_, device_free_, host_free_;
   void* device_ring_ = nullptr;
+  std::size_t device_slot_bytes_ = 0;
+  int device_slots_ = 0;
   void* host_ring_ = nullptr;
-  std::size_t slot_bytes_ = 0;
-  int slots_ = 0;
-  cudaStream_t copy_ = nullptr, bounce_ = nullptr;
-  cudaEvent_t started_ = nullptr, done_ = nullptr;
-  std::vector<cudaEvent_t> filled_, device_free_, host_free_;
+  std::size_t host_block_ = 0;  ///< the pinned pool's block size
+  std::size_t host_slot_bytes_ = 0;
+  int host_slots_ = 0;
 };
 
 /// The ring of `stream` on the current device, locked by the caller through its mutex.
 std::shared_ptr<staging_ring> acquire_ring(cudaStream_t stream);
 
-/// How many rings the cache keeps beyond those in use.
+/// How many rings the cache keeps beyond those in use, and the memory the idle ones may keep in
+/// all (device and pinned host memory each): rings past either bound are given back, least
+/// recently used first.
 inline constexpr std::size_t ring_cache_capacity = 8;
+inline constexpr std::size_t idle_ring_bytes = std::size_t(128) << 20;
 
 /// Device memory the cached rings hold now (benchmarks report it as scratch).
 std::size_t staging_scratch_bytes();
