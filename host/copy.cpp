@@ -119,6 +119,27 @@ void CUDART_CB run_cpu_job(void* arg) {
   const std::unique_ptr<cpu_job> job(static_cast<cpu_job*>(arg));
   gather(job->p, job->src, job->dst, job->threads);
 }
+// In a CUDA graph the job runs at every launch: the graph owns it (a user object), not the function.
+void CUDART_CB run_graph_cpu_job(void* arg) {
+  const auto* job = static_cast<const cpu_job*>(arg);
+  gather(job->p, job->src, job->dst, job->threads);
+}
+void CUDART_CB delete_cpu_job(void* arg) { delete static_cast<cpu_job*>(arg); }
+
+/// Queues `job` in the graph `stream` is capturing, owned by that graph.
+void capture_cpu_job(std::unique_ptr<cpu_job> job, cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  cudaGraph_t graph = nullptr;
+  STRIDECOPY_CUDA_TRY(cudaStreamGetCaptureInfo(stream, &status, nullptr, &graph, nullptr, nullptr, nullptr));
+  cudaUserObject_t owner = nullptr;
+  STRIDECOPY_CUDA_TRY(cudaUserObjectCreate(&owner, job.get(), delete_cpu_job, 1, cudaUserObjectNoDestructorSync));
+  cpu_job* raw = job.release();  // the user object owns it now
+  if (const cudaError_t e = cudaGraphRetainUserObject(graph, owner, 1, cudaGraphUserObjectMove); e != cudaSuccess) {
+    (void)cudaUserObjectRelease(owner, 1);
+    throw_cuda_error(e, "cudaGraphRetainUserObject(graph, owner, 1, cudaGraphUserObjectMove)");
+  }
+  STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(stream, run_graph_cpu_job, raw));
+}
 
 strategy run_on_cpu(const plan& p, const std::byte* src, std::byte* dst, cudaStream_t stream, int threads,
                     const exec_options& exec) {
@@ -130,6 +151,10 @@ strategy run_on_cpu(const plan& p, const std::byte* src, std::byte* dst, cudaStr
   if (cuda_available() && !exec.blocking) {
     // In stream order: earlier work on the stream may still be writing the source.
     auto job = std::make_unique<cpu_job>(cpu_job{p, src, dst, team});
+    if (is_capturing(stream)) {
+      capture_cpu_job(std::move(job), stream);
+      return strategy::cpu;
+    }
     STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(stream, run_cpu_job, job.get()));
     (void)job.release();  // run_cpu_job owns it now
     return strategy::cpu;
@@ -220,6 +245,11 @@ strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_byte
     facts.destination = memory_kind::device;
   }
   const device_guard on(device >= 0 ? device : current_device());
+  if (device < 0) device = current_device();
+  // A stream of another device would fail inside an event record or a launch: say so first.
+  if (const int s = stream_device(stream); s != device)
+    throw invalid_view("the stream belongs to device " + std::to_string(s) + ", but this copy runs on device " +
+                       std::to_string(device) + ", where its device memory is");
   // Device aliases of mapped pinned memory, queried on that device: what a direct kernel uses.
   void* dst_alias = nullptr;
   const std::byte* src_alias = nullptr;
@@ -242,33 +272,42 @@ strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_byte
   const int source_unit = alignment_of(source.first);
   const bool pinned_host = is_host(p.source) ? facts.source == memory_kind::pinned
                                              : facts.destination == memory_kind::pinned;
-  switch (how) {
-    case strategy::dma:
-      if (!is_host(p.source) && !is_host(p.destination))
-        STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst, source.first, p.bytes, cudaMemcpyDeviceToDevice, stream));
-      else
-        run_dma(p, source.first, out, is_host(p.source) ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
-                pinned_host, stream);
-      break;
-    case strategy::direct: {
-      const std::byte* from = is_host(p.source) ? src_alias : source.first;
-      void* target = is_host(p.destination) ? dst_alias : dst;
-      const plan q = narrow_unit(p, std::min(alignment_of(from), alignment_of(target)));
-      enqueue_gather(q, from, 0, q.units(), target, stream, exec.force_index64);
-      break;
-    }
-    case strategy::staged:
-      if (is_host(p.source)) {
-        run_staged_h2d_as(p, source.first, out, stream, facts.source == memory_kind::pinned, options.threads, exec);
-      } else {
-        staged_sink sink;
-        sink.what = facts.destination == memory_kind::pinned ? staged_sink::kind::pinned : staged_sink::kind::pageable;
-        sink.dst = out;
-        run_staged(narrow_unit(p, source_unit), source.first, stream, sink, exec.force_index64);
+  try {
+    switch (how) {
+      case strategy::dma:
+        if (!is_host(p.source) && !is_host(p.destination))
+          STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst, source.first, p.bytes, cudaMemcpyDeviceToDevice, stream));
+        else
+          run_dma(p, source.first, out, is_host(p.source) ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
+                  pinned_host, stream);
+        break;
+      case strategy::direct: {
+        const std::byte* from = is_host(p.source) ? src_alias : source.first;
+        void* target = is_host(p.destination) ? dst_alias : dst;
+        const plan q = narrow_unit(p, std::min(alignment_of(from), alignment_of(target)));
+        enqueue_gather(q, from, 0, q.units(), target, stream, exec.force_index64);
+        break;
       }
-      break;
-    default: break;
+      case strategy::staged:
+        if (is_host(p.source)) {
+          run_staged_h2d_as(p, source.first, out, stream, facts.source == memory_kind::pinned, options.threads, exec);
+        } else {
+          staged_sink sink;
+          sink.what = facts.destination == memory_kind::pinned ? staged_sink::kind::pinned : staged_sink::kind::pageable;
+          sink.dst = out;
+          run_staged(narrow_unit(p, source_unit), source.first, stream, sink, exec.force_index64);
+        }
+        break;
+      default: break;
+    }
+  } catch (...) {
+    // Nothing enqueued may outlive the failure: copies still writing the destination would write a
+    // buffer its owner may reuse (to_host's pinned block goes back to the pool).
+    (void)cudaStreamSynchronize(stream);
+    throw;
   }
+  // A blocking call waits here, on the copy's device: the default stream is that device's.
+  if (exec.blocking) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream));
   return how;
 }
 
@@ -276,13 +315,19 @@ strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_byte
 
 namespace {
 
+/// A call that waits for its copy, or allocates memory for it, cannot be part of a CUDA graph: it is
+/// refused before any work, and the caller's capture goes on.
+void refuse_capture(cudaStream_t stream, const char* call, const char* why) {
+  if (cuda_available() && detail::is_capturing(stream))
+    throw invalid_argument(std::string(call) + ": the stream is capturing a CUDA graph, and this call " + why);
+}
+constexpr const char* waits = "waits for its copy, which a capturing stream cannot do (use the _async form)";
+
 strategy run(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cudaStream_t stream,
              const copy_options& options, bool blocking) {
   detail::exec_options exec;
   exec.blocking = blocking;
-  const strategy how = detail::execute(p, src, dst, dst_bytes, stream, options, exec);
-  if (blocking && how != strategy::none && how != strategy::cpu) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream));
-  return how;
+  return detail::execute(p, src, dst, dst_bytes, stream, options, exec);
 }
 
 }  // namespace
@@ -294,6 +339,7 @@ strategy copy_async(const plan& p, const void* src, void* dst, std::size_t dst_b
 
 strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
               const copy_options& options) {
+  refuse_capture(stream.get(), "copy", waits);
   return run(p, src, dst, dst_bytes, stream.get(), options, true);
 }
 
@@ -317,6 +363,7 @@ strategy copy_to_host_async(const view& v, void* dst, std::size_t dst_bytes, cud
 
 strategy copy_to_host(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
                       const copy_options& options) {
+  refuse_capture(stream.get(), "copy_to_host", waits);
   return run(make_plan(v, memory_kind::pageable), v.base(), dst, dst_bytes, stream.get(), options, true);
 }
 
@@ -327,11 +374,13 @@ strategy copy_to_device_async(const view& v, void* dst, std::size_t dst_bytes, c
 
 strategy copy_to_device(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
                         const copy_options& options) {
+  refuse_capture(stream.get(), "copy_to_device", waits);
   return run(make_plan(v, memory_kind::device), v.base(), dst, dst_bytes, stream.get(), options, true);
 }
 
 host_array to_host(const view& v, cuda::stream_ref stream, const copy_options& options) {
   const plan p = make_plan(v, memory_kind::pinned);  // a bad view throws before anything is allocated
+  refuse_capture(stream.get(), "to_host", waits);
   host_array out(v.type, v.shape());
   (void)run(p, v.base(), out.data(), out.bytes(), stream.get(), options, true);
   return out;
@@ -340,6 +389,8 @@ host_array to_host(const view& v, cuda::stream_ref stream, const copy_options& o
 device_array to_device(const view& v, cuda::stream_ref stream, const copy_options& options) {
   const plan p = make_plan(v, memory_kind::device);  // a bad view throws before anything is allocated
   if (!cuda_available()) throw cuda_error("to_device: no CUDA device is available", int(cudaErrorNoDevice));
+  refuse_capture(stream.get(), "to_device",
+                 "allocates its array, which a capturing stream cannot do (copy_to_device_async into memory you own)");
   // A device view's own device; a host view's copy goes to the current one.
   const detail::checked_source source = detail::check_source(p, v.base(), true);
   const detail::device_guard on(source.device >= 0 ? source.device : detail::current_device());

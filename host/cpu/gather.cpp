@@ -15,8 +15,9 @@
 
 // The hot loops are compiled twice, for AVX2 and for the baseline, and picked at load time: GCC
 // vectorises the small fixed-shape loops below (3-byte reverses, 3-plane interleaves) only with
-// byte shuffles, which baseline x86-64 lacks.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// byte shuffles, which baseline x86-64 lacks. Not under ThreadSanitizer: it instruments the
+// resolvers, which the loader runs before the sanitizer is initialised.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define STRIDECOPY_MULTIVERSION __attribute__((target_clones("avx2", "default")))
 #else
 #define STRIDECOPY_MULTIVERSION

@@ -45,9 +45,21 @@ int current_device() {
 
 device_guard::device_guard(int device) {
   STRIDECOPY_CUDA_TRY(cudaGetDevice(&previous_));
-  if (previous_ != device) STRIDECOPY_CUDA_TRY(cudaSetDevice(device));
+  if (previous_ != device) {
+    STRIDECOPY_CUDA_TRY(cudaSetDevice(device));
+    switched_ = true;
+  }
 }
-device_guard::~device_guard() { STRIDECOPY_CUDA_TRY_NOEXCEPT(cudaSetDevice(previous_)); }
+device_guard::~device_guard() {
+  if (switched_) STRIDECOPY_CUDA_TRY_NOEXCEPT(cudaSetDevice(previous_));
+}
+
+int stream_device(cudaStream_t s) {
+  if (is_legacy_default(s) || s == cudaStreamPerThread) return current_device();
+  int device = -1;
+  STRIDECOPY_CUDA_TRY(cudaStreamGetDevice(s, &device));
+  return device;
+}
 
 bool is_legacy_default(cudaStream_t s) { return s == nullptr || s == cudaStreamLegacy; }
 

@@ -20,7 +20,8 @@ pointer_info query_pointer(const void* p);
 /// The current device.
 int current_device();
 
-/// Makes `device` current for the guard's lifetime and restores the previous device after.
+/// Makes `device` current for the guard's lifetime and restores the previous device after; neither
+/// touches the runtime when `device` is already current.
 class device_guard {
  public:
   explicit device_guard(int device);
@@ -30,7 +31,12 @@ class device_guard {
 
  private:
   int previous_ = -1;
+  bool switched_ = false;
 };
+
+/// The device of stream `s` (the current device for the legacy and per-thread default streams,
+/// which follow it).
+int stream_device(cudaStream_t s);
 
 /// The legacy default stream (0 or cudaStreamLegacy), which synchronises with blocking streams.
 bool is_legacy_default(cudaStream_t s);

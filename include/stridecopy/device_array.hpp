@@ -15,9 +15,11 @@
 
 namespace stridecopy {
 
-/// Move-only owner of device bytes on the current device, allocated on `stream` and freed on it
-/// when the owner goes away (so work enqueued on that stream before may still use the bytes).
-/// Throws cuda_error when no device is present or the allocation fails.
+/// Move-only owner of device bytes on the device of `stream` (the current device for the default
+/// streams), allocated on `stream` and freed on it, with that device current, when the owner goes
+/// away: work enqueued on that stream before may still use the bytes, work on other streams must be
+/// ordered before the owner goes. The stream must outlive the owner. Throws cuda_error when no
+/// device is present or the allocation fails.
 class device_buffer {
  public:
   device_buffer() = default;
@@ -32,19 +34,22 @@ class device_buffer {
   [[nodiscard]] const void* data() const noexcept { return data_; }
   [[nodiscard]] std::size_t size() const noexcept { return bytes_; }
   [[nodiscard]] cudaStream_t stream() const noexcept { return stream_; }
+  /// The device that holds the bytes.
+  [[nodiscard]] int device() const noexcept { return device_; }
 
  private:
   void release() noexcept;
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
   cudaStream_t stream_ = nullptr;
+  int device_ = -1;
 };
 
 /// An n-d, C-contiguous array in owned device memory.
 class device_array {
  public:
   device_array() = default;
-  /// Uninitialised array of `shape` on the current device, allocated on `stream`.
+  /// Uninitialised array of `shape` on the device of `stream`, allocated on `stream`.
   device_array(dtype type, std::span<const std::int64_t> shape, cuda::stream_ref stream = cudaStream_t{});
   device_array(dtype type, std::initializer_list<std::int64_t> shape, cuda::stream_ref stream = cudaStream_t{});
 
