@@ -13,6 +13,7 @@
 #include "cpu/gather.hpp"
 #include "cuda/check.hpp"
 #include "cuda/d2h.hpp"
+#include "cuda/driven.hpp"
 #include "cuda/dma.hpp"
 #include "cuda/h2d.hpp"
 #include "cuda/gather_launch.hpp"
@@ -94,18 +95,21 @@ host_source measure_host_source(const plan& p, const std::byte* first) {
 }
 
 /// A staged host-to-device copy with the gather the test knobs ask for, or the one that fits: the
-/// device's for a pinned source whose chunks' spans fit a slot, else the CPU's.
-void run_staged_h2d_as(const plan& p, const std::byte* first, std::byte* dst, cudaStream_t stream, bool pinned,
-                       int threads, const exec_options& exec) {
+/// device's for a pinned source whose chunks' spans fit a slot, else the CPU's (a driven copy, whose
+/// status is returned).
+std::shared_ptr<driven_status> run_staged_h2d(const plan& p, const std::byte* first, std::byte* dst,
+                                              cudaStream_t stream, bool pinned, int threads, const exec_options& exec) {
   const plan q = narrow_unit(p, std::min(alignment_of(first), alignment_of(dst)));
   h2d_schedule schedule;
   if (pinned && exec.staged_gather != h2d_gather::cpu) schedule = device_gather_plan(q);
   if (exec.staged_gather == h2d_gather::device && schedule.chunks.empty())
     throw invalid_view(pinned ? "a device gather cannot run: the source bytes a chunk reads do not fit a staging slot"
                               : "a device gather cannot run: the source is pageable");
-  const h2d_gather how = schedule.chunks.empty() ? h2d_gather::cpu : h2d_gather::device;
-  run_staged_h2d(how == h2d_gather::cpu ? narrow_unit(p, alignment_of(first)) : q, first, dst, stream, how, schedule,
-                 threads, exec.force_index64);
+  if (schedule.chunks.empty())
+    return drive(driven_direction::from_host, narrow_unit(p, alignment_of(first)), first, dst, stream, threads,
+                 exec.force_index64, exec.blocking);
+  run_device_gather_h2d(q, first, dst, stream, schedule, exec.force_index64);
+  return nullptr;
 }
 
 /// A host-to-host copy run by a host function on the stream, after the work enqueued before it.
@@ -272,6 +276,7 @@ strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_byte
   const int source_unit = alignment_of(source.first);
   const bool pinned_host = is_host(p.source) ? facts.source == memory_kind::pinned
                                              : facts.destination == memory_kind::pinned;
+  std::shared_ptr<driven_status> driven;  // a staged copy whose host side runs on a library thread
   try {
     switch (how) {
       case strategy::dma:
@@ -290,12 +295,16 @@ strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_byte
       }
       case strategy::staged:
         if (is_host(p.source)) {
-          run_staged_h2d_as(p, source.first, out, stream, facts.source == memory_kind::pinned, options.threads, exec);
-        } else {
+          driven = run_staged_h2d(p, source.first, out, stream, facts.source == memory_kind::pinned, options.threads,
+                                  exec);
+        } else if (facts.destination == memory_kind::pinned) {
           staged_sink sink;
-          sink.what = facts.destination == memory_kind::pinned ? staged_sink::kind::pinned : staged_sink::kind::pageable;
+          sink.what = staged_sink::kind::pinned;
           sink.dst = out;
           run_staged(narrow_unit(p, source_unit), source.first, stream, sink, exec.force_index64);
+        } else {
+          driven = drive(driven_direction::to_host, narrow_unit(p, source_unit), source.first, out, stream,
+                         options.threads, exec.force_index64, exec.blocking);
         }
         break;
       default: break;
@@ -307,7 +316,13 @@ strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_byte
     throw;
   }
   // A blocking call waits here, on the copy's device: the default stream is that device's.
-  if (exec.blocking) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream));
+  if (exec.blocking) {
+    STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream));
+    if (driven) {
+      driven->wait();
+      if (std::exception_ptr failure = driven->failure()) std::rethrow_exception(failure);
+    }
+  }
   return how;
 }
 

@@ -1,5 +1,6 @@
-// host/cuda/d2h.cpp — device to host: the one staged pipeline with its three sinks. Staging rings
-// come from the bounded cache of cuda/staging.hpp, one per (device, stream).
+// host/cuda/d2h.cpp — device to host, staged into pinned memory: the destination itself, or pinned
+// slots handed to a callback on the calling thread. Staging rings come from the bounded cache of
+// cuda/staging.hpp, one per (device, stream). Pageable destinations go through cuda/driven.hpp.
 #include "cuda/d2h.hpp"
 
 #include <algorithm>
@@ -17,24 +18,10 @@
 
 namespace stridecopy::detail {
 
-namespace {
-
-struct bounce_job {
-  std::byte* dst;
-  const std::byte* src;
-  std::size_t bytes;
-};
-void CUDART_CB run_bounce(void* arg) {
-  const std::unique_ptr<bounce_job> job(static_cast<bounce_job*>(arg));
-  std::memcpy(job->dst, job->src, job->bytes);
-}
-
-}  // namespace
-
 // Per chunk k (slot k % slots): the gather on the user stream waits until the slot's previous copy
-// has drained the device slot; the copy stream waits for the gather; a copy into a host slot also
-// waits until the slot's previous reader (a bounce, from this call or an earlier one on this ring)
-// is done. The ring's mutex is held throughout, so calls on one stream take turns.
+// has drained the device slot; the copy stream waits for the gather. The callback sink hands each
+// host slot over on this thread before a later copy refills it. The ring's mutex is held
+// throughout, so calls on one stream take turns.
 void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const staged_sink& sink, bool force_index64) {
   const chunking chunks = chunk_output(p, staged_chunk_bytes(p));
   if (chunks.count == 0) return;
@@ -42,7 +29,7 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
   const std::shared_ptr<staging_ring> held = acquire_ring(stream);
   staging_ring& ring = *held;
   const std::lock_guard<std::mutex> lock(ring.mutex);
-  const bool host_slots = sink.what != staged_sink::kind::pinned;
+  const bool host_slots = sink.what == staged_sink::kind::callback;
   ring.reserve(std::size_t(chunks.chunk_units) * std::size_t(p.unit), slots, true, host_slots, stream);
   const cudaStream_t copy = ring.copy_stream();
   const auto bytes_of = [&](std::int64_t k) {
@@ -73,34 +60,22 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
         STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(slot), copy));
         continue;
       }
-      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.host_free(slot), 0));
       STRIDECOPY_CUDA_TRY(
           cudaMemcpyAsync(ring.host_slot(slot), ring.device_slot(slot), bytes, cudaMemcpyDeviceToHost, copy));
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(slot), copy));
-      if (sink.what == staged_sink::kind::callback) {
-        // The host slot of chunk k + 1 is free once chunk k + 1 - slots is handed over.
-        if (k + 1 >= slots) hand_over(k + 2 - slots);
-        continue;
-      }
-      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(ring.bounce_stream(), ring.device_free(slot), 0));
-      auto job = std::make_unique<bounce_job>(bounce_job{sink.dst + first * p.unit, ring.host_slot(slot), bytes});
-      STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(ring.bounce_stream(), run_bounce, job.get()));
-      (void)job.release();  // run_bounce owns it now
-      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(slot), ring.bounce_stream()));
+      // The host slot of chunk k + 1 is free once chunk k + 1 - slots is handed over.
+      if (k + 1 >= slots) hand_over(k + 2 - slots);
     }
     if (sink.what == staged_sink::kind::callback) {
       hand_over(chunks.count);
       return;
     }
-    const cudaStream_t last = sink.what == staged_sink::kind::pageable ? ring.bounce_stream() : copy;
-    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.done(), last));
+    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.done(), copy));
     STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.done(), 0));
   } catch (...) {
-    // Nothing enqueued may outlive the failure: a pending bounce would write the caller's memory,
-    // and the next call must find the ring idle.
+    // Nothing enqueued may outlive the failure: the next call must find the ring idle.
     (void)cudaStreamSynchronize(stream);
     (void)cudaStreamSynchronize(copy);
-    (void)cudaStreamSynchronize(ring.bounce_stream());
     throw;
   }
 }

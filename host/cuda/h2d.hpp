@@ -1,8 +1,8 @@
 // host/cuda/h2d.hpp — the host-to-device staged pipeline (internal), in its two forms: the CPU gathers
-// output chunks into pinned slots that the copy engine sends (any view, pageable sources included),
-// or the copy engine sends the source bytes each chunk reads into a device slot and the gather kernels
-// write the destination (pinned sources, dense views). It executes only: the front door has checked
-// and chosen.
+// output chunks into pinned slots that the copy engine sends (any view, pageable sources included;
+// a driven copy, cuda/driven.hpp), or the copy engine sends the source bytes each chunk reads into a
+// device slot and the gather kernels write the destination (pinned sources, dense views). It
+// executes only: the front door has checked and chosen.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -26,10 +26,10 @@ enum class h2d_gather : std::uint8_t {
 /// span within a slot, at most 1.25x the output's bytes sent), else none.
 h2d_schedule device_gather_plan(const plan& p);
 
-/// Copies plan p from host memory at `src` (the first element) into device memory `dst`, staged,
-/// in stream order on `stream`; returns without waiting. `threads`: the CPU gather's team (0: from
-/// the chunk size). `how` device needs a non-empty `schedule` (device_gather_plan).
-void run_staged_h2d(const plan& p, const std::byte* src, std::byte* dst, cudaStream_t stream, h2d_gather how,
-                    const h2d_schedule& schedule, int threads, bool force_index64 = false);
+/// Copies plan p from pinned host memory at `src` (the first element) into device memory `dst`,
+/// staged with the gather on the device by `schedule` (device_gather_plan, not empty), in stream
+/// order on `stream`; returns without waiting.
+void run_device_gather_h2d(const plan& p, const std::byte* src, std::byte* dst, cudaStream_t stream,
+                           const h2d_schedule& schedule, bool force_index64 = false);
 
 }  // namespace stridecopy::detail

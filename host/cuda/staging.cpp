@@ -13,7 +13,7 @@
 
 namespace stridecopy::detail {
 
-void staging_ring::reserve(std::size_t slot_bytes, int slots, bool device_slots, bool host_slots, cudaStream_t user) {
+void staging_ring::open() {
   if (!copy_) {  // all or none, so a failure leaves nothing half made
     owned_stream copy = owned_stream::create(), bounce = owned_stream::create();
     owned_event started = owned_event::create(), done = owned_event::create(), allocated = owned_event::create(),
@@ -25,6 +25,10 @@ void staging_ring::reserve(std::size_t slot_bytes, int slots, bool device_slots,
     allocated_ = std::move(allocated);
     fence_ = std::move(fence);
   }
+}
+
+void staging_ring::reserve(std::size_t slot_bytes, int slots, bool device_slots, bool host_slots, cudaStream_t user) {
+  open();
   while (int(filled_.size()) < slots) {
     owned_event f = owned_event::create(), d = owned_event::create(), h = owned_event::create();
     filled_.push_back(std::move(f));

@@ -26,6 +26,8 @@ class staging_ring {
   /// Gives the memory back after every operation that uses it, in stream order; does not wait.
   ~staging_ring();
 
+  /// Makes the streams and events (once; all or none).
+  void open();
   /// At least `slots` slots of `slot_bytes` each: on the device when `device_slots`, pinned on the
   /// host when `host_slots`. New device memory is allocated in stream order on the copy stream and
   /// `user` is made to wait for it; the memory it replaces goes back once every operation that used
