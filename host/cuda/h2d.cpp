@@ -27,15 +27,7 @@ struct gather_job {
 };
 void CUDART_CB run_gather_job(void* arg) {
   const std::unique_ptr<gather_job> job(static_cast<gather_job*>(arg));
-  const plan& p = *job->p;
-  if (job->threads <= 1) return gather_range(p, job->src, job->first, job->count, job->slot);
-  // A chunk split over the team, each part a range of the output.
-  const std::int64_t per = (job->count + job->threads - 1) / job->threads;
-#pragma omp parallel for num_threads(job->threads) schedule(static, 1)
-  for (int t = 0; t < job->threads; ++t) {
-    const std::int64_t a = std::min(job->count, std::int64_t(t) * per), b = std::min(job->count, a + per);
-    if (b > a) gather_range(p, job->src, job->first + a, b - a, job->slot + a * p.unit);
-  }
+  gather_range(*job->p, job->src, job->first, job->count, job->slot, job->threads);
 }
 
 }  // namespace
