@@ -237,7 +237,7 @@ struct cached_block {
 };
 
 /// A C-order result of `v`'s shape in a cached block (no CUDA present), filled on the CPU.
-nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype) {
+nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype, int threads) {
   const layout l = c_contiguous(self.v.shape());
   const std::size_t bytes = std::size_t(element_count(l)) * std::size_t(self.v.type.itemsize);
   auto* b = new cached_block{nullptr, 0};
@@ -256,7 +256,7 @@ nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype) {
   });
   {
     nb::gil_scoped_release unlocked;
-    copy_on_host(self.v, b->data, bytes);
+    copy_on_host(self.v, b->data, bytes, threads);
   }
   return wrap_host(b->data, bytes, self.v.type, l, owner, self.how, np_dtype);
 }
@@ -304,8 +304,10 @@ py_view apply_key(const py_view& v, nb::handle key) {
   return with(v, slice(v.v, items));
 }
 
-nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream) {
+nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int threads) {
   const stream_arg s = parse_stream(stream);
+  copy_options options;
+  options.threads = threads;
   const bool device = self.v.memory == memory_kind::device;
   if (!out.is_none()) {
     out_buffer o;
@@ -314,9 +316,9 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream) {
     {
       nb::gil_scoped_release unlocked;
       if (device || s.given)
-        (void)copy_to_host(self.v, o.data, o.bytes, s.handle);
+        (void)copy_to_host(self.v, o.data, o.bytes, s.handle, options);
       else
-        copy_on_host(self.v, o.data, o.bytes);
+        copy_on_host(self.v, o.data, o.bytes, threads);
     }
     return nb::borrow(out);
   }
@@ -325,15 +327,15 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream) {
   if (device) self.src->order_before(s);
   // A host view with no stream has nothing to wait for: a CPU copy, no CUDA call at all.
   const bool on_cpu = !device && !s.given;
-  if (on_cpu && !cuda_available()) return copy_into_cached_block(self, dt);
+  if (on_cpu && !cuda_available()) return copy_into_cached_block(self, dt, threads);
   host_array h;
   {
     nb::gil_scoped_release unlocked;
     if (on_cpu) {
       h = host_array(self.v.type, self.v.shape());  // pinned, from the library's pool
-      copy_on_host(self.v, h.data(), h.bytes());
+      copy_on_host(self.v, h.data(), h.bytes(), threads);
     } else {
-      h = to_host(self.v, s.handle);
+      h = to_host(self.v, s.handle, options);
     }
   }
   return wrap_host_array(std::move(h), self.how, dt);
@@ -466,14 +468,16 @@ void register_view(nb::module_& m) {
       .def_prop_ro(
           "base", [](const py_view& self) { return self.src->owner; }, nb::sig("def base(self) -> object"),
           "The object the view reads (kept alive by the view).")
-      .def("numpy", &view_numpy, "out"_a.none() = nb::none(), "stream"_a.none() = nb::none(),
-           nb::sig("def numpy(self, out: numpy.ndarray | None = None, stream: object = None) -> numpy.ndarray"),
+      .def("numpy", &view_numpy, "out"_a.none() = nb::none(), "stream"_a.none() = nb::none(), "threads"_a = 0,
+           nb::sig("def numpy(self, out: numpy.ndarray | None = None, stream: object = None, threads: int = 0) -> "
+                   "numpy.ndarray"),
            "Copies the view into a C-order numpy.ndarray and returns it, complete.\n\n"
            "The new array lives in pinned memory from the library's caching pool where CUDA is present; "
            "the block returns to the pool when the array is garbage-collected. With `out`, fills that "
            "preallocated array instead (same dtype and shape, C-contiguous, writeable). `stream` (None, an "
            "int handle, or a torch / CuPy stream) orders the copy after the work queued on it; device views "
-           "are copied on it. The GIL is released while copying.")
+           "are copied on it. `threads`: the most CPU threads the copy may use (0: get_num_threads()). The GIL "
+           "is released while copying.")
       .def(
           "to_device", [](const py_view& self, nb::handle stream) { return to_device_array(self, parse_stream(stream)); },
           "stream"_a.none() = nb::none(), nb::sig("def to_device(self, stream: object = None) -> DeviceArray"),
