@@ -275,9 +275,11 @@ bool streams_rows(const plan& p) {
   return n >= 64 && (step == 1 || (step == 2 && p.unit == 4) || (step == -1 && (p.unit == 4 || p.unit == 8)));
 }
 
-// Below this a copy runs on the calling thread alone: waking a worker costs microseconds, and on a
-// busy machine far more before the worker gets a core.
-constexpr std::size_t parallel_bytes = std::size_t(256) << 10;
+// Below this a copy runs on the calling thread alone: a sleeping worker starts running pieces 27-35 us
+// after it is woken on an idle 2-CPU KVM guest (AMD EPYC, medians; milliseconds when its CPU is busy),
+// which is all of a 1 MiB copy (26-115 us on one thread there), so a worker only pays for itself on
+// copies of several hundred microseconds.
+constexpr std::size_t parallel_bytes = std::size_t(4) << 20;
 
 // Pieces of 64 KiB to 1 MiB, about 8 per thread: a worker that loses its core in the middle of a
 // piece holds the copy back by at most that piece, and the pieces still outnumber the threads.

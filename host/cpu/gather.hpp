@@ -23,8 +23,8 @@ void gather_range(const plan& p, const std::byte* src, std::int64_t first, std::
 /// about `piece_bytes` (0: sized from the output and the threads) that any of them takes when free.
 void gather(const plan& p, const std::byte* src, std::byte* dst, int threads, std::size_t piece_bytes = 0);
 
-/// The team bound for a copy of `bytes`: one thread below 256 KiB (waking another costs more than
-/// such a copy), else cpu_threads(requested): `requested` when it is > 0, else the thread setting.
+/// The team bound for a copy of `bytes`: one thread below 4 MiB (waking another costs more than such
+/// a copy saves), else cpu_threads(requested): `requested` when it is > 0, else the thread setting.
 int team_size(std::size_t bytes, int requested);
 
 }  // namespace stridecopy::detail

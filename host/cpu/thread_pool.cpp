@@ -40,24 +40,25 @@ struct job {
   std::exception_ptr error;
 };
 
+/// Runs piece i of j (skipped once a piece has thrown) and counts it.
+void run_one(job& j, std::int64_t i) {
+  if (!j.failed.load(std::memory_order_relaxed)) {
+    try {
+      if (const piece_observer o = observer.load(std::memory_order_acquire)) o();
+      j.body(i);
+    } catch (...) {
+      const std::lock_guard<std::mutex> lock(j.error_mutex);
+      if (!j.error) j.error = std::current_exception();
+      j.failed.store(true, std::memory_order_relaxed);
+    }
+  }
+  // Release: the piece's writes are visible to whoever sees the count.
+  if (j.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == j.pieces) j.finished.notify_all();
+}
+
 /// Takes pieces until none is left: the same loop for the caller and the workers.
 void work_on(job& j) {
-  for (;;) {
-    const std::int64_t i = j.next.fetch_add(1, std::memory_order_relaxed);
-    if (i >= j.pieces) return;
-    if (!j.failed.load(std::memory_order_relaxed)) {
-      try {
-        if (const piece_observer o = observer.load(std::memory_order_acquire)) o();
-        j.body(i);
-      } catch (...) {
-        const std::lock_guard<std::mutex> lock(j.error_mutex);
-        if (!j.error) j.error = std::current_exception();
-        j.failed.store(true, std::memory_order_relaxed);
-      }
-    }
-    // Release: the piece's writes are visible to whoever sees the count.
-    if (j.finished.fetch_add(1, std::memory_order_acq_rel) + 1 == j.pieces) j.finished.notify_all();
-  }
+  for (std::int64_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.pieces;) run_one(j, i);
 }
 
 struct pool {
@@ -141,6 +142,8 @@ void run_pieces(std::int64_t pieces, int threads, piece_fn body) {
     return;
   }
   const auto j = std::make_shared<job>(pieces, body, team - 1);
+  // The caller's first piece is its own before any worker wakes: it always takes part.
+  const std::int64_t first = j->next.fetch_add(1, std::memory_order_relaxed);
   pool& p = get_pool();
   {
     const std::lock_guard<std::mutex> lock(p.mutex);
@@ -148,6 +151,7 @@ void run_pieces(std::int64_t pieces, int threads, piece_fn body) {
     p.queue.push_back(j);
   }
   for (int k = 1; k < team; ++k) p.wake.notify_one();
+  run_one(*j, first);
   work_on(*j);
   {
     // Every piece is taken: a worker that wakes now has nothing to join.

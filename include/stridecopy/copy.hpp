@@ -32,7 +32,7 @@ struct copy_options {
   /// strategy that cannot run throws invalid_view naming why.
   strategy how = strategy::automatic;
   /// The most threads a CPU copy (or the CPU gather of a host-to-device copy) may use, 1 to
-  /// max_cpu_threads; 0: get_num_threads(). Copies below 256 KiB run on the calling thread alone.
+  /// max_cpu_threads; 0: get_num_threads(). Copies below 4 MiB run on the calling thread alone.
   int threads = 0;
 };
 

@@ -79,7 +79,7 @@ NB_MODULE(_stridecopy, m) {
   m.def("set_num_threads", &stridecopy::set_num_threads, "n"_a,
         "Sets the most CPU threads a copy may use when it does not say (threads=0), for the whole process, as "
         "torch.set_num_threads does; 0 restores the default: the CPUs this thread may run on "
-        "(os.sched_getaffinity), at most OMP_NUM_THREADS when that is set. Copies below 256 KiB run on the "
+        "(os.sched_getaffinity), at most OMP_NUM_THREADS when that is set. Copies below 4 MiB run on the "
         "calling thread alone; idle copy threads sleep.");
   m.def("get_num_threads", &stridecopy::get_num_threads,
         "The most CPU threads a copy that does not say may use: set_num_threads's value, or the default.");
