@@ -5,6 +5,7 @@
 #include <nanobind/ndarray.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -231,6 +232,18 @@ nb::object wrap_host(void* data, std::size_t bytes, const dtype& type, const lay
   return arr.attr("reshape")(int_tuple(l.extents()), "order"_a = c_order ? "C" : "F");
 }
 
+// Host copies smaller than this keep the GIL: releasing and taking it back costs a few hundred
+// nanoseconds (far more when other threads want it), as much as such a copy.
+constexpr std::size_t keep_gil_bytes = std::size_t(64) << 10;
+
+/// Releases the GIL for the scope unless `bytes` is a small host copy.
+struct release_unless_small {
+  explicit release_unless_small(std::size_t bytes, bool on_host) {
+    if (!on_host || bytes >= keep_gil_bytes) unlocked.emplace();
+  }
+  std::optional<nb::gil_scoped_release> unlocked;
+};
+
 struct cached_block {
   void* data;
   std::size_t block;
@@ -255,7 +268,7 @@ nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype, int 
     --live_host_results;
   });
   {
-    nb::gil_scoped_release unlocked;
+    const release_unless_small unlocked(bytes, true);
     copy_on_host(self.v, b->data, bytes, threads);
   }
   return wrap_host(b->data, bytes, self.v.type, l, owner, self.how, np_dtype);
@@ -314,7 +327,7 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int thre
     check_out(self, out, o);
     if (device) self.src->order_before(s);
     {
-      nb::gil_scoped_release unlocked;
+      const release_unless_small unlocked(o.bytes, !device && !s.given);
       if (device || s.given)
         (void)copy_to_host(self.v, o.data, o.bytes, s.handle, options);
       else
@@ -330,7 +343,7 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int thre
   if (on_cpu && !cuda_available()) return copy_into_cached_block(self, dt, threads);
   host_array h;
   {
-    nb::gil_scoped_release unlocked;
+    const release_unless_small unlocked(std::size_t(element_count(self.v.lay)) * std::size_t(self.v.type.itemsize), on_cpu);
     if (on_cpu) {
       h = host_array(self.v.type, self.v.shape());  // pinned, from the library's pool
       copy_on_host(self.v, h.data(), h.bytes(), threads);
