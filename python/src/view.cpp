@@ -212,6 +212,39 @@ nb::object numpy_dtype(const py_view& v) { return numpy_dtype_of(v.v.type, v.how
 
 namespace {
 
+/// NumPy's C API, found as pybind11 finds it: the function table NumPy publishes as the capsule
+/// _ARRAY_API of its _multiarray_umath module, at the indices NumPy keeps stable (its headers'
+/// __multiarray_api.h). The package builds without NumPy's headers; nanobind's export (a buffer
+/// object handed to numpy.asarray, which parses its format string) is the fallback, and took about
+/// a microsecond more per result.
+struct numpy_c_api {
+  PyTypeObject* array_type = nullptr;
+  PyObject* (*new_from_descr)(PyTypeObject*, PyObject*, int, const Py_intptr_t*, const Py_intptr_t*, void*, int,
+                              PyObject*) = nullptr;
+  int (*set_base_object)(PyObject*, PyObject*) = nullptr;
+};
+const numpy_c_api& numpy_api() {
+  static const numpy_c_api api = [] {
+    numpy_c_api a;
+    for (const char* name : {"numpy._core._multiarray_umath", "numpy.core._multiarray_umath"}) {
+      nb::object m = nb::steal(PyImport_ImportModule(name));
+      nb::object capsule = m.is_valid() ? nb::steal(PyObject_GetAttrString(m.ptr(), "_ARRAY_API")) : nb::object();
+      void** table = capsule.is_valid() ? static_cast<void**>(PyCapsule_GetPointer(capsule.ptr(), nullptr)) : nullptr;
+      if (!table) {
+        PyErr_Clear();
+        continue;
+      }
+      // The module, never unloaded, keeps the table.
+      a.array_type = static_cast<PyTypeObject*>(table[2]);
+      a.new_from_descr = reinterpret_cast<decltype(a.new_from_descr)>(table[94]);
+      a.set_base_object = reinterpret_cast<decltype(a.set_base_object)>(table[282]);
+      break;
+    }
+    return a;
+  }();
+  return api;
+}
+
 /// A numpy.ndarray over `data` (C or F order as `l` says), owned by `owner`.
 nb::object wrap_host(void* data, std::size_t bytes, const dtype& type, const layout& l, nb::capsule owner, element how,
                      nb::handle np_dtype) {
@@ -220,6 +253,19 @@ nb::object wrap_host(void* data, std::size_t bytes, const dtype& type, const lay
   std::size_t shape[max_rank];
   for (int i = 0; i < l.rank; ++i) shape[i] = std::size_t(l.shape[i]);
   const bool c_order = is_c_contiguous(l);
+  const numpy_c_api& api = numpy_api();
+  if (how == element::plain && c_order && api.new_from_descr) {
+    constexpr int carray = 0x0001 | 0x0100 | 0x0400;  // NPY_ARRAY_C_CONTIGUOUS | ALIGNED | WRITEABLE
+    Py_intptr_t dims[max_rank];
+    for (int i = 0; i < l.rank; ++i) dims[i] = Py_intptr_t(l.shape[i]);
+    nb::object descr = numpy_dtype_of(type, how, np_dtype);
+    // PyArray_NewFromDescr takes the descr's reference, PyArray_SetBaseObject the owner's.
+    nb::object arr = nb::steal(
+        api.new_from_descr(api.array_type, descr.release().ptr(), l.rank, dims, nullptr, data, carray, nullptr));
+    if (!arr.is_valid()) throw nb::python_error();
+    if (api.set_base_object(arr.ptr(), owner.release().ptr()) != 0) throw nb::python_error();
+    return arr;
+  }
   if (how == element::plain) {
     nb::ndarray<nb::numpy> arr(data, std::size_t(l.rank), shape, owner, c_order ? nullptr : l.stride.data(),
                                nb_dtype(type), nb::device::cpu::value);
