@@ -115,14 +115,22 @@ def bench_host(repeat):
 def bench_overhead(runs=7, number=20000):
     a = np.arange(1024, dtype=np.float32).reshape(4, 256)  # 4 KiB
     idx = (Ellipsis, slice(None, None, -1))
-    v = sc.view(a)[idx]
+    whole = sc.view(a)
+    v = whole[idx]
+    one = sc.view(np.arange(1, dtype=np.float32))[::-1]
     warm = np.empty(v.shape, v.dtype)
+    # The whole chain, then its parts: making the view (protocol probing), indexing (argument parsing),
+    # the copy into a new array (allocation, wrapping), the copy of one element (all but the bytes).
     cases = {
         "sc.view(a)[..., ::-1].numpy()": lambda: sc.view(a)[idx].numpy(),
+        "sc.view(a)": lambda: sc.view(a),
+        "view[..., ::-1]": lambda: whole[idx],
         "v.numpy() (view prepared)": lambda: v.numpy(),
         "v.numpy(out=warm)": lambda: v.numpy(out=warm),
+        "1-element view .numpy()": lambda: one.numpy(),
         "np.ascontiguousarray(a[..., ::-1])": lambda: np.ascontiguousarray(a[idx]),
         "np.copyto(warm, a[..., ::-1])": lambda: np.copyto(warm, a[idx]),
+        "np.empty((4, 256), float32)": lambda: np.empty((4, 256), np.float32),
     }
     return {k: min(timeit.repeat(fn, number=number, repeat=runs)) / number * 1e6 for k, fn in cases.items()}
 
