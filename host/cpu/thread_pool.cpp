@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
@@ -61,6 +62,26 @@ void work_on(job& j) {
   for (std::int64_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.pieces;) run_one(j, i);
 }
 
+// A worker that has run this long offers its CPU between two pieces, holding none (sched_yield
+// returns at once when nothing else waits for that CPU). Otherwise, on a busy CPU, the scheduler
+// takes it away in the middle of a piece, and the caller, out of pieces, waits a whole time slice of
+// the other task for that one. Beside a busy process pinned to the other CPU, 64 MiB copies (::2,
+// NCHW -> NHWC, [:, ::-1]) ran 0.74-1.44x as fast as on one thread without the yield, 1.11-1.45x
+// with it (medians of 15, two runs each). 50 us keeps the syscall under 2% of a worker's time.
+constexpr auto yield_after = std::chrono::microseconds(50);
+
+/// A worker's loop over j's pieces.
+void work_as_worker(job& j) {
+  auto since = std::chrono::steady_clock::now();
+  for (std::int64_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.pieces;) {
+    run_one(j, i);
+    if (const auto now = std::chrono::steady_clock::now(); now - since > yield_after) {
+      std::this_thread::yield();
+      since = std::chrono::steady_clock::now();
+    }
+  }
+}
+
 struct pool {
   std::mutex mutex;
   std::condition_variable wake;
@@ -80,7 +101,7 @@ void worker_main(pool* p) {
     std::shared_ptr<job> j = p->queue.front();
     if (--j->seats == 0) p->queue.pop_front();
     lock.unlock();
-    work_on(*j);
+    work_as_worker(*j);
     j.reset();
     lock.lock();
   }
