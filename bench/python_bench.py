@@ -10,7 +10,8 @@ the pinned pool where CUDA is present), `v.numpy(out=warm)`, `np.ascontiguousarr
 `np.copyto(warm, a[idx])`, interleaved round by round so that a noisy machine slows all of them
 alike; medians and the ratios of the medians (and of the fastest rounds, the least disturbed on a
 shared machine). Overhead: the whole `sc.view(a)[idx].numpy()` call on
-a 4 KiB view (and `.numpy()` of a prepared view), timeit's best of several runs, beside NumPy.
+a 4 KiB view (and its parts), timeit's best of several runs, beside NumPy, in wall time and in the
+calling thread's CPU time (which a shared machine's other work does not inflate).
 
 GPU (where a CUDA device and PyTorch are present): `sc.view(x)[idx].numpy()` against `x.flip(1).cpu()`
 (or the view's PyTorch spelling, then `.cpu()`), PyTorch's best (`.contiguous()` then a non_blocking
@@ -112,7 +113,7 @@ def bench_host(repeat):
     return out
 
 
-def bench_overhead(runs=7, number=20000):
+def bench_overhead(runs=7, number=20000, timer=time.perf_counter):
     a = np.arange(1024, dtype=np.float32).reshape(4, 256)  # 4 KiB
     idx = (Ellipsis, slice(None, None, -1))
     whole = sc.view(a)
@@ -132,7 +133,7 @@ def bench_overhead(runs=7, number=20000):
         "np.copyto(warm, a[..., ::-1])": lambda: np.copyto(warm, a[idx]),
         "np.empty((4, 256), float32)": lambda: np.empty((4, 256), np.float32),
     }
-    return {k: min(timeit.repeat(fn, number=number, repeat=runs)) / number * 1e6 for k, fn in cases.items()}
+    return {k: min(timeit.repeat(fn, number=number, repeat=runs, timer=timer)) / number * 1e6 for k, fn in cases.items()}
 
 
 def bench_gpu(repeat):
@@ -210,6 +211,8 @@ def main():
     }
     result["host"] = bench_host(args.repeat)
     result["overhead_us_4KiB"] = bench_overhead()
+    # The calling thread's CPU time: on a shared machine, wall time also counts the time others held the CPU.
+    result["overhead_thread_cpu_us_4KiB"] = bench_overhead(timer=time.thread_time)
     result["gpu"] = {"skipped": "--no-gpu"} if args.no_gpu else bench_gpu(args.repeat)
     result["loadavg_after"] = loadavg()
 
@@ -221,9 +224,9 @@ def main():
               f"| into warm: sc {m['stridecopy .numpy(out=warm)']:6.2f} ms  np.copyto {m['np.copyto(warm)']:6.2f} ms "
               f"({r['speedup_vs_np_copyto']:.2f}x)  [fastest rounds: {r['speedup_vs_np_ascontiguousarray_min']:.2f}x, "
               f"{r['speedup_vs_np_copyto_min']:.2f}x]")
-    print("per call, 4 KiB view (us, best of 7 x 20000):")
+    print("per call, 4 KiB view (us, best of 7 x 20000; wall time, and the thread's CPU time):")
     for name, us in result["overhead_us_4KiB"].items():
-        print(f"  {name:38s} {us:6.2f}")
+        print(f"  {name:38s} {us:6.2f} {result['overhead_thread_cpu_us_4KiB'][name]:6.2f}")
     gpu = result["gpu"]
     if "skipped" in gpu:
         print("gpu: skipped (" + gpu["skipped"] + ")")
