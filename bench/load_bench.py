@@ -8,6 +8,10 @@ interleaved; first on the machine as it is ("idle"), then with a busy process pi
 process's CPUs ("load": `python3 -c "while True: pass"` under os.sched_setaffinity). The targets:
 under load, the default no slower than one thread and than NumPy at every size.
 
+For the default's copies the pool's counters say how many jobs ran with a team, how many pieces
+the workers ran, and how often (and how long) the calling thread, out of pieces, waited for a worker
+still running one: the only way a team can be slower than its caller alone.
+
 The neighbour check, in the same process: a 1 MiB NumPy copy timed right after a 64 MiB
 `[:, ::-1]` copy made by stridecopy (default team) and right after the same copy made by NumPy, and
 the process's CPU time while its main thread sleeps 20 ms after each: copy threads left spinning
@@ -30,6 +34,7 @@ import time
 import numpy as np
 
 import stridecopy as sc
+from stridecopy import _stridecopy
 from python_bench import cpu_name
 
 KiB = 1024
@@ -97,9 +102,17 @@ def run_cases(repetitions, rng):
             times = {k: [] for k in ways}
             for fn in ways.values():
                 fn()
+            # What the default's team did: jobs with a team, pieces its workers ran, and the waits of
+            # the calling thread, out of pieces, for a worker still running one.
+            pool = {"team_jobs": 0, "worker_pieces": 0, "caller_waits": 0, "caller_wait_ns": 0}
             for _ in range(repetitions):
                 for k, fn in ways.items():
+                    before = _stridecopy._pool_stats() if k == "stridecopy" else None
                     times[k].append(per_call(fn, nv.nbytes))
+                    if before is not None:
+                        after = _stridecopy._pool_stats()
+                        for key in pool:
+                            pool[key] += after[key] - before[key]
             med = {k: statistics.median(t) for k, t in times.items()}
             # The lower quartile: on a machine whose other work comes in bursts, the rounds it spared.
             q1 = {k: statistics.quantiles(t, n=4)[0] for k, t in times.items()}
@@ -112,6 +125,8 @@ def run_cases(repetitions, rng):
                 "numpy_over_default": med["numpy"] / med["stridecopy"],
                 "one_thread_over_default_q1": q1["stridecopy, threads=1"] / q1["stridecopy"],
                 "numpy_over_default_q1": q1["numpy"] / q1["stridecopy"],
+                "default_pool": pool,
+                "default_caller_wait_share": pool["caller_wait_ns"] * 1e-9 / max(sum(times["stridecopy"]), 1e-12),
             }
     return out
 
@@ -204,6 +219,14 @@ def main():
             print(f"  {key:48s} {m['stridecopy']:11.1f} {m['stridecopy, threads=1']:11.1f} {m['numpy']:10.1f} "
                   f"{c['one_thread_over_default']:9.2f} {c['numpy_over_default']:7.2f} "
                   f"{c['one_thread_over_default_q1']:12.2f} {c['numpy_over_default_q1']:7.2f}")
+        teams = [c for c in e["cases"].values() if c["default_pool"]["team_jobs"]]
+        if teams:
+            jobs = sum(c["default_pool"]["team_jobs"] for c in teams)
+            waits = sum(c["default_pool"]["caller_waits"] for c in teams)
+            worst = max(c["default_caller_wait_share"] for c in teams)
+            print(f"  default's team jobs: {jobs}, worker pieces {sum(c['default_pool']['worker_pieces'] for c in teams)}; "
+                  f"the caller waited for a worker's piece at the end of {waits} of them, at most "
+                  f"{worst * 100:.1f}% of a view's time")
         n = e["neighbour"]
         print(f"  NumPy 1 MiB copy right after the 64 MiB [:, ::-1] by NumPy {n['numpy_1MiB_copy_after_numpy_us']:.1f} us, "
               f"by stridecopy {n['numpy_1MiB_copy_after_stridecopy_us']:.1f} us "

@@ -158,6 +158,22 @@ TEST(ThreadPool, AThrowingPieceStopsTheJobAndRethrows) {
   EXPECT_EQ(after.load(), 100);
 }
 
+TEST(ThreadPool, StatsCountTeamJobsAndWorkerPieces) {
+  const sc::detail::pool_stats before = sc::detail::get_pool_stats();
+  sc::detail::run_pieces(64, 1, [](std::int64_t) {});  // no team
+  EXPECT_EQ(sc::detail::get_pool_stats().team_jobs, before.team_jobs);
+  std::atomic<int> by_caller{0};
+  const auto me = std::this_thread::get_id();
+  sc::detail::run_pieces(64, 2, [&](std::int64_t) {
+    if (std::this_thread::get_id() == me) ++by_caller;
+  });
+  const sc::detail::pool_stats after = sc::detail::get_pool_stats();
+  EXPECT_EQ(after.team_jobs, before.team_jobs + 1);
+  EXPECT_EQ(after.worker_pieces - before.worker_pieces, 64 - by_caller.load());
+  EXPECT_LE(after.caller_waits - before.caller_waits, 1);
+  EXPECT_GE(after.caller_wait_ns, before.caller_wait_ns);
+}
+
 TEST(ThreadPool, NumThreadsParsesAsOpenMPDoes) {
   EXPECT_EQ(sc::detail::parse_num_threads(nullptr), 0);
   EXPECT_EQ(sc::detail::parse_num_threads(""), 0);

@@ -26,6 +26,7 @@ constexpr int max_team = 1024;
 
 std::atomic<int> setting{0};
 std::atomic<piece_observer> observer{nullptr};
+std::atomic<std::int64_t> team_jobs{0}, worker_pieces{0}, caller_waits{0}, caller_wait_ns{0};
 
 /// One run_pieces call. Shared by the caller and the workers that joined it: a worker that wakes after
 /// the job has ended still holds it, but finds no piece left and never calls `body`.
@@ -74,6 +75,8 @@ constexpr auto yield_after = std::chrono::microseconds(50);
 void work_as_worker(job& j) {
   auto since = std::chrono::steady_clock::now();
   for (std::int64_t i; (i = j.next.fetch_add(1, std::memory_order_relaxed)) < j.pieces;) {
+    // Counted before the piece is: the caller's acquire of the finished count then sees it.
+    worker_pieces.fetch_add(1, std::memory_order_relaxed);
     run_one(j, i);
     if (const auto now = std::chrono::steady_clock::now(); now - since > yield_after) {
       std::this_thread::yield();
@@ -162,6 +165,7 @@ void run_pieces(std::int64_t pieces, int threads, piece_fn body) {
     }
     return;
   }
+  team_jobs.fetch_add(1, std::memory_order_relaxed);
   const auto j = std::make_shared<job>(pieces, body, team - 1);
   // The caller's first piece is its own before any worker wakes: it always takes part.
   const std::int64_t first = j->next.fetch_add(1, std::memory_order_relaxed);
@@ -181,9 +185,14 @@ void run_pieces(std::int64_t pieces, int threads, piece_fn body) {
     if (it != p.queue.end()) p.queue.erase(it);
   }
   // Only pieces that a thread is running are waited for, asleep.
-  for (std::int64_t f = j->finished.load(std::memory_order_acquire); f != pieces;
-       f = j->finished.load(std::memory_order_acquire))
-    j->finished.wait(f, std::memory_order_acquire);
+  if (std::int64_t f = j->finished.load(std::memory_order_acquire); f != pieces) {
+    const auto start = std::chrono::steady_clock::now();
+    for (; f != pieces; f = j->finished.load(std::memory_order_acquire)) j->finished.wait(f, std::memory_order_acquire);
+    caller_waits.fetch_add(1, std::memory_order_relaxed);
+    caller_wait_ns.fetch_add(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count(),
+        std::memory_order_relaxed);
+  }
   if (j->error) std::rethrow_exception(j->error);
 }
 
@@ -214,6 +223,15 @@ int cpu_threads(int requested) {
 
 void set_thread_setting(int threads) noexcept { setting.store(threads, std::memory_order_relaxed); }
 int thread_setting() noexcept { return setting.load(std::memory_order_relaxed); }
+
+pool_stats get_pool_stats() noexcept {
+  pool_stats s;
+  s.team_jobs = team_jobs.load(std::memory_order_relaxed);
+  s.worker_pieces = worker_pieces.load(std::memory_order_relaxed);
+  s.caller_waits = caller_waits.load(std::memory_order_relaxed);
+  s.caller_wait_ns = caller_wait_ns.load(std::memory_order_relaxed);
+  return s;
+}
 
 void set_piece_observer(piece_observer o) noexcept { observer.store(o, std::memory_order_release); }
 

@@ -49,6 +49,18 @@ int thread_setting() noexcept;
 /// text is absent, empty or not a positive number.
 int parse_num_threads(const char* text) noexcept;
 
+/// What the pool has done since the process started, for benchmarks and tests: jobs run with a team
+/// (more than one thread allowed and more than one piece), pieces run by workers, and the jobs whose
+/// caller, out of pieces, had to wait for pieces that workers were still running, with the total of
+/// those waits.
+struct pool_stats {
+  std::int64_t team_jobs = 0;
+  std::int64_t worker_pieces = 0;
+  std::int64_t caller_waits = 0;
+  std::int64_t caller_wait_ns = 0;
+};
+pool_stats get_pool_stats() noexcept;
+
 /// Test seam: when set, called on the thread that runs a piece, just before it runs it.
 using piece_observer = void (*)();
 void set_piece_observer(piece_observer observer) noexcept;

@@ -96,6 +96,19 @@ NB_MODULE(_stridecopy, m) {
       "on"_a, "Starts (True) or stops (False) recording the threads that run CPU copy pieces; returns how many "
       "distinct threads ran pieces since the last call (for tests).");
   m.def(
+      "_pool_stats",
+      [] {
+        const stridecopy::detail::pool_stats s = stridecopy::detail::get_pool_stats();
+        nb::dict d;
+        d["team_jobs"] = s.team_jobs;
+        d["worker_pieces"] = s.worker_pieces;
+        d["caller_waits"] = s.caller_waits;
+        d["caller_wait_ns"] = s.caller_wait_ns;
+        return d;
+      },
+      "What the CPU copy threads have done since the process started (for benchmarks): jobs run with a team, "
+      "pieces run by workers, and how often and how long a caller waited at the end for a worker's piece.");
+  m.def(
       "release_cached_memory",
       [] {
         nb::gil_scoped_release unlocked;
