@@ -3,7 +3,6 @@
 // Each view reports the traffic it must move (bench/traffic.hpp); bench/run_host_bench.py turns the
 // JSON into ratios to that traffic at the same run's memcpy bandwidth and adds NumPy on the same views.
 #include <benchmark/benchmark.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "cpu/nontemporal.hpp"
+#include "cpu/thread_pool.hpp"
 #include "nchw_views.hpp"
 #include "stridecopy/index.hpp"
 #include "stridecopy/copy.hpp"
@@ -108,18 +108,17 @@ void memcpy_limit(benchmark::State& state, std::size_t bytes, bool nontemporal, 
     d.flush_caches();
     const auto t0 = std::chrono::steady_clock::now();
     if (how == split::chunks) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-      for (std::int64_t i = 0; i < chunks; ++i) {
+      sc::detail::run_pieces(chunks, threads, [&](std::int64_t i) {
         const std::size_t begin = std::size_t(i) * chunk;
         copy_part(d.dst.data() + begin, src + begin, std::min(chunk, bytes - begin), nontemporal);
-      }
+      });
     } else {
-#pragma omp parallel num_threads(threads)
-      {
-        const std::size_t t = std::size_t(omp_get_thread_num()), n = std::size_t(omp_get_num_threads());
+      const auto n = std::size_t(threads);
+      sc::detail::run_pieces(threads, threads, [&](std::int64_t i) {
+        const auto t = std::size_t(i);
         const std::size_t begin = bytes * t / n / 64 * 64, end = t + 1 == n ? bytes : bytes * (t + 1) / n / 64 * 64;
         copy_part(d.dst.data() + begin, src + begin, end - begin, nontemporal);
-      }
+      });
     }
     benchmark::ClobberMemory();
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -128,7 +127,7 @@ void memcpy_limit(benchmark::State& state, std::size_t bytes, bool nontemporal, 
 }
 
 const int registered = [] {
-  const int threads = omp_get_max_threads();
+  const int threads = sc::detail::cpu_threads();
   // The NCHW view family (float32; the channel-last one on uint8 NHWC, an RGB/BGR swap), the float64
   // transpose and, for each distinct output size among them, the memcpy limits.
   const auto& views = data().views;

@@ -10,7 +10,8 @@ the pinned pool where CUDA is present), `v.numpy(out=warm)`, `np.ascontiguousarr
 `np.copyto(warm, a[idx])`, interleaved round by round so that a noisy machine slows all of them
 alike; medians and the ratios of the medians (and of the fastest rounds, the least disturbed on a
 shared machine). Overhead: the whole `sc.view(a)[idx].numpy()` call on
-a 4 KiB view (and `.numpy()` of a prepared view), timeit's best of several runs, beside NumPy.
+a 4 KiB view (and its parts), timeit's best of several runs, beside NumPy, in wall time and in the
+calling thread's CPU time (which a shared machine's other work does not inflate).
 
 GPU (where a CUDA device and PyTorch are present): `sc.view(x)[idx].numpy()` against `x.flip(1).cpu()`
 (or the view's PyTorch spelling, then `.cpu()`), PyTorch's best (`.contiguous()` then a non_blocking
@@ -112,19 +113,27 @@ def bench_host(repeat):
     return out
 
 
-def bench_overhead(runs=7, number=20000):
+def bench_overhead(runs=7, number=20000, timer=time.perf_counter):
     a = np.arange(1024, dtype=np.float32).reshape(4, 256)  # 4 KiB
     idx = (Ellipsis, slice(None, None, -1))
-    v = sc.view(a)[idx]
+    whole = sc.view(a)
+    v = whole[idx]
+    one = sc.view(np.arange(1, dtype=np.float32))[::-1]
     warm = np.empty(v.shape, v.dtype)
+    # The whole chain, then its parts: making the view (protocol probing), indexing (argument parsing),
+    # the copy into a new array (allocation, wrapping), the copy of one element (all but the bytes).
     cases = {
         "sc.view(a)[..., ::-1].numpy()": lambda: sc.view(a)[idx].numpy(),
+        "sc.view(a)": lambda: sc.view(a),
+        "view[..., ::-1]": lambda: whole[idx],
         "v.numpy() (view prepared)": lambda: v.numpy(),
         "v.numpy(out=warm)": lambda: v.numpy(out=warm),
+        "1-element view .numpy()": lambda: one.numpy(),
         "np.ascontiguousarray(a[..., ::-1])": lambda: np.ascontiguousarray(a[idx]),
         "np.copyto(warm, a[..., ::-1])": lambda: np.copyto(warm, a[idx]),
+        "np.empty((4, 256), float32)": lambda: np.empty((4, 256), np.float32),
     }
-    return {k: min(timeit.repeat(fn, number=number, repeat=runs)) / number * 1e6 for k, fn in cases.items()}
+    return {k: min(timeit.repeat(fn, number=number, repeat=runs, timer=timer)) / number * 1e6 for k, fn in cases.items()}
 
 
 def bench_gpu(repeat):
@@ -202,6 +211,8 @@ def main():
     }
     result["host"] = bench_host(args.repeat)
     result["overhead_us_4KiB"] = bench_overhead()
+    # The calling thread's CPU time: on a shared machine, wall time also counts the time others held the CPU.
+    result["overhead_thread_cpu_us_4KiB"] = bench_overhead(timer=time.thread_time)
     result["gpu"] = {"skipped": "--no-gpu"} if args.no_gpu else bench_gpu(args.repeat)
     result["loadavg_after"] = loadavg()
 
@@ -213,9 +224,9 @@ def main():
               f"| into warm: sc {m['stridecopy .numpy(out=warm)']:6.2f} ms  np.copyto {m['np.copyto(warm)']:6.2f} ms "
               f"({r['speedup_vs_np_copyto']:.2f}x)  [fastest rounds: {r['speedup_vs_np_ascontiguousarray_min']:.2f}x, "
               f"{r['speedup_vs_np_copyto_min']:.2f}x]")
-    print("per call, 4 KiB view (us, best of 7 x 20000):")
+    print("per call, 4 KiB view (us, best of 7 x 20000; wall time, and the thread's CPU time):")
     for name, us in result["overhead_us_4KiB"].items():
-        print(f"  {name:38s} {us:6.2f}")
+        print(f"  {name:38s} {us:6.2f} {result['overhead_thread_cpu_us_4KiB'][name]:6.2f}")
     gpu = result["gpu"]
     if "skipped" in gpu:
         print("gpu: skipped (" + gpu["skipped"] + ")")

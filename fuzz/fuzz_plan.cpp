@@ -338,7 +338,8 @@ void check_gather(FuzzedDataProvider& in, const sc::plan& p, const sc::view& v, 
   {
     exact_buffer dst(out);
     const int threads = in.ConsumeIntegralInRange(0, 7) == 0 ? 2 : 1;
-    sc::detail::gather(p, first, dst.p, threads);
+    // Small pieces, so that two threads share even the small copies fuzzed here.
+    sc::detail::gather(p, first, dst.p, threads, threads > 1 ? 256 : 0);
     compare(dst, "gather on " + std::to_string(threads) + " thread(s)");
   }
   {

@@ -11,6 +11,7 @@
 #include "core/choose.hpp"
 #include "core/plan_ops.hpp"
 #include "cpu/gather.hpp"
+#include "cpu/thread_pool.hpp"
 #include "cuda/check.hpp"
 #include "cuda/d2h.hpp"
 #include "cuda/driven.hpp"
@@ -413,6 +414,13 @@ device_array to_device(const view& v, cuda::stream_ref stream, const copy_option
   (void)run(p, v.base(), out.data(), out.bytes(), stream.get(), options, false);
   return out;
 }
+
+void set_num_threads(int n) {
+  detail::check_threads(n);
+  detail::set_thread_setting(n);
+}
+
+int get_num_threads() { return detail::cpu_threads(); }
 
 void release_cached_memory() {
   detail::release_staging_rings();

@@ -5,7 +5,6 @@
 
 #include <cuda_runtime_api.h>
 
-#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "cpu/thread_pool.hpp"
 #include "cuda/check.hpp"
 #include "stridecopy/stridecopy.hpp"
 
@@ -38,14 +38,14 @@ double median_ms(int repeat, F&& f) {
   return t[t.size() / 2];
 }
 
-// memcpy split over the same OpenMP threads the host executor uses: the host path's limit.
+// memcpy split over as many threads as the host executor may use: the host path's limit.
 void parallel_memcpy(void* dst, const void* src, std::size_t bytes) {
-#pragma omp parallel
-  {
-    const std::size_t t = std::size_t(omp_get_thread_num()), k = std::size_t(omp_get_num_threads());
-    const std::size_t begin = bytes * t / k / 64 * 64, end = t + 1 == k ? bytes : bytes * (t + 1) / k / 64 * 64;
+  const int k = detail::cpu_threads();
+  detail::run_pieces(k, k, [&](std::int64_t t) {
+    const std::size_t begin = bytes * std::size_t(t) / std::size_t(k) / 64 * 64;
+    const std::size_t end = t + 1 == k ? bytes : bytes * std::size_t(t + 1) / std::size_t(k) / 64 * 64;
     std::memcpy(static_cast<char*>(dst) + begin, static_cast<const char*>(src) + begin, end - begin);
-  }
+  });
 }
 
 double gbps(std::size_t bytes, double ms) { return double(bytes) / (ms * 1e6); }
@@ -150,8 +150,8 @@ int run_demo(const demo_options& o) {
   std::printf("stridecopy demo: imgs%s on a float32 batch of shape %s (RGB -> BGR), %.1f MB\n", index.c_str(),
               shape_string(shape).c_str(), double(n * c * hw * 4) / 1e6);
   if (o.backend == "cuda" || (o.backend == "auto" && gpu)) return run_gpu_demo(o);
-  std::printf("%s: running the host path (OpenMP gather on %d threads)\n",
-              gpu ? "host backend chosen" : "no CUDA device on this machine", omp_get_max_threads());
+  std::printf("%s: running the host path (CPU gather on up to %d threads)\n",
+              gpu ? "host backend chosen" : "no CUDA device on this machine", detail::cpu_threads());
 
   // Fresh random pixels in pageable memory, as a decoder would leave them.
   host_array imgs(dtype_of<float>(), shape, order::c, memory_kind::pageable);

@@ -1,9 +1,7 @@
-// host/cpu/gather.cpp — OpenMP gather from a strided host view into a contiguous destination:
+// host/cpu/gather.cpp — the CPU gather from a strided host view into a contiguous destination:
 // memcpy runs (inner stride +1), a vectorisable reverse (-1), cache-blocked tiles for transposes,
-// and a strided loop for the rest.
+// and a strided loop for the rest; large outputs in pieces on the thread pool.
 #include "cpu/gather.hpp"
-
-#include <omp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -11,6 +9,7 @@
 
 #include "core/plan_ops.hpp"
 #include "cpu/nontemporal.hpp"
+#include "cpu/thread_pool.hpp"
 #include "stridecopy/kernels/unit.hpp"
 
 // The hot loops are compiled twice, for AVX2 and for the baseline, and picked at load time: GCC
@@ -277,8 +276,22 @@ bool streams_rows(const plan& p) {
   return n >= 64 && (step == 1 || (step == 2 && p.unit == 4) || (step == -1 && (p.unit == 4 || p.unit == 8)));
 }
 
+// Below this a copy runs on the calling thread alone: a sleeping worker starts running pieces 27-35 us
+// after it is woken on an idle 2-CPU KVM guest (AMD EPYC, medians; milliseconds when its CPU is busy),
+// which is all of a 1 MiB copy (26-115 us on one thread there), so a worker only pays for itself on
+// copies of several hundred microseconds.
+constexpr std::size_t parallel_bytes = std::size_t(4) << 20;
+
+// Pieces of 64 KiB to 1 MiB, about 8 per thread: a worker that loses its core in the middle of a
+// piece holds the copy back by at most that piece, and the pieces still outnumber the threads.
+std::size_t auto_piece_bytes(std::size_t bytes, int threads) {
+  return std::clamp(bytes / (std::size_t(8) * std::size_t(std::max(threads, 1))), std::size_t(64) << 10,
+                    std::size_t(1) << 20);
+}
+
 template <class U>
-void gather_all(const plan& p, const std::byte* first_element, std::byte* dst, int threads) {
+void gather_all(const plan& p, const std::byte* first_element, std::byte* dst, int threads, std::size_t piece_bytes) {
+  if (piece_bytes == 0) piece_bytes = auto_piece_bytes(p.bytes, threads);
   if (p.pat == pattern::transposed) {
     const transpose_shape t = transpose_shape_of(p);
     const transpose_way way = transpose_way_of(p, t, dst);
@@ -297,14 +310,13 @@ void gather_all(const plan& p, const std::byte* first_element, std::byte* dst, i
       transpose_tile<U>(p, first_element, t, way, plane, tile * ta, std::min(t.a, (tile + 1) * ta), dst);
       if (way != transpose_way::tiles) nt_fence();
     };
-    if (threads <= 1) {  // no parallel region at all: small copies must not pay for one
-      for (std::int64_t plane = 0; plane < t.planes; ++plane)
-        for (std::int64_t tile = 0; tile < tiles; ++tile) run_tile(plane, tile);
-      return;
-    }
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads) collapse(2)
-    for (std::int64_t plane = 0; plane < t.planes; ++plane)
-      for (std::int64_t tile = 0; tile < tiles; ++tile) run_tile(plane, tile);
+    // A piece is a run of whole tiles, in (plane, tile) order.
+    const std::int64_t tile_bytes = ta * t.m * t.b * std::int64_t(sizeof(U));
+    const std::int64_t per_piece = std::max<std::int64_t>(1, std::int64_t(piece_bytes) / std::max<std::int64_t>(tile_bytes, 1));
+    const std::int64_t all = t.planes * tiles;
+    run_pieces((all + per_piece - 1) / per_piece, threads, [&](std::int64_t piece) {
+      for (std::int64_t k = piece * per_piece, end = std::min(all, k + per_piece); k < end; ++k) run_tile(k / tiles, k % tiles);
+    });
     return;
   }
   const bool nontemporal = streams_rows(p);
@@ -317,13 +329,12 @@ void gather_all(const plan& p, const std::byte* first_element, std::byte* dst, i
       gather_units<U>(p, first_element, first, count, out);
     }
   };
-  if (threads <= 1) return run_range(0, p.units());
-  const chunking c = chunk_output(p, std::size_t(1) << 20);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-  for (std::int64_t i = 0; i < c.count; ++i) {
+  if (threads <= 1) return run_pieces(1, 1, [&](std::int64_t) { run_range(0, p.units()); });
+  const chunking c = chunk_output(p, piece_bytes);
+  run_pieces(c.count, threads, [&](std::int64_t i) {
     const std::int64_t first = i * c.chunk_units;
     run_range(first, std::min(c.chunk_units, p.units() - first));
-  }
+  });
 }
 
 }  // namespace
@@ -333,17 +344,26 @@ void gather_range(const plan& p, const std::byte* src, std::int64_t first, std::
   kernels::with_unit(p.unit, [&](auto u) { gather_units<unit_t<decltype(u)::value>>(p, src, first, count, dst); });
 }
 
-void gather(const plan& p, const std::byte* src, std::byte* dst, int threads) {
+void gather_range(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, std::byte* dst,
+                  int threads) {
+  if (threads <= 1) return run_pieces(1, 1, [&](std::int64_t) { gather_range(p, src, first, count, dst); });
+  const std::int64_t piece_units =
+      std::max<std::int64_t>(1, std::int64_t(auto_piece_bytes(std::size_t(count) * std::size_t(p.unit), threads)) / p.unit);
+  run_pieces((count + piece_units - 1) / piece_units, threads, [&](std::int64_t i) {
+    const std::int64_t a = i * piece_units, n = std::min(piece_units, count - a);
+    gather_range(p, src, first + a, n, dst + a * p.unit);
+  });
+}
+
+void gather(const plan& p, const std::byte* src, std::byte* dst, int threads, std::size_t piece_bytes) {
   if (p.pat == pattern::empty) return;
-  kernels::with_unit(p.unit, [&](auto u) { gather_all<unit_t<decltype(u)::value>>(p, src, dst, threads); });
+  kernels::with_unit(p.unit,
+                     [&](auto u) { gather_all<unit_t<decltype(u)::value>>(p, src, dst, threads, piece_bytes); });
 }
 
 int team_size(std::size_t bytes, int requested) {
-  if (requested > 0) return requested;
-  // Starting a team costs about a microsecond; below this size one thread finishes first.
-  constexpr std::size_t bytes_per_thread = std::size_t(256) << 10;
-  const std::size_t useful = std::max<std::size_t>(1, bytes / bytes_per_thread);
-  return int(std::min<std::size_t>(useful, std::size_t(omp_get_max_threads())));
+  if (bytes < parallel_bytes) return 1;
+  return cpu_threads(requested);
 }
 
 }  // namespace stridecopy::detail

@@ -123,18 +123,6 @@ void run_to_host(staging_ring& ring, const job& j) {
   }
 }
 
-/// One chunk's CPU gather, split over a team, each part a range of the output.
-void gather_chunk(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, std::byte* out,
-                  int team) {
-  if (team <= 1) return gather_range(p, src, first, count, out);
-  const std::int64_t per = (count + team - 1) / team;
-#pragma omp parallel for num_threads(team) schedule(static, 1)
-  for (int t = 0; t < team; ++t) {
-    const std::int64_t a = std::min(count, std::int64_t(t) * per), b = std::min(count, a + per);
-    if (b > a) gather_range(p, src, first + a, b - a, out + a * p.unit);
-  }
-}
-
 /// Host to device: once the caller's earlier work is done (it may write the source), this thread
 /// gathers chunk k into pinned slot k % slots as soon as the slot's previous copy has read it, and
 /// the copy stream sends it to its place in the destination.
@@ -154,7 +142,7 @@ void run_from_host(staging_ring& ring, const job& j) {
       const int s = int(k % slots);
       const std::int64_t first = k * chunks.chunk_units, n = std::min(chunks.chunk_units, p.units() - first);
       STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.host_free(s)));
-      gather_chunk(p, j.src, first, n, ring.host_slot(s), team);
+      gather_range(p, j.src, first, n, ring.host_slot(s), team);
       STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(j.dst + first * p.unit, ring.host_slot(s), std::size_t(n) * std::size_t(p.unit),
                                           cudaMemcpyHostToDevice, copy));
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(s), copy));

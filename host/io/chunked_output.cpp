@@ -12,6 +12,7 @@
 
 #include "core/plan_ops.hpp"
 #include "cpu/gather.hpp"
+#include "cpu/thread_pool.hpp"
 #include "cuda/dma_runs.hpp"
 #include "cuda/d2h.hpp"
 #include "cuda/runtime.hpp"
@@ -60,7 +61,7 @@ void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const
     gather_range(q, s.first, first, count, into);
     return std::size_t(count) * std::size_t(q.unit);
   };
-  if (c.count < 3 || std::thread::hardware_concurrency() < 2) {
+  if (c.count < 3 || cpu_threads() < 2) {
     std::vector<std::byte> piece(piece_bytes);
     for (std::int64_t i = 0; i < c.count; ++i) sink(piece.data(), gather_piece(i, piece.data()));
     return;

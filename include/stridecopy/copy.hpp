@@ -19,7 +19,7 @@ namespace stridecopy {
 enum class strategy : std::uint8_t {
   automatic,  ///< asked: let the chooser decide (never returned)
   none,       ///< ran: nothing to copy (the view is empty)
-  cpu,        ///< ran: an OpenMP gather on the CPU (host source, host destination)
+  cpu,        ///< ran: a gather on the CPU (host source, host destination)
   dma,        ///< the copy engine moves the view's contiguous runs as they are; no kernel, no scratch
   staged,     ///< gather kernels fill a bounded device ring that the copy engine drains, overlapped
   direct,     ///< gather kernels write the destination itself (device memory, or mapped pinned memory)
@@ -31,13 +31,23 @@ struct copy_options {
   /// forces one for the copies between host and device memory that do not ask here. A forced
   /// strategy that cannot run throws invalid_view naming why.
   strategy how = strategy::automatic;
-  /// Threads of a CPU copy: 0 picks the team from the size (small copies run on one thread),
-  /// otherwise 1 to max_cpu_threads.
+  /// The most threads a CPU copy (or the CPU gather of a host-to-device copy) may use, 1 to
+  /// max_cpu_threads; 0: get_num_threads(). Copies below 4 MiB run on the calling thread alone.
   int threads = 0;
 };
 
 /// The most threads a CPU copy may ask for.
 inline constexpr int max_cpu_threads = 1024;
+
+/// Sets the threads CPU copies may use when they do not ask (copy_options::threads == 0), for the
+/// whole process, as torch.set_num_threads does; 0 restores the default. The default is the number
+/// of CPUs in the calling thread's affinity mask (sched_getaffinity: a container given one CPU copies
+/// on one thread), at most OMP_NUM_THREADS when that is set (read once, at the first large copy).
+/// A copy's team is the calling thread plus pool workers that sleep while idle; it is never larger
+/// than the pieces the copy is cut into. Throws invalid_argument outside 0..max_cpu_threads.
+void set_num_threads(int n);
+/// The threads a CPU copy that does not ask may use: the setting, or the default described above.
+int get_num_threads();
 
 /// True when a CUDA driver and at least one device are present.
 bool cuda_available() noexcept;
@@ -59,7 +69,7 @@ strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, 
 
 // ---- one-shot copies of a view
 
-/// Copies the C-order elements of a host view into host memory `dst` on the CPU (OpenMP), before
+/// Copies the C-order elements of a host view into host memory `dst` on the CPU, before
 /// returning. Needs no GPU and no CUDA driver. `threads` as copy_options::threads; anything else
 /// throws invalid_argument.
 void copy_on_host(const view& v, void* dst, std::size_t dst_bytes, int threads = 0);

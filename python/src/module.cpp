@@ -2,6 +2,11 @@
 // the functions and classes that stridecopy/__init__.py re-exports.
 #include <nanobind/nanobind.h>
 
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "cpu/thread_pool.hpp"
 #include "module.hpp"
 
 namespace nb = nanobind;
@@ -41,6 +46,14 @@ void translate(const std::exception_ptr& p, void*) {
   // Anything else propagates to nanobind's own translators (std exceptions, python_error).
 }
 
+// The threads that ran pieces of CPU copies while tracing is on (for the tests of the thread setting).
+std::mutex traced_mutex;
+std::set<std::thread::id> traced_threads;
+void trace_piece() {
+  const std::lock_guard<std::mutex> lock(traced_mutex);
+  traced_threads.insert(std::this_thread::get_id());
+}
+
 }  // namespace
 
 NB_MODULE(_stridecopy, m) {
@@ -63,6 +76,38 @@ NB_MODULE(_stridecopy, m) {
       "__cuda_array_interface__ (CuPy, Numba), __array_interface__ or the buffer protocol. Negative strides "
       "are taken as they are. The view keeps `obj` alive.");
   m.def("cuda_available", &stridecopy::cuda_available, "True when a CUDA driver and at least one device are present.");
+  m.def("set_num_threads", &stridecopy::set_num_threads, "n"_a,
+        "Sets the most CPU threads a copy may use when it does not say (threads=0), for the whole process, as "
+        "torch.set_num_threads does; 0 restores the default: the CPUs this thread may run on "
+        "(os.sched_getaffinity), at most OMP_NUM_THREADS when that is set. Copies below 4 MiB run on the "
+        "calling thread alone; idle copy threads sleep.");
+  m.def("get_num_threads", &stridecopy::get_num_threads,
+        "The most CPU threads a copy that does not say may use: set_num_threads's value, or the default.");
+  m.def(
+      "_trace_copy_threads",
+      [](bool on) {
+        stridecopy::detail::set_piece_observer(nullptr);
+        const std::lock_guard<std::mutex> lock(traced_mutex);
+        const auto seen = traced_threads.size();
+        traced_threads.clear();
+        if (on) stridecopy::detail::set_piece_observer(trace_piece);
+        return seen;
+      },
+      "on"_a, "Starts (True) or stops (False) recording the threads that run CPU copy pieces; returns how many "
+      "distinct threads ran pieces since the last call (for tests).");
+  m.def(
+      "_pool_stats",
+      [] {
+        const stridecopy::detail::pool_stats s = stridecopy::detail::get_pool_stats();
+        nb::dict d;
+        d["team_jobs"] = s.team_jobs;
+        d["worker_pieces"] = s.worker_pieces;
+        d["caller_waits"] = s.caller_waits;
+        d["caller_wait_ns"] = s.caller_wait_ns;
+        return d;
+      },
+      "What the CPU copy threads have done since the process started (for benchmarks): jobs run with a team, "
+      "pieces run by workers, and how often and how long a caller waited at the end for a worker's piece.");
   m.def(
       "release_cached_memory",
       [] {

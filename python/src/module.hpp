@@ -153,8 +153,8 @@ nb::object numpy_dtype_of_descr(const std::string& descr);
 /// os.fspath(path) as the bytes the file system takes.
 std::string fs_path(nb::handle path);
 py_view apply_key(const py_view& v, nb::handle key);
-/// view.numpy(out, stream): the copy into host memory.
-nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream);
+/// view.numpy(out, stream, threads): the copy into host memory.
+nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int threads = 0);
 void register_view(nb::module_& m);
 
 // ---- device results (device.cpp)

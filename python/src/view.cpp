@@ -5,6 +5,7 @@
 #include <nanobind/ndarray.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -211,6 +212,39 @@ nb::object numpy_dtype(const py_view& v) { return numpy_dtype_of(v.v.type, v.how
 
 namespace {
 
+/// NumPy's C API, found as pybind11 finds it: the function table NumPy publishes as the capsule
+/// _ARRAY_API of its _multiarray_umath module, at the indices NumPy keeps stable (its headers'
+/// __multiarray_api.h). The package builds without NumPy's headers; nanobind's export (a buffer
+/// object handed to numpy.asarray, which parses its format string) is the fallback, and took about
+/// a microsecond more per result.
+struct numpy_c_api {
+  PyTypeObject* array_type = nullptr;
+  PyObject* (*new_from_descr)(PyTypeObject*, PyObject*, int, const Py_intptr_t*, const Py_intptr_t*, void*, int,
+                              PyObject*) = nullptr;
+  int (*set_base_object)(PyObject*, PyObject*) = nullptr;
+};
+const numpy_c_api& numpy_api() {
+  static const numpy_c_api api = [] {
+    numpy_c_api a;
+    for (const char* name : {"numpy._core._multiarray_umath", "numpy.core._multiarray_umath"}) {
+      nb::object m = nb::steal(PyImport_ImportModule(name));
+      nb::object capsule = m.is_valid() ? nb::steal(PyObject_GetAttrString(m.ptr(), "_ARRAY_API")) : nb::object();
+      void** table = capsule.is_valid() ? static_cast<void**>(PyCapsule_GetPointer(capsule.ptr(), nullptr)) : nullptr;
+      if (!table) {
+        PyErr_Clear();
+        continue;
+      }
+      // The module, never unloaded, keeps the table.
+      a.array_type = static_cast<PyTypeObject*>(table[2]);
+      a.new_from_descr = reinterpret_cast<decltype(a.new_from_descr)>(table[94]);
+      a.set_base_object = reinterpret_cast<decltype(a.set_base_object)>(table[282]);
+      break;
+    }
+    return a;
+  }();
+  return api;
+}
+
 /// A numpy.ndarray over `data` (C or F order as `l` says), owned by `owner`.
 nb::object wrap_host(void* data, std::size_t bytes, const dtype& type, const layout& l, nb::capsule owner, element how,
                      nb::handle np_dtype) {
@@ -219,6 +253,19 @@ nb::object wrap_host(void* data, std::size_t bytes, const dtype& type, const lay
   std::size_t shape[max_rank];
   for (int i = 0; i < l.rank; ++i) shape[i] = std::size_t(l.shape[i]);
   const bool c_order = is_c_contiguous(l);
+  const numpy_c_api& api = numpy_api();
+  if (how == element::plain && c_order && api.new_from_descr) {
+    constexpr int carray = 0x0001 | 0x0100 | 0x0400;  // NPY_ARRAY_C_CONTIGUOUS | ALIGNED | WRITEABLE
+    Py_intptr_t dims[max_rank];
+    for (int i = 0; i < l.rank; ++i) dims[i] = Py_intptr_t(l.shape[i]);
+    nb::object descr = numpy_dtype_of(type, how, np_dtype);
+    // PyArray_NewFromDescr takes the descr's reference, PyArray_SetBaseObject the owner's.
+    nb::object arr = nb::steal(
+        api.new_from_descr(api.array_type, descr.release().ptr(), l.rank, dims, nullptr, data, carray, nullptr));
+    if (!arr.is_valid()) throw nb::python_error();
+    if (api.set_base_object(arr.ptr(), owner.release().ptr()) != 0) throw nb::python_error();
+    return arr;
+  }
   if (how == element::plain) {
     nb::ndarray<nb::numpy> arr(data, std::size_t(l.rank), shape, owner, c_order ? nullptr : l.stride.data(),
                                nb_dtype(type), nb::device::cpu::value);
@@ -231,13 +278,25 @@ nb::object wrap_host(void* data, std::size_t bytes, const dtype& type, const lay
   return arr.attr("reshape")(int_tuple(l.extents()), "order"_a = c_order ? "C" : "F");
 }
 
+// Host copies smaller than this keep the GIL: releasing and taking it back costs a few hundred
+// nanoseconds (far more when other threads want it), as much as such a copy.
+constexpr std::size_t keep_gil_bytes = std::size_t(64) << 10;
+
+/// Releases the GIL for the scope unless `bytes` is a small host copy.
+struct release_unless_small {
+  explicit release_unless_small(std::size_t bytes, bool on_host) {
+    if (!on_host || bytes >= keep_gil_bytes) unlocked.emplace();
+  }
+  std::optional<nb::gil_scoped_release> unlocked;
+};
+
 struct cached_block {
   void* data;
   std::size_t block;
 };
 
 /// A C-order result of `v`'s shape in a cached block (no CUDA present), filled on the CPU.
-nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype) {
+nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype, int threads) {
   const layout l = c_contiguous(self.v.shape());
   const std::size_t bytes = std::size_t(element_count(l)) * std::size_t(self.v.type.itemsize);
   auto* b = new cached_block{nullptr, 0};
@@ -255,8 +314,8 @@ nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype) {
     --live_host_results;
   });
   {
-    nb::gil_scoped_release unlocked;
-    copy_on_host(self.v, b->data, bytes);
+    const release_unless_small unlocked(bytes, true);
+    copy_on_host(self.v, b->data, bytes, threads);
   }
   return wrap_host(b->data, bytes, self.v.type, l, owner, self.how, np_dtype);
 }
@@ -304,19 +363,21 @@ py_view apply_key(const py_view& v, nb::handle key) {
   return with(v, slice(v.v, items));
 }
 
-nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream) {
+nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int threads) {
   const stream_arg s = parse_stream(stream);
+  copy_options options;
+  options.threads = threads;
   const bool device = self.v.memory == memory_kind::device;
   if (!out.is_none()) {
     out_buffer o;
     check_out(self, out, o);
     if (device) self.src->order_before(s);
     {
-      nb::gil_scoped_release unlocked;
+      const release_unless_small unlocked(o.bytes, !device && !s.given);
       if (device || s.given)
-        (void)copy_to_host(self.v, o.data, o.bytes, s.handle);
+        (void)copy_to_host(self.v, o.data, o.bytes, s.handle, options);
       else
-        copy_on_host(self.v, o.data, o.bytes);
+        copy_on_host(self.v, o.data, o.bytes, threads);
     }
     return nb::borrow(out);
   }
@@ -325,15 +386,15 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream) {
   if (device) self.src->order_before(s);
   // A host view with no stream has nothing to wait for: a CPU copy, no CUDA call at all.
   const bool on_cpu = !device && !s.given;
-  if (on_cpu && !cuda_available()) return copy_into_cached_block(self, dt);
+  if (on_cpu && !cuda_available()) return copy_into_cached_block(self, dt, threads);
   host_array h;
   {
-    nb::gil_scoped_release unlocked;
+    const release_unless_small unlocked(std::size_t(element_count(self.v.lay)) * std::size_t(self.v.type.itemsize), on_cpu);
     if (on_cpu) {
       h = host_array(self.v.type, self.v.shape());  // pinned, from the library's pool
-      copy_on_host(self.v, h.data(), h.bytes());
+      copy_on_host(self.v, h.data(), h.bytes(), threads);
     } else {
-      h = to_host(self.v, s.handle);
+      h = to_host(self.v, s.handle, options);
     }
   }
   return wrap_host_array(std::move(h), self.how, dt);
@@ -466,14 +527,16 @@ void register_view(nb::module_& m) {
       .def_prop_ro(
           "base", [](const py_view& self) { return self.src->owner; }, nb::sig("def base(self) -> object"),
           "The object the view reads (kept alive by the view).")
-      .def("numpy", &view_numpy, "out"_a.none() = nb::none(), "stream"_a.none() = nb::none(),
-           nb::sig("def numpy(self, out: numpy.ndarray | None = None, stream: object = None) -> numpy.ndarray"),
+      .def("numpy", &view_numpy, "out"_a.none() = nb::none(), "stream"_a.none() = nb::none(), "threads"_a = 0,
+           nb::sig("def numpy(self, out: numpy.ndarray | None = None, stream: object = None, threads: int = 0) -> "
+                   "numpy.ndarray"),
            "Copies the view into a C-order numpy.ndarray and returns it, complete.\n\n"
            "The new array lives in pinned memory from the library's caching pool where CUDA is present; "
            "the block returns to the pool when the array is garbage-collected. With `out`, fills that "
            "preallocated array instead (same dtype and shape, C-contiguous, writeable). `stream` (None, an "
            "int handle, or a torch / CuPy stream) orders the copy after the work queued on it; device views "
-           "are copied on it. The GIL is released while copying.")
+           "are copied on it. `threads`: the most CPU threads the copy may use (0: get_num_threads()). The GIL "
+           "is released while copying.")
       .def(
           "to_device", [](const py_view& self, nb::handle stream) { return to_device_array(self, parse_stream(stream)); },
           "stream"_a.none() = nb::none(), nb::sig("def to_device(self, stream: object = None) -> DeviceArray"),

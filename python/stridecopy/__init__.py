@@ -17,8 +17,10 @@ from ._stridecopy import (
     DeviceArray as DeviceArray,
     View as View,
     cuda_available as cuda_available,
+    get_num_threads as get_num_threads,
     load as load,
     release_cached_memory as release_cached_memory,
+    set_num_threads as set_num_threads,
     view as view,
 )
 
@@ -29,7 +31,9 @@ __all__ = [
     "DeviceArray",
     "View",
     "cuda_available",
+    "get_num_threads",
     "load",
     "release_cached_memory",
+    "set_num_threads",
     "view",
 ]
