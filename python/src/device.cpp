@@ -55,13 +55,21 @@ template <class M>
 void export_deleter(M* m) {
   auto* ctx = static_cast<export_ctx*>(m->manager_ctx);
   if (ctx->order_free) {
-    // The consumer has queued its last use of the memory on its stream by now: the stream-ordered
-    // free on our stream must wait for it. Failures (a runtime being torn down) are ignored.
+    // The consumer has queued its last use of the memory on its stream by now: the free must wait
+    // for it. On the array's device: a default stream is that device's, and an event must be
+    // recorded on a stream of its own device.
+    int previous = -1;
+    const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != ctx->st->device &&
+                          cudaSetDevice(ctx->st->device) == cudaSuccess;
     cudaEvent_t e = nullptr;
-    if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) == cudaSuccess) {
-      if (cudaEventRecord(e, ctx->consumer) == cudaSuccess) (void)cudaStreamWaitEvent(ctx->st->stream, e, 0);
-      (void)cudaEventDestroy(e);
+    if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) == cudaSuccess && cudaEventRecord(e, ctx->consumer) == cudaSuccess) {
+      ctx->st->add_use(e);
+    } else {
+      // Nothing to order the free after: wait for the device instead (the free follows).
+      if (e) (void)cudaEventDestroy(e);
+      (void)cudaDeviceSynchronize();
     }
+    if (switched) (void)cudaSetDevice(previous);
     (void)cudaGetLastError();
   }
   delete ctx;
@@ -144,9 +152,11 @@ nb::object device_dlpack(const py_device_array& self, nb::handle stream, nb::han
     throw nb::buffer_error("__dlpack__: copy=True is not supported (the array exports its own memory)");
   const consumer_stream c = parse_consumer(stream);
   (void)dl_type(self);  // an unsupported type fails before any ordering
-  if (c.order)
+  if (c.order) {
+    const device_scope on(st.device);  // the consumer's default stream is the array's device's
     if (cudaError_t rc = cudaStreamWaitEvent(c.handle, st.ready, 0); rc != cudaSuccess)
       cuda_failed("cudaStreamWaitEvent", rc);
+  }
   const bool versioned = !max_version.is_none() && nb::cast<int>(max_version[0]) >= 1;
   return versioned ? make_capsule<DLManagedTensorVersioned>(self, c) : make_capsule<DLManagedTensor>(self, c);
 }
@@ -154,6 +164,7 @@ nb::object device_dlpack(const py_device_array& self, nb::handle stream, nb::han
 nb::dict cuda_array_interface(py_device_array& self) {
   device_state& st = *self.st;
   st.settle();
+  st.mark_shared();
   const std::string typestr = self.how == element::bfloat16 ? "<V2" : to_descr(st.array.type());
   nb::dict d;
   nb::list shape;
@@ -196,16 +207,50 @@ void device_state::settle() {
     (void)cudaGetLastError();  // "not ready" is not an error
 }
 
+void device_state::add_use(cudaEvent_t e) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  uses_.push_back(e);
+}
+
+void device_state::mark_shared() {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  shared_ = true;
+}
+
 device_state::~device_state() {
-  // Freed on its stream, which for the default stream means the current device's: make it ours.
+  // The memory is freed on the library's stream of its device, after every use known of it.
   int previous = -1;
   const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device &&
                         cudaSetDevice(device) == cudaSuccess;
-  // The memory is freed before the stream's owner may go away.
+  const cudaStream_t free_on = array.data() ? memory_stream(device) : nullptr;
+  if (free_on) {
+    if (ready) (void)cudaStreamWaitEvent(free_on, ready, 0);
+    for (cudaEvent_t e : uses_) (void)cudaStreamWaitEvent(free_on, e, 0);
+    // Consumers through __cuda_array_interface__ name no stream: wait for the device, as cudaFree does.
+    if (shared_) (void)cudaDeviceSynchronize();
+  }
   array = device_array{};
+  for (cudaEvent_t e : uses_) (void)cudaEventDestroy(e);
   if (ready) (void)cudaEventDestroy(ready);
   if (switched) (void)cudaSetDevice(previous);
   (void)cudaGetLastError();
+}
+
+cudaStream_t memory_stream(int device) {
+  static std::mutex mutex;
+  static std::vector<cudaStream_t>* streams = new std::vector<cudaStream_t>;  // never destroyed
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (device < 0) return nullptr;
+  if (streams->size() <= std::size_t(device)) streams->resize(std::size_t(device) + 1, nullptr);
+  cudaStream_t& s = (*streams)[std::size_t(device)];
+  if (!s) {
+    const device_scope on(device);
+    if (cudaError_t rc = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking); rc != cudaSuccess) {
+      s = nullptr;
+      cuda_failed("cudaStreamCreateWithFlags", rc);
+    }
+  }
+  return s;
 }
 
 device_ptr make_device_state() {
@@ -243,10 +288,16 @@ nb::object to_device_array(const py_view& v, const stream_arg& s, int target) {
       if (cudaError_t rc = cudaGetDevice(&device); rc != cudaSuccess) cuda_failed("cudaGetDevice", rc);
     const device_scope on(device);
     st->device = device;
-    st->array = device_array(v.v.type, v.v.shape(), s.handle);
-    (void)copy_to_device_async(v.v, st->array.data(), st->array.bytes(), s.handle);
+    // Allocated (and later freed) on the library's stream; the caller's stream waits for the
+    // allocation before its copy.
+    const cudaStream_t alloc = memory_stream(device);
+    st->array = device_array(v.v.type, v.v.shape(), alloc);
     if (cudaError_t rc = cudaEventCreateWithFlags(&st->ready, cudaEventDisableTiming); rc != cudaSuccess)
       cuda_failed("cudaEventCreateWithFlags", rc);
+    if (cudaError_t rc = cudaEventRecord(st->ready, alloc); rc != cudaSuccess) cuda_failed("cudaEventRecord", rc);
+    if (cudaError_t rc = cudaStreamWaitEvent(s.handle, st->ready, 0); rc != cudaSuccess)
+      cuda_failed("cudaStreamWaitEvent", rc);
+    (void)copy_to_device_async(v.v, st->array.data(), st->array.bytes(), s.handle);
     if (cudaError_t rc = cudaEventRecord(st->ready, s.handle); rc != cudaSuccess) cuda_failed("cudaEventRecord", rc);
     // Host memory may change or go away once this returns (NumPy has no streams): wait for it.
     if (!from_device)

@@ -8,8 +8,10 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <stridecopy/stridecopy.hpp>
 
@@ -104,18 +106,31 @@ struct py_view {
   nb::object dtype;  ///< numpy.dtype; empty until first needed for plain and viewed types
 };
 
-/// Owned device memory made by to_device, and what keeps it safe to read and free.
+/// Owned device memory made by to_device, and what keeps it safe to read and free. The memory is
+/// allocated and freed on a stream of the library's own (memory_stream), never on the caller's,
+/// which may be gone by then: the free waits for the copy that filled it, for every DLPack
+/// consumer's stream at the time it released its capsule, and, once __cuda_array_interface__ has
+/// handed the pointer to consumers whose streams nobody names, for all work on the device.
 struct device_state {
   device_array array;
   cudaEvent_t ready = nullptr;   ///< recorded on `stream` after the copy
-  cudaStream_t stream = nullptr;
+  cudaStream_t stream = nullptr; ///< the caller's stream the copy was queued on (reported, not used)
   int device = 0;
   nb::object stream_owner;       ///< released with the GIL (see the deleter in device.cpp)
   source_ptr pending;            ///< the source, until `ready` has fired
 
   /// Drops `pending` once the copy has completed.
   void settle();
+  /// A consumer's last use: `e` (recorded after it; owned from now on) must complete before the free.
+  void add_use(cudaEvent_t e);
+  /// __cuda_array_interface__ has handed the pointer out.
+  void mark_shared();
   ~device_state();
+
+ private:
+  std::mutex mutex_;  ///< consumers release their capsules on any thread
+  std::vector<cudaEvent_t> uses_;
+  bool shared_ = false;
 };
 using device_ptr = std::shared_ptr<device_state>;
 device_ptr make_device_state();
@@ -142,6 +157,9 @@ nb::object wrap_host_array(host_array&& a, element how, nb::handle np_dtype);
 void* take_host_block(std::size_t bytes, std::size_t& block);
 void give_host_block(void* p, std::size_t block) noexcept;
 void trim_host_blocks() noexcept;
+/// The library's own stream of `device` for allocating and freeing DeviceArray memory: never
+/// destroyed, so a free never runs on a stream its caller may have destroyed.
+cudaStream_t memory_stream(int device);
 /// view.to_device(stream): a DeviceArray on `device` (-1: the source's device, or the current one).
 nb::object to_device_array(const py_view& v, const stream_arg& s, int device = -1);
 /// How an element type the library names travels to NumPy.
