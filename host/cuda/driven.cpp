@@ -89,8 +89,8 @@ void run_to_host(staging_ring& ring, const job& j) {
   if (chunks.count == 0) return;
   const int slots = transfer_policy::slots;
   ring.open();  // the second stream gathers into device slots: it must exist to wait for them
-  ring.reserve(std::size_t(chunks.chunk_units) * std::size_t(p.unit), slots, true, true, ring.bounce_stream());
-  const cudaStream_t gather = ring.bounce_stream(), copy = ring.copy_stream();
+  ring.reserve(std::size_t(chunks.chunk_units) * std::size_t(p.unit), slots, true, true, ring.gather_stream());
+  const cudaStream_t gather = ring.gather_stream(), copy = ring.copy_stream();
   const auto first_of = [&](std::int64_t k) { return k * chunks.chunk_units; };
   const auto bytes_of = [&](std::int64_t k) {
     return std::size_t(std::min(chunks.chunk_units, p.units() - first_of(k))) * std::size_t(p.unit);

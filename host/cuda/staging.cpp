@@ -15,11 +15,11 @@ namespace stridecopy::detail {
 
 void staging_ring::open() {
   if (!copy_) {  // all or none, so a failure leaves nothing half made
-    owned_stream copy = owned_stream::create(), bounce = owned_stream::create();
+    owned_stream copy = owned_stream::create(), gather = owned_stream::create();
     owned_event started = owned_event::create(), done = owned_event::create(), allocated = owned_event::create(),
                 fence = owned_event::create();
     copy_ = std::move(copy);
-    bounce_ = std::move(bounce);
+    gather_ = std::move(gather);
     started_ = std::move(started);
     done_ = std::move(done);
     allocated_ = std::move(allocated);
@@ -78,7 +78,7 @@ void staging_ring::reserve(std::size_t slot_bytes, int slots, bool device_slots,
 }
 
 void staging_ring::after_every_use() const {
-  fence_.order(bounce_.get(), copy_.get());
+  fence_.order(gather_.get(), copy_.get());
   for (const auto* events : {&filled_, &device_free_, &host_free_})
     for (const owned_event& e : *events) STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy_.get(), e.get(), 0));
 }

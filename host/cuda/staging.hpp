@@ -1,5 +1,5 @@
 // host/cuda/staging.hpp — staging rings (internal): device slots, pinned host slots, a copy stream and
-// a bounce stream, with events per slot for each hand-over. One ring per (device, stream), cached in a
+// a gather stream, with events per slot for each hand-over. One ring per (device, stream), cached in a
 // bounded cache and reused across calls, by both directions. Nothing a ring does waits on the host:
 // memory is allocated and given back in stream order.
 #pragma once
@@ -41,7 +41,8 @@ class staging_ring {
     return static_cast<std::byte*>(host_ring_) + std::size_t(s) * host_slot_bytes_;
   }
   [[nodiscard]] cudaStream_t copy_stream() const { return copy_.get(); }
-  [[nodiscard]] cudaStream_t bounce_stream() const { return bounce_.get(); }
+  /// The ring's own stream for gathers that a library thread queues (driven copies).
+  [[nodiscard]] cudaStream_t gather_stream() const { return gather_.get(); }
   /// The hand-overs of slot s. Every pipeline records, after the last operation that reads or writes
   /// a slot, the slot's free event (device_free for its device slot, host_free for its host slot),
   /// and waits for it before it writes the slot again (also for a call's first chunks: the previous
@@ -60,7 +61,7 @@ class staging_ring {
   [[nodiscard]] std::size_t pinned_bytes() const { return host_ring_ ? host_block_ : 0; }
 
  private:
-  /// Makes the copy stream wait for every use of the slots so far: the bounce stream's work and
+  /// Makes the copy stream wait for every use of the slots so far: the gather stream's work and
   /// each slot's last user, whatever stream recorded its events.
   void after_every_use() const;
   /// Frees the device slots, in stream order after every use (none when they were never made).
@@ -69,7 +70,7 @@ class staging_ring {
   void retire_host();
 
   int device_;
-  owned_stream copy_, bounce_;
+  owned_stream copy_, gather_;
   owned_event started_, done_, allocated_, fence_;
   std::vector<owned_event> filled_, device_free_, host_free_;
   void* device_ring_ = nullptr;

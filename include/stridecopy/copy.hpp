@@ -56,14 +56,22 @@ bool cuda_available() noexcept;
 
 /// Copies the C-order elements of plan p's view from the allocation at `src` (the base the plan's
 /// view was made from: see plan::origin) into `dst` (dst_bytes long), on `stream`. Returns without
-/// waiting for device work: the bytes are in `dst` once `stream` reaches this point. A host-to-host
-/// plan with a CUDA device present runs on the CPU in stream order (a host function), so it sees
-/// what earlier work on the stream wrote; without a device it runs before returning. Every check
-/// (pointers, sizes, overlap, memory kinds) happens before anything is enqueued. Returns the
-/// strategy that ran. Throws invalid_view for bad input, cuda_error (naming the call) when CUDA fails.
+/// waiting, also when earlier work on the stream has not started: the bytes are in `dst` once
+/// `stream` reaches this point. The source is read and the destination written in stream order:
+/// work queued before the call that writes a host source is seen, and a host source must stay valid
+/// and unchanged until the stream has passed this point (unlike cudaMemcpyAsync, which copies a
+/// pageable source out before returning). A host-to-host plan with a CUDA device present runs on the
+/// CPU in stream order (a host function); without a device it runs before returning. Pageable memory
+/// moves on a library thread; a failure there after this call has returned is thrown by the next
+/// such call on the stream. The stream must belong to the device of the copy (where its device
+/// memory is). Captures into a CUDA graph as README.md says (dma, direct, device to device, host to
+/// host); what cannot be captured throws invalid_view before any work. Every check (pointers, sizes,
+/// overlap, memory kinds) happens before anything is enqueued. Returns the strategy that ran. Throws
+/// invalid_view for bad input, cuda_error (naming the call) when CUDA fails.
 strategy copy_async(const plan& p, const void* src, void* dst, std::size_t dst_bytes,
                     cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
-/// copy_async, then waits until the copy is complete.
+/// copy_async, then waits until the copy is complete, on the copy's device. Refuses a stream that is
+/// capturing a graph (invalid_argument), before any work.
 strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
               const copy_options& options = {});
 
@@ -74,12 +82,12 @@ strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, 
 /// throws invalid_argument.
 void copy_on_host(const view& v, void* dst, std::size_t dst_bytes, int threads = 0);
 
-/// Copies the C-order elements of a view into host memory `dst`, on `stream`. Device views use the
-/// strategies above (pinned destinations are the fast path; pageable ones bounce through pinned
-/// slots); host views are gathered on the CPU in stream order (see copy_async).
+/// Copies the C-order elements of a view into host memory `dst`, on `stream`, as copy_async does.
+/// Device views use the strategies above (pinned destinations are the fast path; pageable ones go
+/// through pinned slots); host views are gathered on the CPU in stream order.
 strategy copy_to_host_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
                             const copy_options& options = {});
-/// copy_to_host_async, then waits until the copy is complete.
+/// copy_to_host_async, then waits until the copy is complete (refuses a capturing stream).
 strategy copy_to_host(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
                       const copy_options& options = {});
 
@@ -89,26 +97,29 @@ strategy copy_to_host(const view& v, void* dst, std::size_t dst_bytes, cuda::str
 /// source), staged (the CPU gathers chunks into pinned slots that the copy engine sends, or, for a
 /// pinned source, the copy engine sends the bytes each chunk reads into a bounded device slot and the
 /// kernels gather from there), or direct (the kernels read mapped pinned memory: small copies). A
-/// pageable source is never pinned behind the caller's back: it is gathered into pinned slots. The
-/// source must stay valid until `stream` reaches this point.
+/// pageable source is never pinned behind the caller's back: it is gathered into pinned slots. As
+/// copy_async: the source is read in stream order, and must stay valid and unchanged until `stream`
+/// has passed this point.
 strategy copy_to_device_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
                               const copy_options& options = {});
-/// copy_to_device_async, then waits until the copy is complete.
+/// copy_to_device_async, then waits until the copy is complete (refuses a capturing stream).
 strategy copy_to_device(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
                         const copy_options& options = {});
 
 /// The view's elements in a new C-order device_array, allocated and filled on `stream` (stream-ordered
 /// allocation, freed in stream order): on the view's device for a device view, else on the current
 /// device. Returns without waiting: the bytes are there once `stream` reaches this point, and the
-/// view's memory must stay valid until then. Throws cuda_error when no device is present.
+/// view's memory must stay valid until then. Throws cuda_error when no device is present, and
+/// invalid_argument for a capturing stream (it allocates), before any work.
 device_array to_device(const view& v, cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
 
 /// The view's elements in a new C-order host_array (pinned, from a caching pool, where a CUDA driver
-/// is present), complete when this returns.
+/// is present), complete when this returns (refuses a capturing stream).
 host_array to_host(const view& v, cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
 
-/// Frees the cached staging rings (device scratch, pinned bounce slots, streams, events) and the
-/// cached pinned blocks of the pinned pool. Waits for the work that uses them.
+/// Frees the cached staging rings nobody is using (device scratch, pinned slots, streams, events)
+/// and the cached pinned blocks of the pinned pool, waiting for the work that still uses released
+/// ones. Without it, idle rings keep at most 128 MiB of device and of pinned memory in all.
 void release_cached_memory();
 
 }  // namespace stridecopy
