@@ -756,11 +756,19 @@ def fixed_cases(seed):
         "unknown descr": with_header("{'descr': '<q7', 'fortran_order': False, 'shape': (2,), }") + b"\0" * 16,
         "data too short for the shape": with_header("{'descr': '<i4', 'fortran_order': False, 'shape': (5,), }")
         + b"\0" * 19,
+        # NumPy's dtype refuses both: a record beyond a C int of bytes (2^40 * 2^24 wraps to 4 in 64 bits),
+        # and a field name used twice.
+        "record larger than a C int": with_header(
+            "{'descr': [('a', [('b', '|V1', (1099511627776,))], (16777216,)), ('c', '<f4')], "
+            "'fortran_order': False, 'shape': (2,), }") + b"\0" * 8,
+        "record with a field name twice": with_header(
+            "{'descr': [('a', '<f4'), ('a', '<f4')], 'fortran_order': False, 'shape': (2,), }") + b"\0" * 16,
     }
     for name, data in malformed.items():
         cases.append(Case("malformed input: %s" % name, "error", ["slice", "IN", "...", "-o", "OUT"],
                           input_bytes=data))
-    cases.append(Case("info on a malformed input", "error", ["info", "IN"], input_bytes=malformed["bad magic"]))
+    for name in ["bad magic", "record larger than a C int", "record with a field name twice"]:
+        cases.append(Case("info on a malformed input: %s" % name, "error", ["info", "IN"], input_bytes=malformed[name]))
     cases.append(Case("info on a missing input", "error", ["info", "IN"]))
 
     # arguments

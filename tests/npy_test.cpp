@@ -268,6 +268,23 @@ TEST(NpyHeader, DescrIsWhatNpSaveWritesForEverySpelling) {
   }
 }
 
+TEST(NpyHeader, RecordLimitsAreNumPys) {
+  // The largest record NumPy makes, and padding fields named '' (np.load drops them), repeated.
+  const auto header = [](const std::string& descr) {
+    return npy_bytes(1, "{'descr': " + descr + ", 'fortran_order': False, 'shape': (0,), }");
+  };
+  EXPECT_EQ(sc::parse_npy_header(header("[('a', '|V1', (2147483647,))]")).type, (sc::dtype{'V', 2147483647, '|'}));
+  EXPECT_EQ(sc::parse_npy_header(header("[('a', '|V1', (1073741824,)), ('b', '|V1', (1073741823,))]")).type.itemsize,
+            2147483647);
+  EXPECT_EQ(sc::parse_npy_header(header("[('', '|V4'), ('a', '<i4'), ('', '|V4')]")).type.itemsize, 12);
+  EXPECT_EQ(sc::parse_npy_header(header("[(('x', ''), '<f4'), ('a', [('a', '<i2')])]")).type.itemsize, 6);
+  // A descr np.load could not read back is refused before any file is written.
+  EXPECT_THROW((void)sc::make_npy_header("[('a', '<f4'), ('a', '<f4')]", shape_t{2}), sc::invalid_argument);
+  EXPECT_THROW((void)sc::make_npy_header("[('a', [('b', '|V1', (1099511627776,))], (16777216,)), ('c', '<f4')]",
+                                         shape_t{2}),
+               sc::invalid_argument);
+}
+
 TEST(NpyHeader, ParsesEveryDictSpelling) {
   struct spelling {
     std::string dict;
@@ -375,6 +392,20 @@ std::vector<bad_header> bad_headers() {
       {file(dict("[('a', 4)]", "False", "(6,)")), "a type string or a list of fields"},
       {file(dict("[('a', '<f4', (2, -1))]", "False", "(6,)")), "negative extent"},
       {file(dict("[('a', '<f4', (99999999, 99999999))]", "False", "(6,)")), "too large"},
+      // NumPy's limits: every size in bytes fits a C int (2^40 * 2^24 bytes once wrapped to 4 bytes).
+      {file(dict("[('a', [('b', '|V1', (1099511627776,))], (16777216,)), ('c', '<f4')]", "False", "(6,)")),
+       "beyond a C int"},
+      {file(dict("[('a', [('b', '|V1', (1048576,))], (2048,)), ('c', '<f4')]", "False", "(6,)")),
+       "exceeds 2147483647 bytes"},
+      {file(dict("[('a', '<f8', (268435456,))]", "False", "(6,)")), "exceeds 2147483647 bytes"},
+      {file(dict("[('a', '|V1', (1073741824,)), ('b', '|V1', (1073741824,))]", "False", "(6,)")),
+       "itemsize exceeds 2147483647 bytes"},
+      // Names and titles of one record are distinct, as NumPy's dtype requires.
+      {file(dict("[('a', '<f4'), ('a', '<f4')]", "False", "(6,)")), "field name 'a' is used twice"},
+      {file(dict("[(('t', 'a'), '<f4'), ('t', '<i4')]", "False", "(6,)")), "field name 't' is used twice"},
+      {file(dict("[('a', '<f4'), (('a', 'b'), '<i4')]", "False", "(6,)")), "field title 'a' is used twice"},
+      {file(dict("[('x', [('a', '<i2'), ('a', '<i2')])]", "False", "(6,)")), "field name 'a' is used twice"},
+      {file(dict("[('', '<f4'), ('', '<f4')]", "False", "(6,)")), "field name '' is used twice"},
       {file(dict("('<f4', (2,))", "False", "(3,)")), "sub-array"},
       {file(dict("4", "False", "(6,)")), "'descr' is not a string or a list of fields"},
       {file(dict("'<f3'", "False", "(6,)")), "\"<f3\""},
