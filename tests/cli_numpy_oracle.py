@@ -71,8 +71,10 @@ class Expected:
 
 def expected_result(a, index_text):
     inner = split_brackets(index_text)
+    if inner.strip() == "" and inner != index_text.strip():
+        return Expected(error="SyntaxError: a[] (an empty subscript)", reason="syntax")
     if inner.strip() == "":
-        key = ()
+        key = ()  # no brackets and no items: the CLI's spelling of the whole array
     else:
         try:
             key = eval("_s[" + inner + "]", {"__builtins__": {}}, {"_s": _SUBSCRIPT})  # noqa: S307
@@ -1019,6 +1021,8 @@ if opts.get("backend") == "cuda":
 text = pos[1].strip()
 if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
     text = text[1:-1]
+    if not text.strip():
+        fail("invalid index %r: empty subscript" % pos[1], 1)
 class K:
     def __getitem__(self, k): return k
 try:

@@ -95,9 +95,18 @@ TEST(IndexParse, ItemKindsValuesAndPositions) {
 }
 
 TEST(IndexParse, EmptyTupleSpellings) {
-  for (const char* s : {"", "[]", "  ", "[ ]", " [\t] ", "()", "[()]", "[ ( ) ]"}) {
+  for (const char* s : {"", "  ", "()", "[()]", "[ ( ) ]", " ( ) "}) {
     SCOPED_TRACE(quote(s));
     EXPECT_TRUE(sc::parse_index(s).empty());
+  }
+}
+
+TEST(IndexParse, EmptySubscriptIsRefused) {
+  // Python's a[] is a SyntaxError; brackets around nothing are not the empty tuple.
+  for (const char* s : {"[]", "[ ]", " [\t] "}) {
+    SCOPED_TRACE(quote(s));
+    const std::string m = message_of([&] { (void)sc::parse_index(s); });
+    EXPECT_NE(m.find("empty subscript"), std::string::npos) << m;
   }
 }
 
@@ -429,7 +438,7 @@ TEST(IndexSlice, EllipsisExpandsToZeroOrMoreAxes) {
 
 TEST(IndexSlice, ZeroDimensionalView) {
   const sc::view v = fake_view({});
-  for (const char* s : {"", "[]", "...", "[...]", "()", "[..., ]"}) {
+  for (const char* s : {"", "...", "[...]", "()", "[()]", "[..., ]"}) {
     SCOPED_TRACE(quote(s));
     expect_view(sc::slice(v, s), {}, {}, 0);
   }
@@ -895,6 +904,7 @@ TEST(IndexRandomized, SliceMatchesBruteForceModel) {
       text += gen.item(items[i], extent);
     }
     if (!items.empty() && gen.chance(15)) text += gen.space() + ",";
+    if (bracketed && items.empty()) text += "()";  // "[]" is Python's a[], a syntax error
     if (bracketed) text += gen.space() + "]";
     text += gen.space();
 

@@ -57,6 +57,9 @@ class parser {
     skip_space();
     const char close = bracketed ? ']' : '\0';
     if (at_end_of_tuple(close)) {
+      // Python's a[] is a SyntaxError; the whole view is a[()] or a[...]. Without brackets the
+      // text is the subscript itself, and nothing at all means the empty tuple.
+      if (bracketed) fail_at(pos_, "empty subscript (a[] is a syntax error; \"()\" or \"...\" selects the whole array)");
       finish(bracketed);
       return items;
     }
