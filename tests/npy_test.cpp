@@ -565,6 +565,86 @@ TEST(NpyLoad, MissingFileAndDirectory) {
   EXPECT_NE(msg.find("directory"), std::string::npos) << msg;
 }
 
+/// The errno of the file_error `f` throws (-1 and a test failure when it throws anything else).
+int errno_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sc::file_error& e) {
+    EXPECT_FALSE(e.path().empty()) << e.what();
+    return e.code();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw something other than file_error: " << e.what();
+    return -1;
+  }
+  ADD_FAILURE() << "did not throw";
+  return -1;
+}
+
+// What the system refused keeps its errno, as np.load's and np.save's OSErrors do; a malformed
+// file is no file_error.
+TEST(NpyFiles, SystemFailuresCarryTheirErrno) {
+  temp_dir dir;
+  const std::string data = random_string(16);
+  const sc::view v = sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{4});
+  EXPECT_EQ(errno_of([&] { (void)sc::load_npy(dir / "missing.npy"); }), ENOENT);
+  EXPECT_EQ(errno_of([&] { (void)sc::read_npy_header(dir / "missing.npy"); }), ENOENT);
+  EXPECT_EQ(errno_of([&] { (void)sc::mapped_npy(dir / "missing.npy"); }), ENOENT);
+  EXPECT_EQ(errno_of([&] { (void)sc::load_npy(dir.path()); }), EISDIR);
+  EXPECT_EQ(errno_of([&] { sc::save_npy(dir / "nodir" / "x.npy", v); }), ENOENT);
+  EXPECT_EQ(errno_of([&] { sc::save_npy(dir.path(), v); }), EISDIR);
+  EXPECT_EQ(errno_of([&] { sc::save_npy(dir / "..", v); }), EISDIR);
+  fs::create_directory(dir / "d");
+  EXPECT_EQ(errno_of([&] { sc::save_npy(dir / "d", v); }), EISDIR);
+  write_file(dir / "bad.npy", "not a .npy file");
+  try {
+    (void)sc::load_npy(dir / "bad.npy");
+    ADD_FAILURE() << "did not throw";
+  } catch (const sc::file_error& e) {
+    ADD_FAILURE() << "a malformed file is not a system failure: " << e.what();
+  } catch (const sc::npy_error&) {
+  }
+}
+
+// The system calls end a name at its first NUL: "victim.npy\0ignored" would read or replace
+// victim.npy. np.save and np.load refuse such a name (ValueError: embedded null byte); so does every
+// file function here, before touching any file.
+TEST(NpyFiles, PathWithANulByteIsRefused) {
+  temp_dir dir;
+  const std::string data = random_string(16);
+  const sc::view v = sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{4});
+  sc::save_npy(dir / "victim.npy", v);
+  const std::string before = read_file(dir / "victim.npy");
+  const fs::path bad = dir.path().string() + "/victim.npy" + std::string(1, '\0') + "ignored";
+  const auto refused = [&](const std::function<void()>& f) {
+    try {
+      f();
+      ADD_FAILURE() << "did not throw";
+    } catch (const sc::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("embedded null byte"), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "threw something other than invalid_argument: " << e.what();
+    }
+  };
+  refused([&] { sc::save_npy(bad, sc::slice(v, "[::-1]")); });
+  refused([&] { (void)sc::load_npy(bad); });
+  refused([&] { (void)sc::read_npy_header(bad); });
+  refused([&] { (void)sc::mapped_npy(bad); });
+  EXPECT_EQ(read_file(dir / "victim.npy"), before);
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"victim.npy"});
+}
+
+// load_npy's header is that of the file its data came from.
+TEST(NpyLoad, HeaderOfTheDataRead) {
+  temp_dir dir;
+  const std::string data = random_string(12);
+  write_file(dir / "r.npy", npy_bytes(1, "{'descr': [('a', '<i2'), ('b', '<f4')], 'fortran_order': False, 'shape': (2,), }", data));
+  sc::npy_header h;
+  const sc::host_array a = sc::load_npy(dir / "r.npy", &h);
+  EXPECT_EQ(h.descr, "[('a', '<i2'), ('b', '<f4')]");
+  EXPECT_EQ(h.shape, shape_t{2});
+  EXPECT_EQ(as_string(sc::test::reference_copy(a.as_view())), data);
+}
+
 TEST(NpyLoad, TruncatedAtEveryByteOffset) {
   temp_dir dir;
   for (const int major : {1, 2, 3}) {
@@ -1037,8 +1117,9 @@ for name in open(d + '/names.txt').read().split():
     # A record type with holes (offsets): NumPy copies field by field, so its holes hold whatever its
     # allocation held; stridecopy copies records as opaque bytes. There the header and every field
     # must match; everywhere else every byte.
-    fields = a.dtype.fields or {}
-    holes = bool(fields) and sum(f[0].itemsize for f in fields.values()) != a.dtype.itemsize
+    # (By names: dtype.fields lists a titled field twice, under its title too.)
+    names = a.dtype.names or ()
+    holes = bool(names) and sum(a.dtype.fields[n][0].itemsize for n in names) != a.dtype.itemsize
     hlen = len(want) - a.nbytes
     ok = (got[:hlen] == want[:hlen] and len(got) == len(want)
           and (np.array_equal(np.load(d + '/' + name + '.out.npy'), a[::-1]) if holes else got == want))

@@ -62,7 +62,7 @@ bool read_append(std::FILE* f, std::string& out, std::size_t want) {
     if (got < n) {
       if (std::ferror(f)) {
         const int err = errno;
-        throw npy_error("read failed: " + errno_text(err));
+        throw file_error("read failed: " + errno_text(err), err, {});
       }
       return false;
     }
@@ -93,17 +93,19 @@ struct opened_npy {
 
 opened_npy open_npy(const std::filesystem::path& path) {
   opened_npy o;
+  // The C library would end the name at its first NUL and read another file.
+  if (path.native().find('\0') != std::string::npos) throw invalid_argument("embedded null byte in the path");
   // errno is read before anything else can change it (the message's other parts allocate).
   o.file.reset(std::fopen(path.c_str(), "rb"));
   if (!o.file) {
     const int err = errno;
-    throw npy_error("cannot open: " + errno_text(err));
+    throw file_error("cannot open: " + errno_text(err), err, {});
   }
   if (::fstat(::fileno(o.file.get()), &o.st) != 0) {
     const int err = errno;
-    throw npy_error("cannot stat: " + errno_text(err));
+    throw file_error("cannot stat: " + errno_text(err), err, {});
   }
-  if (S_ISDIR(o.st.st_mode)) throw npy_error("is a directory");
+  if (S_ISDIR(o.st.st_mode)) throw file_error("cannot read: " + errno_text(EISDIR), EISDIR, {});
   // Magic and version, the length field they imply, then exactly as much header as that claims
   // (or the file has): a lying length field costs no more than the file's size.
   std::string head;
@@ -118,13 +120,28 @@ opened_npy open_npy(const std::filesystem::path& path) {
   return o;
 }
 
+/// The exception in flight again, its message prefixed with the file's name (a file_error keeps its
+/// errno and gets the path).
+[[noreturn]] void rethrow_naming(const std::filesystem::path& path) {
+  const std::string prefix = ".npy file " + path_text(path) + ": ";
+  try {
+    throw;
+  } catch (const file_error& e) {
+    throw file_error(prefix + e.what(), e.code(), path.string());
+  } catch (const npy_error& e) {
+    throw npy_error(prefix + e.what());
+  } catch (const invalid_argument& e) {
+    throw invalid_argument(prefix + e.what());
+  }
+}
+
 }  // namespace
 
 npy_header read_npy_header(const std::filesystem::path& path) {
   try {
     return open_npy(path).header;
-  } catch (const npy_error& e) {
-    throw npy_error(".npy file " + path_text(path) + ": " + e.what());
+  } catch (const error&) {
+    rethrow_naming(path);
   }
 }
 
@@ -155,7 +172,7 @@ void read_data(opened_npy& o, host_array& a, std::size_t data_bytes) {
     if (got == 0) {
       if (std::ferror(f)) {
         const int err = errno;
-        throw npy_error("read failed: " + errno_text(err));
+        throw file_error("read failed: " + errno_text(err), err, {});
       }
       throw truncated_error(data_bytes, done);
     }
@@ -170,7 +187,7 @@ void read_data(opened_npy& o, host_array& a, std::size_t data_bytes) {
     if (got < sizeof sink) {
       if (std::ferror(f)) {
         const int err = errno;
-        throw npy_error("read failed: " + errno_text(err));
+        throw file_error("read failed: " + errno_text(err), err, {});
       }
       break;
     }
@@ -188,15 +205,16 @@ host_array allocate_for(const npy_header& h, std::size_t data_bytes) {
 
 }  // namespace
 
-host_array load_npy(const std::filesystem::path& path) {
+host_array load_npy(const std::filesystem::path& path, npy_header* header) {
   try {
     opened_npy o = open_npy(path);
     const std::size_t data_bytes = data_bytes_of(o);
     host_array a = allocate_for(o.header, data_bytes);
     read_data(o, a, data_bytes);
+    if (header) *header = std::move(o.header);
     return a;
-  } catch (const npy_error& e) {
-    throw npy_error(".npy file " + path_text(path) + ": " + e.what());
+  } catch (const error&) {
+    rethrow_naming(path);
   }
 }
 
@@ -221,8 +239,8 @@ mapped_npy::mapped_npy(const std::filesystem::path& path) {
     // A pipe, a device, or a file system that cannot map: read it.
     loaded_ = allocate_for(header_, data_bytes_);
     read_data(o, loaded_, data_bytes_);
-  } catch (const npy_error& e) {
-    throw npy_error(".npy file " + path_text(path) + ": " + e.what());
+  } catch (const error&) {
+    rethrow_naming(path);
   }
 }
 
@@ -248,6 +266,7 @@ mapped_npy& mapped_npy::operator=(mapped_npy&& other) noexcept {
 mapped_npy::~mapped_npy() {
   if (map_) (void)::munmap(map_, map_bytes_);
 }
+
 
 const void* mapped_npy::data() const noexcept {
   return map_ ? static_cast<const std::byte*>(map_) + header_.data_offset : loaded_.data();

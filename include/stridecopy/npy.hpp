@@ -48,8 +48,11 @@ std::string make_npy_header(std::string_view descr, std::span<const std::int64_t
 npy_header read_npy_header(const std::filesystem::path& path);
 
 /// Reads a whole .npy file into host memory. A Fortran-ordered file comes back as an F-strided
-/// array (its view is what NumPy's np.load gives). Throws npy_error; never reads past the file.
-host_array load_npy(const std::filesystem::path& path);
+/// array (its view is what NumPy's np.load gives); `header`, when given, receives the header of the
+/// very file the data came from (read_npy_header afterwards might read a file replaced meanwhile).
+/// Throws npy_error (file_error where the system refused to open or read it, invalid_argument for a
+/// path with a NUL byte); never reads past the file.
+host_array load_npy(const std::filesystem::path& path, npy_header* header = nullptr);
 
 /// A .npy file opened for reading without copying it: a regular file is mapped read-only (as
 /// np.load(path, mmap_mode="r") maps it), so a view reads the page cache directly and only the pages
