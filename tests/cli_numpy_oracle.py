@@ -939,6 +939,59 @@ def run_suite(cli, seed, n_cases, workdir, jobs, only=None, with_fixed=True, qui
 
 
 # ------------------------------------------------------------------------------------------------
+# an input cut short while the CLI reads it
+
+
+def truncated_input_runs(cli, workdir, backend=None, runs=8):
+    """Another process truncates IN while `slice` copies it (the CLI maps IN): every run must either
+    finish first, with NumPy's bytes, or fail cleanly (exit 1, one line, no OUT); never die of a signal.
+    The cuts are spread over the time one uncut run takes, so most of them land inside the copy; when
+    one happens to miss it, the run is still checked, so nothing here depends on timing. Returns the
+    number of failures."""
+    run_dir = os.path.join(workdir, "truncated-input")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    os.makedirs(run_dir)
+    a = random_array(np.random.default_rng(7), "f4", (2048, 4096))  # 32 MiB
+    index = "[::-1, ::-1]"
+    want = npy_bytes(np.ascontiguousarray(a[::-1, ::-1]))
+    pristine = os.path.join(run_dir, "pristine.npy")
+    with open(pristine, "wb") as f:
+        f.write(npy_bytes(a))
+    in_path, out_path = os.path.join(run_dir, "in.npy"), os.path.join(run_dir, "out.npy")
+    argv = cli + with_backend(["slice", in_path, index, "-o", out_path], backend)
+    failures = []
+    uncut = None
+    for k in range(runs + 1):
+        shutil.copyfile(pristine, in_path)
+        if os.path.exists(out_path):
+            os.remove(out_path)
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if k > 0:  # run 0 is not cut: it times the copy
+            time.sleep(uncut * (k - 1) / runs)
+            os.truncate(in_path, 4096)
+        out, err = p.communicate(timeout=TIMEOUT_S)
+        if k == 0:
+            uncut = time.perf_counter() - t0
+        what = "run %d (%s)" % (k, "uncut" if k == 0 else "cut after %.1f ms" % (1e3 * uncut * (k - 1) / runs))
+        got = open(out_path, "rb").read() if os.path.exists(out_path) else None
+        if p.returncode == 0 and got == want and not out and not err:
+            continue
+        if p.returncode == 1 and k > 0 and got is None and not out and one_line_error(err) is None:
+            continue
+        failures.append("%s: exit status %d%s, stderr %r, output %s" % (
+            what, p.returncode, " (killed by a signal)" if p.returncode < 0 else "", err[:300],
+            "absent" if got is None else ("NumPy's bytes" if got == want else "WRONG (%d bytes)" % len(got))))
+    print("  input truncated while read: %d runs (an uncut one: %.0f ms), failures %d" % (
+        runs + 1, 1e3 * uncut, len(failures)))
+    for f in failures:
+        print("FAIL input truncated while read: " + f)
+    if not failures:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return len(failures)
+
+
+# ------------------------------------------------------------------------------------------------
 # self-test: the harness against a Python stand-in for the CLI, correct and with injected faults
 
 STANDIN = r'''
@@ -1132,6 +1185,8 @@ def main():
     cli = [os.path.abspath(args.cli)]
     n = run_suite(cli, seed, args.cases, os.path.abspath(args.workdir), args.jobs, only=args.only,
                   with_fixed=not args.no_fixed, backend=args.backend)
+    if args.only is None and not args.no_fixed:
+        n += truncated_input_runs(cli, os.path.abspath(args.workdir), args.backend)
     print("%s (seed %d)" % ("FAILED" if n else "passed", seed))
     return 1 if n else 0
 

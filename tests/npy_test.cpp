@@ -1,8 +1,13 @@
 // tests/npy_test.cpp — .npy headers byte for byte as np.save writes them, load_npy of hand-built and
-// malformed files (every error path, every truncation, fuzzed headers), and atomic save_npy of strided views.
+// malformed files (every error path, every truncation, fuzzed headers), atomic save_npy of strided views,
+// and mapped inputs truncated under their reader.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +26,7 @@
 
 #include "io/chunked_output.hpp"
 #include "reference.hpp"
+#include "stridecopy/copy.hpp"
 #include "stridecopy/dtype.hpp"
 #include "stridecopy/error.hpp"
 #include "stridecopy/index.hpp"
@@ -921,6 +927,98 @@ TEST(NpySave, UnwritableDirectory) {
   EXPECT_NE(msg.find("Permission denied"), std::string::npos) << msg;
   fs::permissions(dir.path(), fs::perms::owner_all);
   EXPECT_TRUE(dir.entries().empty());
+}
+
+// ---- mapped inputs truncated under their reader --------------------------------------------------
+
+namespace {
+
+constexpr std::int64_t mapped_rows = 64, mapped_cols = 4096;  // 1 MiB of float32: rows of 16 KiB
+
+/// A .npy of random float32 [rows, cols] at `p`.
+void write_mapped_input(const fs::path& p) {
+  const auto bytes = sc::test::random_bytes(std::size_t(mapped_rows * mapped_cols) * 4);
+  sc::save_npy(p, sc::contiguous_view(bytes.data(), sc::dtype_of<float>(), {mapped_rows, mapped_cols}));
+}
+
+}  // namespace
+
+// The file is cut to one page after it was mapped: every later read of the rest would raise SIGBUS.
+// The copy completes, reading zeros there, and check_intact reports the loss.
+TEST(MappedInput, ReadsOfATruncatedFileAreReportedNotFatal) {
+  temp_dir dir;
+  write_mapped_input(dir / "in.npy");
+  const sc::mapped_npy in(dir / "in.npy");
+  ASSERT_TRUE(in.is_mapped());
+  const sc::view v = sc::slice(in.as_view(), "[::-1, ::-1]");
+  std::vector<float> out(std::size_t(mapped_rows * mapped_cols));
+  sc::copy_on_host(v, out.data(), out.size() * 4);
+  EXPECT_NO_THROW(in.check_intact());
+
+  fs::resize_file(dir / "in.npy", 4096);
+  sc::copy_on_host(v, out.data(), out.size() * 4);
+  const std::string msg = npy_error_of([&] { in.check_intact(); });
+  EXPECT_NE(msg.find((dir / "in.npy").string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("truncated while it was being read"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("now 4096"), std::string::npos) << msg;
+}
+
+// save_npy of a view of the truncated mapping: the gather (reversed elements), writes straight from
+// the mapping (forward rows, the whole array) alike fail with that message, and OUT is what it was.
+TEST(MappedInput, SaveOfATruncatedInputCommitsNothing) {
+  temp_dir dir;
+  for (const char* index : {"[::-1, ::-1]", "[::-1]", "[...]", "[1:, 7]"}) {
+    SCOPED_TRACE(index);
+    write_mapped_input(dir / "in.npy");
+    const sc::mapped_npy in(dir / "in.npy");
+    fs::resize_file(dir / "in.npy", 4096);
+    const std::string msg = npy_error_of([&] { sc::save_npy(dir / "new.npy", sc::slice(in.as_view(), index)); });
+    EXPECT_NE(msg.find("truncated while it was being read"), std::string::npos) << msg;
+    EXPECT_FALSE(fs::exists(dir / "new.npy"));
+    {
+      std::ofstream f(dir / "old.npy", std::ios::binary);
+      f << "previous contents";
+    }
+    (void)npy_error_of([&] { sc::save_npy(dir / "old.npy", sc::slice(in.as_view(), index)); });
+    EXPECT_EQ(read_file(dir / "old.npy"), "previous contents");
+  }
+}
+
+// The handler is there only while a mapping lives, and gives the previous one back.
+TEST(MappedInput, HandlerLivesWithTheMappings) {
+  temp_dir dir;
+  write_mapped_input(dir / "in.npy");
+  struct sigaction before {}, during {}, after {};
+  ASSERT_EQ(::sigaction(SIGBUS, nullptr, &before), 0);
+  {
+    const sc::mapped_npy a(dir / "in.npy");
+    const sc::mapped_npy b(dir / "in.npy");
+    ASSERT_EQ(::sigaction(SIGBUS, nullptr, &during), 0);
+    EXPECT_NE(during.sa_sigaction, before.sa_sigaction);
+  }
+  ASSERT_EQ(::sigaction(SIGBUS, nullptr, &after), 0);
+  EXPECT_EQ(after.sa_sigaction, before.sa_sigaction);
+  EXPECT_EQ(after.sa_flags, before.sa_flags);
+}
+
+// A fault outside every guarded mapping is not ours to hide: the process still dies of it.
+TEST(MappedInputDeathTest, OtherFaultsStayFatal) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  temp_dir dir;
+  write_mapped_input(dir / "in.npy");
+  write_mapped_input(dir / "other.npy");
+  const auto survived = [](int status) { return !(WIFEXITED(status) && WEXITSTATUS(status) == 0); };
+  EXPECT_EXIT(
+      {
+        const sc::mapped_npy guarded(dir / "in.npy");
+        const int fd = ::open((dir / "other.npy").c_str(), O_RDONLY);
+        const std::size_t bytes = std::size_t(mapped_rows * mapped_cols) * 4;
+        auto* p = static_cast<const volatile char*>(::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0));
+        if (::ftruncate(::open((dir / "other.npy").c_str(), O_WRONLY), 0) != 0) std::exit(2);
+        (void)p[bytes - 1];
+        std::exit(0);
+      },
+      survived, "");
 }
 
 // ---- fuzzing ---------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // host/io/npy_file.cpp — .npy files: read_npy_header, load_npy, and save_npy (through output_file:
 // np.save's file behaviour, made safe).
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "cuda/check.hpp"
 #include "dispatch.hpp"
 #include "io/chunked_output.hpp"
+#include "io/mapping_guard.hpp"
 #include "io/npy_format.hpp"
 #include "io/output_file.hpp"
 #include "stridecopy/copy.hpp"
@@ -231,9 +233,19 @@ mapped_npy::mapped_npy(const std::filesystem::path& path) {
       const std::size_t file_bytes = header_.data_offset + data_bytes_;
       void* m = ::mmap(nullptr, file_bytes, PROT_READ, MAP_PRIVATE, ::fileno(o.file.get()), 0);
       if (m != MAP_FAILED) {
-        map_ = m;
-        map_bytes_ = file_bytes;
-        return;
+        // Another process may truncate the file while we read it: the guard keeps that from killing
+        // this one. Without a guard (every slot taken), the file is read instead.
+        const int fd = ::fcntl(::fileno(o.file.get()), F_DUPFD_CLOEXEC, 0);
+        if (fd >= 0) {
+          guard_ = detail::mapping_guard::make(m, file_bytes, fd, path.string());
+          if (!guard_) ::close(fd);
+        }
+        if (guard_) {
+          map_ = m;
+          map_bytes_ = file_bytes;
+          return;
+        }
+        (void)::munmap(m, file_bytes);
       }
     }
     // A pipe, a device, or a file system that cannot map: read it.
@@ -249,7 +261,8 @@ mapped_npy::mapped_npy(mapped_npy&& other) noexcept
       data_bytes_(std::exchange(other.data_bytes_, 0)),
       map_(std::exchange(other.map_, nullptr)),
       map_bytes_(std::exchange(other.map_bytes_, 0)),
-      loaded_(std::move(other.loaded_)) {}
+      loaded_(std::move(other.loaded_)),
+      guard_(std::move(other.guard_)) {}
 
 mapped_npy& mapped_npy::operator=(mapped_npy&& other) noexcept {
   if (this != &other) {
@@ -259,6 +272,7 @@ mapped_npy& mapped_npy::operator=(mapped_npy&& other) noexcept {
     map_ = std::exchange(other.map_, nullptr);
     map_bytes_ = std::exchange(other.map_bytes_, 0);
     loaded_ = std::move(other.loaded_);
+    guard_ = std::move(other.guard_);
   }
   return *this;
 }
@@ -267,6 +281,9 @@ mapped_npy::~mapped_npy() {
   if (map_) (void)::munmap(map_, map_bytes_);
 }
 
+void mapped_npy::check_intact() const {
+  if (guard_) guard_->check();
+}
 
 const void* mapped_npy::data() const noexcept {
   return map_ ? static_cast<const std::byte*>(map_) + header_.data_offset : loaded_.data();
@@ -289,6 +306,7 @@ device_array load_npy_to_device(const std::filesystem::path& path, std::string_v
   device_array out = to_device(v, stream);
   // The mapping goes away with this function: the copy (whose CPU gather reads it) must be done.
   if (out.bytes()) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream.get()));
+  file.check_intact();
   return out;
 }
 
@@ -323,11 +341,22 @@ void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref
     q = make_plan(copy, memory_kind::pageable);
     base = copy.base();
   }
-  out.expect_bytes(header.size() + q.bytes);
-  out.write(header.data(), header.size());
-  const detail::runs_sink runs = [&](const iovec* r, std::size_t n) { out.write_runs(r, n); };
-  detail::for_each_piece(
-      q, base, save_piece_bytes, [&](const void* bytes, std::size_t n) { out.write(bytes, n); }, stream.get(), &runs);
+  // A host view may read a mapped input (mapped_npy) that another process truncates meanwhile: its
+  // guard turns the lost pages into zeros and a record of the loss, checked before the commit.
+  const bool host_reads = p.source != memory_kind::device && p.bytes > 0;
+  const void* read_first = reinterpret_cast<const void*>(span_first);
+  try {
+    out.expect_bytes(header.size() + q.bytes);
+    out.write(header.data(), header.size());
+    const detail::runs_sink runs = [&](const iovec* r, std::size_t n) { out.write_runs(r, n); };
+    detail::for_each_piece(
+        q, base, save_piece_bytes, [&](const void* bytes, std::size_t n) { out.write(bytes, n); }, stream.get(), &runs);
+  } catch (const error&) {
+    // A write straight from a mapping whose file shrank fails with EFAULT: say why.
+    if (host_reads) detail::check_mapped_reads(read_first, span_bytes, true);
+    throw;
+  }
+  if (host_reads) detail::check_mapped_reads(read_first, span_bytes);
   out.commit();
 }
 

@@ -28,6 +28,7 @@
 #include <system_error>
 #include <utility>
 
+#include "io/signal_slot.hpp"
 #include "stridecopy/error.hpp"
 
 namespace stridecopy::detail {
@@ -36,13 +37,8 @@ namespace {
 
 // ---- the registry of live named temporaries ------------------------------------------------------
 
-// The signal handler may only touch lock-free atomics and plain memory that no one is writing.
-// A slot is free (0), claimed by one writer (1) or live (2); the handler claims a live slot before it
-// reads the name, so a name is never read while it is rewritten.
-constexpr int slot_free = 0;
-constexpr int slot_busy = 1;
-constexpr int slot_live = 2;
-static_assert(std::atomic<int>::is_always_lock_free);
+// The handler claims a live slot before it reads the name, so a name is never read while it is
+// rewritten (io/signal_slot.hpp).
 
 constexpr std::string_view temp_prefix = ".stridecopy-";
 constexpr std::size_t temp_random_chars = 6;

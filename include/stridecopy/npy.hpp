@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,10 @@
 #include "stridecopy/view.hpp"
 
 namespace stridecopy {
+
+namespace detail {
+class mapping_guard;
+}  // namespace detail
 
 /// What a .npy header says.
 struct npy_header {
@@ -58,6 +63,12 @@ host_array load_npy(const std::filesystem::path& path, npy_header* header = null
 /// np.load(path, mmap_mode="r") maps it), so a view reads the page cache directly and only the pages
 /// it touches; anything that cannot be mapped (a pipe) is read into memory. The same checks as
 /// load_npy (header, size, trailing bytes), naming the file. Move-only; views of it live as long as it.
+///
+/// Another process may truncate the file while it is mapped. A read of a page it no longer backs
+/// would kill the process with SIGBUS; while a mapped_npy lives, stridecopy's SIGBUS handler (the
+/// previous one is chained for every other fault, and restored when the last mapped_npy goes) makes
+/// such a read see zeros and records the loss: check_intact() after reading, before trusting what was
+/// read. save_npy and load_npy_to_device check it themselves.
 class mapped_npy {
  public:
   explicit mapped_npy(const std::filesystem::path& path);
@@ -76,6 +87,9 @@ class mapped_npy {
   /// A host view of the whole array in the file's order (C, or F where the header says so), with
   /// the data's bounds recorded.
   [[nodiscard]] view as_view() const;
+  /// Throws npy_error naming the file when it was truncated under the mapping and a read found one of
+  /// the pages it lost (that read saw zeros): whatever was copied from the file is incomplete.
+  void check_intact() const;
 
  private:
   npy_header header_;
@@ -83,6 +97,7 @@ class mapped_npy {
   void* map_ = nullptr;
   std::size_t map_bytes_ = 0;
   host_array loaded_;
+  std::unique_ptr<detail::mapping_guard> guard_;
 };
 
 /// A .npy file (or `numpy_index` of it: "[:, ::-1]", the CLI's syntax) in a new C-order device_array
