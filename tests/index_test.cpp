@@ -486,6 +486,22 @@ TEST(IndexSlice, ErrorMessagesAndTheirOrder) {
     EXPECT_NE(m.find(c.needle), std::string::npos) << m;
     EXPECT_NE(m.find(c.where), std::string::npos) << m;
   }
+  // A zero step is the one refusal NumPy reports as a ValueError: a type of its own, still an
+  // invalid_index; an earlier item's error comes first, as above.
+  for (const char* s : {"[::0]", "[::0, 5]", "[:, 1:2:0]"}) {
+    SCOPED_TRACE(s);
+    EXPECT_THROW((void)sc::slice(v, s), sc::zero_step);
+  }
+  for (const char* s : {"[5, ::0]", "[::0, 1, 2]"}) {
+    SCOPED_TRACE(s);
+    try {
+      (void)sc::slice(v, s);
+      ADD_FAILURE() << "did not throw";
+    } catch (const sc::zero_step& e) {
+      ADD_FAILURE() << "a zero step reported before an earlier error: " << e.what();
+    } catch (const sc::invalid_index&) {
+    }
+  }
   // Rank 64 exactly is fine.
   std::string nones62 = "[";
   for (int i = 0; i < 62; ++i) nones62 += "None, ";

@@ -420,7 +420,7 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
         // [-1, length] so nothing here can overflow.
         const std::int64_t length = v.lay.shape[src];
         std::int64_t step = it.has_step ? it.step : 1;
-        if (step == 0) fail(text, "slice step cannot be zero" + where(it));
+        if (step == 0) throw zero_step("invalid index " + detail::quoted(text) + ": slice step cannot be zero" + where(it));
         if (step < -int64_max) step = -int64_max;
         std::int64_t start = it.has_start ? it.start : (step < 0 ? int64_max : 0);
         std::int64_t stop = it.has_stop ? it.stop : (step < 0 ? int64_min : int64_max);

@@ -26,6 +26,13 @@ class invalid_index : public error {
   using error::error;
 };
 
+/// A slice step of zero. An invalid_index like every other refused index; NumPy raises ValueError
+/// for it (Python's slice rules), where the other index errors are IndexError.
+class zero_step : public invalid_index {
+ public:
+  using invalid_index::invalid_index;
+};
+
 /// A numeric argument outside its range (a thread count, a size).
 class invalid_argument : public error {
  public:

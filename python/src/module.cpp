@@ -20,6 +20,8 @@ void translate(const std::exception_ptr& p, void*) {
     nb::object exc = nb::handle(cuda_error_type)(e.what());
     exc.attr("code") = e.code();
     PyErr_SetObject(cuda_error_type, exc.ptr());
+  } catch (const stridecopy::zero_step& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());  // NumPy: ValueError: slice step cannot be zero
   } catch (const stridecopy::invalid_index& e) {
     PyErr_SetString(PyExc_IndexError, e.what());
   } catch (const stridecopy::invalid_view& e) {

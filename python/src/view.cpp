@@ -274,6 +274,40 @@ nb::object wrap_host_array(host_array&& a, element how, nb::handle np_dtype) {
   return wrap_host(owned->data(), owned->bytes(), owned->type(), owned->lay(), owner, how, np_dtype);
 }
 
+namespace {
+
+/// The key as Python spells it ("[100000000000000000000, ::-1]"), with each item's position in
+/// that text: the library's messages then quote the numbers the caller gave, not their int64 clamps.
+std::string spell_key(nb::handle key, std::vector<index_item>& items) {
+  const auto spell = [](nb::handle x) -> std::string {
+    if (x.is_none()) return "None";
+    if (x.ptr() == Py_Ellipsis) return "...";
+    if (PySlice_Check(x.ptr())) {
+      std::string s;
+      const char* parts[3] = {"start", "stop", "step"};
+      for (int i = 0; i < 3; ++i) {
+        nb::object v = x.attr(parts[i]);
+        if (i) s += ':';
+        if (!v.is_none()) s += nb::str(nb::int_(v)).c_str();
+      }
+      if (nb::object step = x.attr("step"); step.is_none()) s.pop_back();  // "a:b", not "a:b:"
+      return s;
+    }
+    return nb::str(nb::int_(x)).c_str();
+  };
+  std::string text = "[";
+  const bool tuple = PyTuple_Check(key.ptr());
+  const Py_ssize_t n = tuple ? PyTuple_Size(key.ptr()) : 1;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    if (i) text += ", ";
+    items[std::size_t(i)].position = text.size();
+    text += spell(tuple ? nb::handle(PyTuple_GetItem(key.ptr(), i)) : key);
+  }
+  return text + "]";
+}
+
+}  // namespace
+
 py_view apply_key(const py_view& v, nb::handle key) {
   if (PyUnicode_Check(key.ptr())) {
     Py_ssize_t n = 0;
@@ -294,14 +328,14 @@ py_view apply_key(const py_view& v, nb::handle key) {
   } else {
     items.push_back(item_of(key));
   }
-  // The library spells the items out for its messages unless given the text they came from, and
-  // that spelling costs as much as the indexing: it is made only when there is a message to write
-  // (slice is pure, so the second call fails as the first did, in the library's own words).
+  // Spelling the key for a message costs as much as the indexing: it is made only when there is a
+  // message to write (slice is pure, so the second call fails as the first did).
   try {
     return with(v, slice(v.v, items, "?"));
   } catch (const invalid_index&) {
   }
-  return with(v, slice(v.v, items));
+  const std::string text = spell_key(key, items);
+  return with(v, slice(v.v, items, text));
 }
 
 nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream) {
@@ -372,9 +406,33 @@ void view_save(py_view& self, nb::handle path, nb::handle stream) {
   }
 }
 
+[[noreturn]] void raise_axis_error(nb::handle axis, int rank) {
+  // NumPy's own type: both a ValueError and an IndexError, with NumPy's message.
+  static PyObject* axis_error = nullptr;  // leaked on purpose, as numpy_module
+  if (!axis_error) axis_error = nb::object(numpy_module().attr("exceptions").attr("AxisError")).release().ptr();
+  PyErr_SetObject(axis_error, nb::handle(axis_error)(nb::int_(axis), rank).ptr());
+  throw nb::python_error();
+}
+
+/// Axes as NumPy normalises them (numpy.lib.array_utils.normalize_axis_tuple): ints (anything with
+/// __index__), negative ones counted from the end; AxisError out of range, ValueError when repeated.
+std::vector<int> normalized_axes(nb::handle seq, int rank, const char* repeated) {
+  std::vector<int> axes;
+  std::vector<bool> seen(std::size_t(rank), false);
+  for (nb::handle a : seq) {
+    bool overflow = false;
+    const std::int64_t x = index_value(a, overflow);
+    if (overflow || x < -rank || x >= rank) raise_axis_error(a, rank);
+    const int axis = int(x < 0 ? x + rank : x);
+    if (seen[std::size_t(axis)]) throw nb::value_error(repeated);
+    seen[std::size_t(axis)] = true;
+    axes.push_back(axis);
+  }
+  return axes;
+}
+
 /// Axes as NumPy's transpose takes them: none, ints, or one sequence (or None) of ints.
 py_view transpose_axes(const py_view& self, nb::handle args) {
-  std::vector<int> axes;
   nb::handle seq = args;
   nb::object none_given;
   if (nb::len(args) == 1) {
@@ -382,17 +440,14 @@ py_view transpose_axes(const py_view& self, nb::handle args) {
     if (a.is_none()) seq = none_given = nb::tuple();
     else if (!PyLong_Check(a.ptr()) && !PyIndex_Check(a.ptr())) seq = a;
   }
-  for (nb::handle a : seq) {
-    bool overflow = false;
-    const std::int64_t x = index_value(a, overflow);
-    if (overflow || x < INT32_MIN || x > INT32_MAX)
-      throw nb::index_error(("axis " + std::string(nb::str(a).c_str()) + " is out of bounds").c_str());
-    axes.push_back(int(x));
+  const int rank = self.v.rank();
+  if (nb::len(seq) == 0) {
+    std::vector<int> reversed;
+    for (int i = rank - 1; i >= 0; --i) reversed.push_back(i);
+    return with(self, permute(self.v, reversed));
   }
-  if (axes.empty()) {
-    for (int i = self.v.rank() - 1; i >= 0; --i) axes.push_back(i);
-  }
-  return with(self, permute(self.v, axes));
+  if (nb::len(seq) != std::size_t(rank)) throw nb::value_error("axes don't match array");
+  return with(self, permute(self.v, normalized_axes(seq, rank, "repeated axis in transpose")));
 }
 
 py_view view_flip(const py_view& self, nb::handle axis) {
@@ -404,13 +459,8 @@ py_view view_flip(const py_view& self, nb::handle axis) {
   nb::handle seq = axis;
   nb::object one;
   if (PyLong_Check(axis.ptr()) || PyIndex_Check(axis.ptr())) seq = one = nb::make_tuple(axis);
-  for (nb::handle a : seq) {
-    bool overflow = false;
-    const std::int64_t x = index_value(a, overflow);
-    if (overflow || x < INT32_MIN || x > INT32_MAX)
-      throw nb::index_error(("axis " + std::string(nb::str(a).c_str()) + " is out of bounds").c_str());
-    v = flip(v, int(x));
-  }
+  // Every axis checked before any flip: flip((0, 0)) would otherwise flip axis 0 back.
+  for (const int a : normalized_axes(seq, v.rank(), "repeated axis")) v = flip(v, a);
   return with(self, v);
 }
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import stridecopy as sc
+from arrays import same_array
 
 
 @pytest.fixture
@@ -23,8 +24,6 @@ def test_index_errors(v):
         v[0, 0, 0, 0]
     with pytest.raises(IndexError, match="single ellipsis"):
         v[..., ...]
-    with pytest.raises(IndexError, match="step cannot be zero"):
-        v[::0]
     with pytest.raises(IndexError, match="does not fit in int64"):
         v[2**63]
     with pytest.raises(IndexError, match="valid stridecopy indices"):
@@ -39,14 +38,55 @@ def test_index_errors(v):
         v["[:, x]"]
     with pytest.raises(IndexError, match="rank 65"):  # NumPy's limit is 64 dims
         v[(None,) * (65 - v.ndim)]
-    with pytest.raises(IndexError, match="repeated axis"):
-        v.transpose(0, 0, 1)
-    with pytest.raises(IndexError, match="axes don't match"):
-        v.transpose(0, 1)
-    with pytest.raises(IndexError, match="out of bounds"):
-        v.flip(3)
     with pytest.raises(TypeError, match="slice indices must be integers"):
         v[1.5:]
+    with pytest.raises(IndexError, match="empty subscript"):  # Python: a[] is a SyntaxError
+        v["[]"]
+    with pytest.raises(IndexError, match="empty subscript"):
+        v["[ ]"]
+    assert v["()"].shape == v[()].shape == v.shape
+
+
+def test_axis_and_step_errors_are_numpys(v):
+    a = np.zeros(v.shape, v.dtype)
+    # Each mistake raises what NumPy raises for it, with NumPy's words.
+    cases = [
+        (lambda x: x.transpose(0, 1, 3), np.exceptions.AxisError, "axis 3 is out of bounds for array of dimension 3"),
+        (lambda x: x.transpose(0, 1, -4), np.exceptions.AxisError, "axis -4 is out of bounds"),
+        (lambda x: x.transpose(0, 0, 1), ValueError, "repeated axis in transpose"),
+        (lambda x: x.transpose(0, 1), ValueError, "axes don't match array"),
+        (lambda x: x[::0], ValueError, "slice step cannot be zero"),
+        (lambda x: x[1, ::0], ValueError, "slice step cannot be zero"),
+        (lambda x: x[5, ::0], IndexError, "index 5 is out of bounds"),  # the earlier item's error first
+    ]
+    for f, error, words in cases:
+        with pytest.raises(error, match=words):
+            f(v)
+        with pytest.raises(error, match=words):
+            f(a)
+    flips = [(3, np.exceptions.AxisError, "axis 3 is out of bounds"), (-4, np.exceptions.AxisError, "axis -4"),
+             ((0, 0), ValueError, "repeated axis"), ((0, -3), ValueError, "repeated axis")]
+    for axis, error, words in flips:
+        with pytest.raises(error, match=words):
+            v.flip(axis)
+        with pytest.raises(error, match=words):
+            np.flip(a, axis)
+    with pytest.raises(np.exceptions.AxisError, match="axis 1180591620717411303424 is out of bounds"):
+        v.flip(2**70)
+    with pytest.raises(ValueError, match="slice step cannot be zero"):
+        v["[:, ::0]"]
+    b = np.arange(24).reshape(2, 3, 4)
+    same_array(sc.view(b).flip((0, -1)).numpy(), np.flip(b, (0, -1)).copy())
+
+
+def test_index_messages_name_the_numbers_given(v):
+    with pytest.raises(IndexError, match="100000000000000000000 does not fit in int64") as e:
+        v[10**20]
+    assert "9223372036854775807" not in str(e.value)
+    with pytest.raises(IndexError, match=r'"\[0, -100000000000000000000, :\]": index -100000000000000000000 does not fit'):
+        v[0, -10**20, :]
+    with pytest.raises(IndexError, match=r"index 7 is out of bounds for axis 0 with size 2"):
+        v[7, 10**20:]
 
 
 def test_view_and_type_errors():
