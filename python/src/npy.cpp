@@ -86,6 +86,19 @@ host_array read_file_object(nb::handle f, npy_header& h) {
     }
   }
   h = parse_npy_header(head);
+  std::size_t bytes = 1;
+  for (const std::int64_t e : h.shape) bytes *= std::size_t(e);  // parse_npy_header bounds it
+  bytes *= std::size_t(h.type.itemsize);
+  // A file that can say how much is left is checked before the array is allocated: a header that
+  // claims more than the file holds costs no memory.
+  if (nb::object seekable = optional_attr(f, "seekable"); seekable.is_valid() && nb::cast<bool>(seekable())) {
+    const auto at = nb::cast<long long>(f.attr("tell")());
+    const auto end = nb::cast<long long>(f.attr("seek")(0, 2));
+    f.attr("seek")(at);
+    if (end - at < 0 || std::size_t(end - at) < bytes)
+      throw npy_error("truncated .npy data in the file object: expected " + std::to_string(bytes) +
+                      " bytes of data, the file has " + std::to_string(end > at ? end - at : 0));
+  }
   host_array a(h.type, h.shape, h.fortran_order ? order::f : order::c, memory_kind::pageable);
   std::size_t done = 0;
   const bool readinto = optional_attr(f, "readinto").is_valid();

@@ -271,5 +271,27 @@ def test_save_and_load_take_file_objects_and_path_likes(tmp_path, rng):
     short = io.BytesIO(npy_bytes(a)[:-3])
     with pytest.raises(ValueError, match="truncated"):
         sc.load(short)
+
+    class Unseekable(io.RawIOBase):  # a pipe's kind of file: read to the end, then found short
+        def __init__(self, data):
+            self.data = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            return self.data.readinto(b)
+
+    with pytest.raises(ValueError, match="truncated"):
+        sc.load(Unseekable(npy_bytes(a)[:-3]))
+    same_array(sc.load(Unseekable(npy_bytes(a))), a)
+    huge = np.lib.format.header_data_from_array_1_0(a)
+    huge["shape"] = (2**40,)
+    claims = io.BytesIO()
+    np.lib.format.write_array_header_1_0(claims, huge)
+    claims.write(b"\0" * 64)
+    claims.seek(0)
+    with pytest.raises(ValueError, match="expected 4398046511104 bytes of data, the file has 64"):
+        sc.load(claims)  # refused before 4 TiB are asked for
     with pytest.raises(TypeError, match="binary mode"):
         sc.load(io.StringIO("text"))
