@@ -10,8 +10,8 @@
 #include <cstring>
 #include <limits>
 #include <optional>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "dlpack.hpp"
@@ -176,10 +176,11 @@ bool from_buffer(nb::handle obj, py_view& out) {
     std::copy(b.strides, b.strides + ndim, bytes.begin());
   } else {
     // No strides (ctypes arrays, among others): the buffer protocol's word for C-contiguous.
-    std::int64_t step = b.itemsize;
+    // (Unsigned: a buffer that lies about its shape wraps here and is refused by make_view.)
+    std::uint64_t step = std::uint64_t(b.itemsize);
     for (int i = ndim - 1; i >= 0; --i) {
-      bytes[std::size_t(i)] = step;
-      step *= shape[std::size_t(i)];
+      bytes[std::size_t(i)] = static_cast<std::int64_t>(step);
+      step *= static_cast<std::uint64_t>(shape[std::size_t(i)]);
     }
   }
   dtype t;
