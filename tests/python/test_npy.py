@@ -3,6 +3,8 @@
 # changed under a load.
 import io
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -142,38 +144,43 @@ def test_load_of_a_file_truncated_while_it_is_read(tmp_path, rng):
 
 def test_load_reads_header_and_data_from_one_file(tmp_path, rng):
     # A FIFO hands out one file per open: a second open (re-reading the header) would get another
-    # file's, here a record type, and the data would come back with its dtype.
+    # file's, here a record type, and the data would come back with its dtype. The load runs in a
+    # child process, so that a loader holding its GIL in open() cannot stop this writer.
     first = random_array(rng, (4, 6), np.float32)
     second = npy_bytes(np.zeros(2, dtype=[("x", "<i2"), ("y", "<f8")]))
     fifo = tmp_path / "fifo.npy"
     os.mkfifo(fifo)
-    opens = []
+    child = subprocess.Popen([sys.executable, "-c", "import sys, stridecopy as sc\n"
+                              "a = sc.load(sys.argv[1])\n"
+                              "print(a.dtype.str, a.shape, a.tobytes().hex(), sep='\\n')", str(fifo)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def reader_has_it_open():
-        for fd in os.listdir("/proc/self/fd"):
+    def reading(pid):  # whether `pid` holds the FIFO open for reading
+        for fd in os.listdir(f"/proc/{pid}/fd"):
             try:
-                if os.readlink(f"/proc/self/fd/{fd}") != str(fifo):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") != str(fifo):
                     continue
-                with open(f"/proc/self/fdinfo/{fd}") as info:
+                with open(f"/proc/{pid}/fdinfo/{fd}") as info:
                     flags = next(int(line.split()[1], 8) for line in info if line.startswith("flags:"))
                 if flags & os.O_ACCMODE == os.O_RDONLY:
                     return True
-            except OSError:  # a descriptor closed meanwhile
+            except OSError:  # closed meanwhile
                 pass
         return False
 
-    def writer():
-        deadline = time.monotonic() + 2
+    opens = 0
+    try:
+        deadline = time.monotonic() + 30
         with open(fifo, "wb") as f:
-            # open() returns here as the reader's starts; its descriptor appears a moment later.
-            while not reader_has_it_open() and time.monotonic() < deadline:
+            # open() returns as the reader's starts; its descriptor appears a moment later.
+            while not reading(child.pid) and time.monotonic() < deadline:
                 time.sleep(0.001)
             f.write(npy_bytes(first))
-        opens.append(1)
-        while time.monotonic() < deadline and not done.is_set():
+        opens = 1
+        while child.poll() is None and time.monotonic() < deadline:
             # Once the first open is closed, a non-blocking writer gets in only beside a reader
             # waiting in a second open().
-            if reader_has_it_open():
+            if reading(child.pid):
                 time.sleep(0.002)
                 continue
             try:
@@ -183,19 +190,13 @@ def test_load_reads_header_and_data_from_one_file(tmp_path, rng):
                 continue
             with os.fdopen(fd, "wb") as f:
                 f.write(second)
-            opens.append(2)
-            return
-
-    done = threading.Event()
-    t = threading.Thread(target=writer)
-    t.start()
-    try:
-        got = sc.load(fifo)
+            opens = 2
+            break
+        out, err = child.communicate(timeout=30)
     finally:
-        done.set()
-        t.join()
-    assert opens == [1]
-    same_array(got, first)
+        child.kill()
+    assert opens == 1, (out, err)
+    assert out.splitlines() == [first.dtype.str, str(first.shape), first.tobytes().hex()], (out, err)
 
 
 def test_load_never_pairs_two_files_under_concurrent_replace(tmp_path, rng):

@@ -281,12 +281,14 @@ def test_bad_array_interface_values(changes, error, words):
 
 
 def test_array_interface_edge_values_numpy_takes():
-    # An empty descr is ignored, as NumPy ignores it: the typestr decides.
+    # An empty descr names no fields: NumPy takes it, and the typestr's raw bytes are what is there.
     a = np.arange(4, dtype=np.float32)
-    o = BadInterface(descr=[])
-    o.__array_interface__["data"] = a.__array_interface__["data"]
-    o.keep = a
-    same_array(sc.view(o).numpy(), a)
+    for typestr in ("<f4", "|V4"):
+        o = BadInterface(typestr=typestr, descr=[])
+        o.__array_interface__["data"] = a.__array_interface__["data"]
+        o.keep = a
+        got = sc.view(o)[::-1].numpy()
+        assert got.dtype == np.dtype(typestr) and got.tobytes() == a[::-1].tobytes()
 
 
 def test_array_interface_that_raises_is_the_producers_error():
