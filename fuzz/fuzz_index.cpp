@@ -612,7 +612,8 @@ void check_drawn(FuzzedDataProvider& in) {
   std::string text = say.space();
   const bool bracketed = in.ConsumeIntegralInRange(0, 9) < 6;
   if (bracketed) text += "[" + say.space();
-  if (count == 0 && in.ConsumeIntegralInRange(0, 3) == 0) text += "(" + say.space() + ")" + say.space();
+  // "[]" is Python's a[], a syntax error: in brackets, no items are spelt "()".
+  if (count == 0 && (bracketed || in.ConsumeIntegralInRange(0, 3) == 0)) text += "(" + say.space() + ")" + say.space();
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (i) text += say.space() + "," + say.space();
     const std::int64_t extent = i < sv.shape.size() ? sv.shape[i] : 3;

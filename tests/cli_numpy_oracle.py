@@ -71,8 +71,10 @@ class Expected:
 
 def expected_result(a, index_text):
     inner = split_brackets(index_text)
+    if inner.strip() == "" and inner != index_text.strip():
+        return Expected(error="SyntaxError: a[] (an empty subscript)", reason="syntax")
     if inner.strip() == "":
-        key = ()
+        key = ()  # no brackets and no items: the CLI's spelling of the whole array
     else:
         try:
             key = eval("_s[" + inner + "]", {"__builtins__": {}}, {"_s": _SUBSCRIPT})  # noqa: S307
@@ -756,11 +758,19 @@ def fixed_cases(seed):
         "unknown descr": with_header("{'descr': '<q7', 'fortran_order': False, 'shape': (2,), }") + b"\0" * 16,
         "data too short for the shape": with_header("{'descr': '<i4', 'fortran_order': False, 'shape': (5,), }")
         + b"\0" * 19,
+        # NumPy's dtype refuses both: a record beyond a C int of bytes (2^40 * 2^24 wraps to 4 in 64 bits),
+        # and a field name used twice.
+        "record larger than a C int": with_header(
+            "{'descr': [('a', [('b', '|V1', (1099511627776,))], (16777216,)), ('c', '<f4')], "
+            "'fortran_order': False, 'shape': (2,), }") + b"\0" * 8,
+        "record with a field name twice": with_header(
+            "{'descr': [('a', '<f4'), ('a', '<f4')], 'fortran_order': False, 'shape': (2,), }") + b"\0" * 16,
     }
     for name, data in malformed.items():
         cases.append(Case("malformed input: %s" % name, "error", ["slice", "IN", "...", "-o", "OUT"],
                           input_bytes=data))
-    cases.append(Case("info on a malformed input", "error", ["info", "IN"], input_bytes=malformed["bad magic"]))
+    for name in ["bad magic", "record larger than a C int", "record with a field name twice"]:
+        cases.append(Case("info on a malformed input: %s" % name, "error", ["info", "IN"], input_bytes=malformed[name]))
     cases.append(Case("info on a missing input", "error", ["info", "IN"]))
 
     # arguments
@@ -929,6 +939,59 @@ def run_suite(cli, seed, n_cases, workdir, jobs, only=None, with_fixed=True, qui
 
 
 # ------------------------------------------------------------------------------------------------
+# an input cut short while the CLI reads it
+
+
+def truncated_input_runs(cli, workdir, backend=None, runs=8):
+    """Another process truncates IN while `slice` copies it (the CLI maps IN): every run must either
+    finish first, with NumPy's bytes, or fail cleanly (exit 1, one line, no OUT); never die of a signal.
+    The cuts are spread over the time one uncut run takes, so most of them land inside the copy; when
+    one happens to miss it, the run is still checked, so nothing here depends on timing. Returns the
+    number of failures."""
+    run_dir = os.path.join(workdir, "truncated-input")
+    shutil.rmtree(run_dir, ignore_errors=True)
+    os.makedirs(run_dir)
+    a = random_array(np.random.default_rng(7), "f4", (2048, 4096))  # 32 MiB
+    index = "[::-1, ::-1]"
+    want = npy_bytes(np.ascontiguousarray(a[::-1, ::-1]))
+    pristine = os.path.join(run_dir, "pristine.npy")
+    with open(pristine, "wb") as f:
+        f.write(npy_bytes(a))
+    in_path, out_path = os.path.join(run_dir, "in.npy"), os.path.join(run_dir, "out.npy")
+    argv = cli + with_backend(["slice", in_path, index, "-o", out_path], backend)
+    failures = []
+    uncut = None
+    for k in range(runs + 1):
+        shutil.copyfile(pristine, in_path)
+        if os.path.exists(out_path):
+            os.remove(out_path)
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if k > 0:  # run 0 is not cut: it times the copy
+            time.sleep(uncut * (k - 1) / runs)
+            os.truncate(in_path, 4096)
+        out, err = p.communicate(timeout=TIMEOUT_S)
+        if k == 0:
+            uncut = time.perf_counter() - t0
+        what = "run %d (%s)" % (k, "uncut" if k == 0 else "cut after %.1f ms" % (1e3 * uncut * (k - 1) / runs))
+        got = open(out_path, "rb").read() if os.path.exists(out_path) else None
+        if p.returncode == 0 and got == want and not out and not err:
+            continue
+        if p.returncode == 1 and k > 0 and got is None and not out and one_line_error(err) is None:
+            continue
+        failures.append("%s: exit status %d%s, stderr %r, output %s" % (
+            what, p.returncode, " (killed by a signal)" if p.returncode < 0 else "", err[:300],
+            "absent" if got is None else ("NumPy's bytes" if got == want else "WRONG (%d bytes)" % len(got))))
+    print("  input truncated while read: %d runs (an uncut one: %.0f ms), failures %d" % (
+        runs + 1, 1e3 * uncut, len(failures)))
+    for f in failures:
+        print("FAIL input truncated while read: " + f)
+    if not failures:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return len(failures)
+
+
+# ------------------------------------------------------------------------------------------------
 # self-test: the harness against a Python stand-in for the CLI, correct and with injected faults
 
 STANDIN = r'''
@@ -1011,6 +1074,8 @@ if opts.get("backend") == "cuda":
 text = pos[1].strip()
 if len(text) >= 2 and text[0] == "[" and text[-1] == "]":
     text = text[1:-1]
+    if not text.strip():
+        fail("invalid index %r: empty subscript" % pos[1], 1)
 class K:
     def __getitem__(self, k): return k
 try:
@@ -1120,6 +1185,8 @@ def main():
     cli = [os.path.abspath(args.cli)]
     n = run_suite(cli, seed, args.cases, os.path.abspath(args.workdir), args.jobs, only=args.only,
                   with_fixed=not args.no_fixed, backend=args.backend)
+    if args.only is None and not args.no_fixed:
+        n += truncated_input_runs(cli, os.path.abspath(args.workdir), args.backend)
     print("%s (seed %d)" % ("FAILED" if n else "passed", seed))
     return 1 if n else 0
 

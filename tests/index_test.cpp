@@ -95,9 +95,18 @@ TEST(IndexParse, ItemKindsValuesAndPositions) {
 }
 
 TEST(IndexParse, EmptyTupleSpellings) {
-  for (const char* s : {"", "[]", "  ", "[ ]", " [\t] ", "()", "[()]", "[ ( ) ]"}) {
+  for (const char* s : {"", "  ", "()", "[()]", "[ ( ) ]", " ( ) "}) {
     SCOPED_TRACE(quote(s));
     EXPECT_TRUE(sc::parse_index(s).empty());
+  }
+}
+
+TEST(IndexParse, EmptySubscriptIsRefused) {
+  // Python's a[] is a SyntaxError; brackets around nothing are not the empty tuple.
+  for (const char* s : {"[]", "[ ]", " [\t] "}) {
+    SCOPED_TRACE(quote(s));
+    const std::string m = message_of([&] { (void)sc::parse_index(s); });
+    EXPECT_NE(m.find("empty subscript"), std::string::npos) << m;
   }
 }
 
@@ -429,7 +438,7 @@ TEST(IndexSlice, EllipsisExpandsToZeroOrMoreAxes) {
 
 TEST(IndexSlice, ZeroDimensionalView) {
   const sc::view v = fake_view({});
-  for (const char* s : {"", "[]", "...", "[...]", "()", "[..., ]"}) {
+  for (const char* s : {"", "...", "[...]", "()", "[()]", "[..., ]"}) {
     SCOPED_TRACE(quote(s));
     expect_view(sc::slice(v, s), {}, {}, 0);
   }
@@ -476,6 +485,22 @@ TEST(IndexSlice, ErrorMessagesAndTheirOrder) {
     EXPECT_EQ(m.rfind("invalid index " + quote(c.index) + ": ", 0), 0u) << m;
     EXPECT_NE(m.find(c.needle), std::string::npos) << m;
     EXPECT_NE(m.find(c.where), std::string::npos) << m;
+  }
+  // A zero step is the one refusal NumPy reports as a ValueError: a type of its own, still an
+  // invalid_index; an earlier item's error comes first, as above.
+  for (const char* s : {"[::0]", "[::0, 5]", "[:, 1:2:0]"}) {
+    SCOPED_TRACE(s);
+    EXPECT_THROW((void)sc::slice(v, s), sc::zero_step);
+  }
+  for (const char* s : {"[5, ::0]", "[::0, 1, 2]"}) {
+    SCOPED_TRACE(s);
+    try {
+      (void)sc::slice(v, s);
+      ADD_FAILURE() << "did not throw";
+    } catch (const sc::zero_step& e) {
+      ADD_FAILURE() << "a zero step reported before an earlier error: " << e.what();
+    } catch (const sc::invalid_index&) {
+    }
   }
   // Rank 64 exactly is fine.
   std::string nones62 = "[";
@@ -895,6 +920,7 @@ TEST(IndexRandomized, SliceMatchesBruteForceModel) {
       text += gen.item(items[i], extent);
     }
     if (!items.empty() && gen.chance(15)) text += gen.space() + ",";
+    if (bracketed && items.empty()) text += "()";  // "[]" is Python's a[], a syntax error
     if (bracketed) text += gen.space() + "]";
     text += gen.space();
 

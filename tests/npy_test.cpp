@@ -1,8 +1,13 @@
 // tests/npy_test.cpp — .npy headers byte for byte as np.save writes them, load_npy of hand-built and
-// malformed files (every error path, every truncation, fuzzed headers), and atomic save_npy of strided views.
+// malformed files (every error path, every truncation, fuzzed headers), atomic save_npy of strided views,
+// and mapped inputs truncated under their reader.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +26,7 @@
 
 #include "io/chunked_output.hpp"
 #include "reference.hpp"
+#include "stridecopy/copy.hpp"
 #include "stridecopy/dtype.hpp"
 #include "stridecopy/error.hpp"
 #include "stridecopy/index.hpp"
@@ -268,6 +274,23 @@ TEST(NpyHeader, DescrIsWhatNpSaveWritesForEverySpelling) {
   }
 }
 
+TEST(NpyHeader, RecordLimitsAreNumPys) {
+  // The largest record NumPy makes, and padding fields named '' (np.load drops them), repeated.
+  const auto header = [](const std::string& descr) {
+    return npy_bytes(1, "{'descr': " + descr + ", 'fortran_order': False, 'shape': (0,), }");
+  };
+  EXPECT_EQ(sc::parse_npy_header(header("[('a', '|V1', (2147483647,))]")).type, (sc::dtype{'V', 2147483647, '|'}));
+  EXPECT_EQ(sc::parse_npy_header(header("[('a', '|V1', (1073741824,)), ('b', '|V1', (1073741823,))]")).type.itemsize,
+            2147483647);
+  EXPECT_EQ(sc::parse_npy_header(header("[('', '|V4'), ('a', '<i4'), ('', '|V4')]")).type.itemsize, 12);
+  EXPECT_EQ(sc::parse_npy_header(header("[(('x', ''), '<f4'), ('a', [('a', '<i2')])]")).type.itemsize, 6);
+  // A descr np.load could not read back is refused before any file is written.
+  EXPECT_THROW((void)sc::make_npy_header("[('a', '<f4'), ('a', '<f4')]", shape_t{2}), sc::invalid_argument);
+  EXPECT_THROW((void)sc::make_npy_header("[('a', [('b', '|V1', (1099511627776,))], (16777216,)), ('c', '<f4')]",
+                                         shape_t{2}),
+               sc::invalid_argument);
+}
+
 TEST(NpyHeader, ParsesEveryDictSpelling) {
   struct spelling {
     std::string dict;
@@ -375,6 +398,20 @@ std::vector<bad_header> bad_headers() {
       {file(dict("[('a', 4)]", "False", "(6,)")), "a type string or a list of fields"},
       {file(dict("[('a', '<f4', (2, -1))]", "False", "(6,)")), "negative extent"},
       {file(dict("[('a', '<f4', (99999999, 99999999))]", "False", "(6,)")), "too large"},
+      // NumPy's limits: every size in bytes fits a C int (2^40 * 2^24 bytes once wrapped to 4 bytes).
+      {file(dict("[('a', [('b', '|V1', (1099511627776,))], (16777216,)), ('c', '<f4')]", "False", "(6,)")),
+       "beyond a C int"},
+      {file(dict("[('a', [('b', '|V1', (1048576,))], (2048,)), ('c', '<f4')]", "False", "(6,)")),
+       "exceeds 2147483647 bytes"},
+      {file(dict("[('a', '<f8', (268435456,))]", "False", "(6,)")), "exceeds 2147483647 bytes"},
+      {file(dict("[('a', '|V1', (1073741824,)), ('b', '|V1', (1073741824,))]", "False", "(6,)")),
+       "itemsize exceeds 2147483647 bytes"},
+      // Names and titles of one record are distinct, as NumPy's dtype requires.
+      {file(dict("[('a', '<f4'), ('a', '<f4')]", "False", "(6,)")), "field name 'a' is used twice"},
+      {file(dict("[(('t', 'a'), '<f4'), ('t', '<i4')]", "False", "(6,)")), "field name 't' is used twice"},
+      {file(dict("[('a', '<f4'), (('a', 'b'), '<i4')]", "False", "(6,)")), "field title 'a' is used twice"},
+      {file(dict("[('x', [('a', '<i2'), ('a', '<i2')])]", "False", "(6,)")), "field name 'a' is used twice"},
+      {file(dict("[('', '<f4'), ('', '<f4')]", "False", "(6,)")), "field name '' is used twice"},
       {file(dict("('<f4', (2,))", "False", "(3,)")), "sub-array"},
       {file(dict("4", "False", "(6,)")), "'descr' is not a string or a list of fields"},
       {file(dict("'<f3'", "False", "(6,)")), "\"<f3\""},
@@ -532,6 +569,86 @@ TEST(NpyLoad, MissingFileAndDirectory) {
   msg = npy_error_of([&] { (void)sc::load_npy(dir.path()); });
   EXPECT_NE(msg.find(dir.path().string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("directory"), std::string::npos) << msg;
+}
+
+/// The errno of the file_error `f` throws (-1 and a test failure when it throws anything else).
+int errno_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const sc::file_error& e) {
+    EXPECT_FALSE(e.path().empty()) << e.what();
+    return e.code();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw something other than file_error: " << e.what();
+    return -1;
+  }
+  ADD_FAILURE() << "did not throw";
+  return -1;
+}
+
+// What the system refused keeps its errno, as np.load's and np.save's OSErrors do; a malformed
+// file is no file_error.
+TEST(NpyFiles, SystemFailuresCarryTheirErrno) {
+  temp_dir dir;
+  const std::string data = random_string(16);
+  const sc::view v = sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{4});
+  EXPECT_EQ(errno_of([&] { (void)sc::load_npy(dir / "missing.npy"); }), ENOENT);
+  EXPECT_EQ(errno_of([&] { (void)sc::read_npy_header(dir / "missing.npy"); }), ENOENT);
+  EXPECT_EQ(errno_of([&] { (void)sc::mapped_npy(dir / "missing.npy"); }), ENOENT);
+  EXPECT_EQ(errno_of([&] { (void)sc::load_npy(dir.path()); }), EISDIR);
+  EXPECT_EQ(errno_of([&] { sc::save_npy(dir / "nodir" / "x.npy", v); }), ENOENT);
+  EXPECT_EQ(errno_of([&] { sc::save_npy(dir.path(), v); }), EISDIR);
+  EXPECT_EQ(errno_of([&] { sc::save_npy(dir / "..", v); }), EISDIR);
+  fs::create_directory(dir / "d");
+  EXPECT_EQ(errno_of([&] { sc::save_npy(dir / "d", v); }), EISDIR);
+  write_file(dir / "bad.npy", "not a .npy file");
+  try {
+    (void)sc::load_npy(dir / "bad.npy");
+    ADD_FAILURE() << "did not throw";
+  } catch (const sc::file_error& e) {
+    ADD_FAILURE() << "a malformed file is not a system failure: " << e.what();
+  } catch (const sc::npy_error&) {
+  }
+}
+
+// The system calls end a name at its first NUL: "victim.npy\0ignored" would read or replace
+// victim.npy. np.save and np.load refuse such a name (ValueError: embedded null byte); so does every
+// file function here, before touching any file.
+TEST(NpyFiles, PathWithANulByteIsRefused) {
+  temp_dir dir;
+  const std::string data = random_string(16);
+  const sc::view v = sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{4});
+  sc::save_npy(dir / "victim.npy", v);
+  const std::string before = read_file(dir / "victim.npy");
+  const fs::path bad = dir.path().string() + "/victim.npy" + std::string(1, '\0') + "ignored";
+  const auto refused = [&](const std::function<void()>& f) {
+    try {
+      f();
+      ADD_FAILURE() << "did not throw";
+    } catch (const sc::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("embedded null byte"), std::string::npos) << e.what();
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "threw something other than invalid_argument: " << e.what();
+    }
+  };
+  refused([&] { sc::save_npy(bad, sc::slice(v, "[::-1]")); });
+  refused([&] { (void)sc::load_npy(bad); });
+  refused([&] { (void)sc::read_npy_header(bad); });
+  refused([&] { (void)sc::mapped_npy(bad); });
+  EXPECT_EQ(read_file(dir / "victim.npy"), before);
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"victim.npy"});
+}
+
+// load_npy's header is that of the file its data came from.
+TEST(NpyLoad, HeaderOfTheDataRead) {
+  temp_dir dir;
+  const std::string data = random_string(12);
+  write_file(dir / "r.npy", npy_bytes(1, "{'descr': [('a', '<i2'), ('b', '<f4')], 'fortran_order': False, 'shape': (2,), }", data));
+  sc::npy_header h;
+  const sc::host_array a = sc::load_npy(dir / "r.npy", &h);
+  EXPECT_EQ(h.descr, "[('a', '<i2'), ('b', '<f4')]");
+  EXPECT_EQ(h.shape, shape_t{2});
+  EXPECT_EQ(as_string(sc::test::reference_copy(a.as_view())), data);
 }
 
 TEST(NpyLoad, TruncatedAtEveryByteOffset) {
@@ -812,6 +929,99 @@ TEST(NpySave, UnwritableDirectory) {
   EXPECT_TRUE(dir.entries().empty());
 }
 
+// ---- mapped inputs truncated under their reader --------------------------------------------------
+
+namespace {
+
+constexpr std::int64_t mapped_rows = 64, mapped_cols = 4096;  // 1 MiB of float32: rows of 16 KiB
+
+/// A .npy of random float32 [rows, cols] at `p`.
+void write_mapped_input(const fs::path& p) {
+  const auto bytes = sc::test::random_bytes(std::size_t(mapped_rows * mapped_cols) * 4);
+  sc::save_npy(p, sc::contiguous_view(bytes.data(), sc::dtype_of<float>(), {mapped_rows, mapped_cols}));
+}
+
+}  // namespace
+
+// The file is cut to one page after it was mapped: every later read of the rest would raise SIGBUS.
+// The copy completes, reading zeros there, and check_intact reports the loss.
+TEST(MappedInput, ReadsOfATruncatedFileAreReportedNotFatal) {
+  temp_dir dir;
+  write_mapped_input(dir / "in.npy");
+  const sc::mapped_npy in(dir / "in.npy");
+  ASSERT_TRUE(in.is_mapped());
+  const sc::view v = sc::slice(in.as_view(), "[::-1, ::-1]");
+  std::vector<float> out(std::size_t(mapped_rows * mapped_cols));
+  sc::copy_on_host(v, out.data(), out.size() * 4);
+  EXPECT_NO_THROW(in.check_intact());
+
+  fs::resize_file(dir / "in.npy", 4096);
+  sc::copy_on_host(v, out.data(), out.size() * 4);
+  const std::string msg = npy_error_of([&] { in.check_intact(); });
+  EXPECT_NE(msg.find((dir / "in.npy").string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("truncated while it was being read"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("now 4096"), std::string::npos) << msg;
+}
+
+// save_npy of a view of the truncated mapping: the gather (reversed elements), writes straight from
+// the mapping (forward rows, the whole array) alike fail with that message, and OUT is what it was.
+TEST(MappedInput, SaveOfATruncatedInputCommitsNothing) {
+  temp_dir dir;
+  for (const char* index : {"[::-1, ::-1]", "[::-1]", "[...]", "[1:, 7]"}) {
+    SCOPED_TRACE(index);
+    write_mapped_input(dir / "in.npy");
+    const sc::mapped_npy in(dir / "in.npy");
+    fs::resize_file(dir / "in.npy", 4096);
+    const std::string msg = npy_error_of([&] { sc::save_npy(dir / "new.npy", sc::slice(in.as_view(), index)); });
+    EXPECT_NE(msg.find("truncated while it was being read"), std::string::npos) << msg;
+    EXPECT_FALSE(fs::exists(dir / "new.npy"));
+    {
+      std::ofstream f(dir / "old.npy", std::ios::binary);
+      f << "previous contents";
+    }
+    (void)npy_error_of([&] { sc::save_npy(dir / "old.npy", sc::slice(in.as_view(), index)); });
+    EXPECT_EQ(read_file(dir / "old.npy"), "previous contents");
+  }
+}
+
+// The handler is there only while a mapping lives, and gives the previous one back.
+TEST(MappedInput, HandlerLivesWithTheMappings) {
+  temp_dir dir;
+  write_mapped_input(dir / "in.npy");
+  struct sigaction before {}, during {}, after {};
+  ASSERT_EQ(::sigaction(SIGBUS, nullptr, &before), 0);
+  {
+    const sc::mapped_npy a(dir / "in.npy");
+    const sc::mapped_npy b(dir / "in.npy");
+    ASSERT_EQ(::sigaction(SIGBUS, nullptr, &during), 0);
+    EXPECT_NE(during.sa_sigaction, before.sa_sigaction);
+  }
+  ASSERT_EQ(::sigaction(SIGBUS, nullptr, &after), 0);
+  EXPECT_EQ(after.sa_sigaction, before.sa_sigaction);
+  // (Compared without the flags the C library adds itself, SA_RESTORER on Linux.)
+  EXPECT_EQ(after.sa_flags & SA_SIGINFO, before.sa_flags & SA_SIGINFO);
+}
+
+// A fault outside every guarded mapping is not ours to hide: the process still dies of it.
+TEST(MappedInputDeathTest, OtherFaultsStayFatal) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  temp_dir dir;
+  write_mapped_input(dir / "in.npy");
+  write_mapped_input(dir / "other.npy");
+  const auto survived = [](int status) { return !(WIFEXITED(status) && WEXITSTATUS(status) == 0); };
+  EXPECT_EXIT(
+      {
+        const sc::mapped_npy guarded(dir / "in.npy");
+        const int fd = ::open((dir / "other.npy").c_str(), O_RDONLY);
+        const std::size_t bytes = std::size_t(mapped_rows * mapped_cols) * 4;
+        auto* p = static_cast<const volatile char*>(::mmap(nullptr, bytes, PROT_READ, MAP_PRIVATE, fd, 0));
+        if (::ftruncate(::open((dir / "other.npy").c_str(), O_WRONLY), 0) != 0) std::exit(2);
+        (void)p[bytes - 1];
+        std::exit(0);
+      },
+      survived, "");
+}
+
 // ---- fuzzing ---------------------------------------------------------------------------------------
 
 TEST(NpyFuzz, MutatedHeadersParseOrThrow) {
@@ -1006,8 +1216,9 @@ for name in open(d + '/names.txt').read().split():
     # A record type with holes (offsets): NumPy copies field by field, so its holes hold whatever its
     # allocation held; stridecopy copies records as opaque bytes. There the header and every field
     # must match; everywhere else every byte.
-    fields = a.dtype.fields or {}
-    holes = bool(fields) and sum(f[0].itemsize for f in fields.values()) != a.dtype.itemsize
+    # (By names: dtype.fields lists a titled field twice, under its title too.)
+    names = a.dtype.names or ()
+    holes = bool(names) and sum(a.dtype.fields[n][0].itemsize for n in names) != a.dtype.itemsize
     hlen = len(want) - a.nbytes
     ok = (got[:hlen] == want[:hlen] and len(got) == len(want)
           and (np.array_equal(np.load(d + '/' + name + '.out.npy'), a[::-1]) if holes else got == want))

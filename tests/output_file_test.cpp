@@ -603,7 +603,7 @@ TEST(OutputFile, SymlinkErrorsNameThePath) {
   fs::create_directory(dir / "d");
   fs::create_symlink("d", dir / "to_dir");
   msg = npy_error_of([&] { output_file f(dir / "to_dir"); });
-  EXPECT_NE(msg.find("is a directory"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("Is a directory"), std::string::npos) << msg;
 
   fs::create_symlink("nowhere/x.npy", dir / "no_dir");
   msg = npy_error_of([&] { output_file f(dir / "no_dir"); });
@@ -1080,9 +1080,9 @@ TEST(OutputFile, ErrorsNameThePathOnOneLine) {
     std::string text;
   };
   const error_case cases[] = {
-      {dir / "d", "\": is a directory"},
-      {dir.path().string() + "/", "/\": is a directory"},
-      {dir / "d" / "..", "..\": is a directory"},
+      {dir / "d", "\": cannot open: Is a directory"},
+      {dir.path().string() + "/", "/\": cannot open: Is a directory"},
+      {dir / "d" / "..", "..\": cannot open: Is a directory"},
       {dir / "missing" / "x.npy", "cannot open its directory \"" + (dir / "missing").string() +
                                       "\": No such file or directory"},
       // Control characters and quotes are escaped: the message stays one line.

@@ -26,7 +26,8 @@ pip_install() {
 need_pip=()
 python3 -c 'import numpy' 2>/dev/null || need_pip+=(numpy)
 python3 -c 'import nanobind; assert int(nanobind.__version__.split(".")[0]) >= 3' 2>/dev/null || need_pip+=("nanobind>=3.1")
-python3 -c 'import scikit_build_core' 2>/dev/null || need_pip+=("scikit-build-core>=0.10")
+python3 -c 'import scikit_build_core as s; assert tuple(map(int, s.__version__.split(".")[:2])) >= (0, 11)' 2>/dev/null ||
+  need_pip+=("scikit-build-core>=0.11")
 python3 -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
 if [ ${#need_pip[@]} -gt 0 ]; then
   pip_install "${need_pip[@]}"

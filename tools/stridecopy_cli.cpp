@@ -148,6 +148,7 @@ int run_slice(const std::string& in_path, const std::string& index_text, const s
   const std::string& descr = in.header().descr;
   if (numpy_gives_a_scalar(items, in.as_view().rank())) {
     scalar_array s = numpy_scalar_array(in.header(), static_cast<const std::byte*>(v.data));
+    in.check_intact();
     const stridecopy::dtype t = s.descr.front() == '[' ? in.header().type : stridecopy::parse_descr(numpy_str(s.descr));
     stridecopy::save_npy(out, stridecopy::make_view(s.bytes.data(), t, {}), cudaStream_t{}, s.descr);
     return 0;
@@ -161,6 +162,7 @@ int run_slice(const std::string& in_path, const std::string& index_text, const s
   stridecopy::device_buffer d(in.bytes());
   STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(d.data(), in.data(), in.bytes(), cudaMemcpyHostToDevice, d.stream()));
   STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(d.stream()));
+  in.check_intact();
   const stridecopy::view file = in.as_view();
   stridecopy::view on_device =
       stridecopy::make_view(d.data(), file.type, file.shape(), file.strides(), stridecopy::memory_kind::device);

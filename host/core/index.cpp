@@ -57,6 +57,9 @@ class parser {
     skip_space();
     const char close = bracketed ? ']' : '\0';
     if (at_end_of_tuple(close)) {
+      // Python's a[] is a SyntaxError; the whole view is a[()] or a[...]. Without brackets the
+      // text is the subscript itself, and nothing at all means the empty tuple.
+      if (bracketed) fail_at(pos_, "empty subscript (a[] is a syntax error; \"()\" or \"...\" selects the whole array)");
       finish(bracketed);
       return items;
     }
@@ -417,7 +420,7 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
         // [-1, length] so nothing here can overflow.
         const std::int64_t length = v.lay.shape[src];
         std::int64_t step = it.has_step ? it.step : 1;
-        if (step == 0) fail(text, "slice step cannot be zero" + where(it));
+        if (step == 0) throw zero_step("invalid index " + detail::quoted(text) + ": slice step cannot be zero" + where(it));
         if (step < -int64_max) step = -int64_max;
         std::int64_t start = it.has_start ? it.start : (step < 0 ? int64_max : 0);
         std::int64_t stop = it.has_stop ? it.stop : (step < 0 ? int64_min : int64_max);

@@ -1,5 +1,6 @@
 // host/io/npy_file.cpp — .npy files: read_npy_header, load_npy, and save_npy (through output_file:
 // np.save's file behaviour, made safe).
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "cuda/check.hpp"
 #include "dispatch.hpp"
 #include "io/chunked_output.hpp"
+#include "io/mapping_guard.hpp"
 #include "io/npy_format.hpp"
 #include "io/output_file.hpp"
 #include "stridecopy/copy.hpp"
@@ -62,7 +64,7 @@ bool read_append(std::FILE* f, std::string& out, std::size_t want) {
     if (got < n) {
       if (std::ferror(f)) {
         const int err = errno;
-        throw npy_error("read failed: " + errno_text(err));
+        throw file_error("read failed: " + errno_text(err), err, {});
       }
       return false;
     }
@@ -93,17 +95,19 @@ struct opened_npy {
 
 opened_npy open_npy(const std::filesystem::path& path) {
   opened_npy o;
+  // The C library would end the name at its first NUL and read another file.
+  if (path.native().find('\0') != std::string::npos) throw invalid_argument("embedded null byte in the path");
   // errno is read before anything else can change it (the message's other parts allocate).
   o.file.reset(std::fopen(path.c_str(), "rb"));
   if (!o.file) {
     const int err = errno;
-    throw npy_error("cannot open: " + errno_text(err));
+    throw file_error("cannot open: " + errno_text(err), err, {});
   }
   if (::fstat(::fileno(o.file.get()), &o.st) != 0) {
     const int err = errno;
-    throw npy_error("cannot stat: " + errno_text(err));
+    throw file_error("cannot stat: " + errno_text(err), err, {});
   }
-  if (S_ISDIR(o.st.st_mode)) throw npy_error("is a directory");
+  if (S_ISDIR(o.st.st_mode)) throw file_error("cannot read: " + errno_text(EISDIR), EISDIR, {});
   // Magic and version, the length field they imply, then exactly as much header as that claims
   // (or the file has): a lying length field costs no more than the file's size.
   std::string head;
@@ -118,13 +122,28 @@ opened_npy open_npy(const std::filesystem::path& path) {
   return o;
 }
 
+/// The exception in flight again, its message prefixed with the file's name (a file_error keeps its
+/// errno and gets the path).
+[[noreturn]] void rethrow_naming(const std::filesystem::path& path) {
+  const std::string prefix = ".npy file " + path_text(path) + ": ";
+  try {
+    throw;
+  } catch (const file_error& e) {
+    throw file_error(prefix + e.what(), e.code(), path.string());
+  } catch (const npy_error& e) {
+    throw npy_error(prefix + e.what());
+  } catch (const invalid_argument& e) {
+    throw invalid_argument(prefix + e.what());
+  }
+}
+
 }  // namespace
 
 npy_header read_npy_header(const std::filesystem::path& path) {
   try {
     return open_npy(path).header;
-  } catch (const npy_error& e) {
-    throw npy_error(".npy file " + path_text(path) + ": " + e.what());
+  } catch (const error&) {
+    rethrow_naming(path);
   }
 }
 
@@ -155,7 +174,7 @@ void read_data(opened_npy& o, host_array& a, std::size_t data_bytes) {
     if (got == 0) {
       if (std::ferror(f)) {
         const int err = errno;
-        throw npy_error("read failed: " + errno_text(err));
+        throw file_error("read failed: " + errno_text(err), err, {});
       }
       throw truncated_error(data_bytes, done);
     }
@@ -170,7 +189,7 @@ void read_data(opened_npy& o, host_array& a, std::size_t data_bytes) {
     if (got < sizeof sink) {
       if (std::ferror(f)) {
         const int err = errno;
-        throw npy_error("read failed: " + errno_text(err));
+        throw file_error("read failed: " + errno_text(err), err, {});
       }
       break;
     }
@@ -188,15 +207,16 @@ host_array allocate_for(const npy_header& h, std::size_t data_bytes) {
 
 }  // namespace
 
-host_array load_npy(const std::filesystem::path& path) {
+host_array load_npy(const std::filesystem::path& path, npy_header* header) {
   try {
     opened_npy o = open_npy(path);
     const std::size_t data_bytes = data_bytes_of(o);
     host_array a = allocate_for(o.header, data_bytes);
     read_data(o, a, data_bytes);
+    if (header) *header = std::move(o.header);
     return a;
-  } catch (const npy_error& e) {
-    throw npy_error(".npy file " + path_text(path) + ": " + e.what());
+  } catch (const error&) {
+    rethrow_naming(path);
   }
 }
 
@@ -213,16 +233,26 @@ mapped_npy::mapped_npy(const std::filesystem::path& path) {
       const std::size_t file_bytes = header_.data_offset + data_bytes_;
       void* m = ::mmap(nullptr, file_bytes, PROT_READ, MAP_PRIVATE, ::fileno(o.file.get()), 0);
       if (m != MAP_FAILED) {
-        map_ = m;
-        map_bytes_ = file_bytes;
-        return;
+        // Another process may truncate the file while we read it: the guard keeps that from killing
+        // this one. Without a guard (every slot taken), the file is read instead.
+        const int fd = ::fcntl(::fileno(o.file.get()), F_DUPFD_CLOEXEC, 0);
+        if (fd >= 0) {
+          guard_ = detail::mapping_guard::make(m, file_bytes, fd, path.string());
+          if (!guard_) ::close(fd);
+        }
+        if (guard_) {
+          map_ = m;
+          map_bytes_ = file_bytes;
+          return;
+        }
+        (void)::munmap(m, file_bytes);
       }
     }
     // A pipe, a device, or a file system that cannot map: read it.
     loaded_ = allocate_for(header_, data_bytes_);
     read_data(o, loaded_, data_bytes_);
-  } catch (const npy_error& e) {
-    throw npy_error(".npy file " + path_text(path) + ": " + e.what());
+  } catch (const error&) {
+    rethrow_naming(path);
   }
 }
 
@@ -231,7 +261,8 @@ mapped_npy::mapped_npy(mapped_npy&& other) noexcept
       data_bytes_(std::exchange(other.data_bytes_, 0)),
       map_(std::exchange(other.map_, nullptr)),
       map_bytes_(std::exchange(other.map_bytes_, 0)),
-      loaded_(std::move(other.loaded_)) {}
+      loaded_(std::move(other.loaded_)),
+      guard_(std::move(other.guard_)) {}
 
 mapped_npy& mapped_npy::operator=(mapped_npy&& other) noexcept {
   if (this != &other) {
@@ -241,12 +272,17 @@ mapped_npy& mapped_npy::operator=(mapped_npy&& other) noexcept {
     map_ = std::exchange(other.map_, nullptr);
     map_bytes_ = std::exchange(other.map_bytes_, 0);
     loaded_ = std::move(other.loaded_);
+    guard_ = std::move(other.guard_);
   }
   return *this;
 }
 
 mapped_npy::~mapped_npy() {
   if (map_) (void)::munmap(map_, map_bytes_);
+}
+
+void mapped_npy::check_intact() const {
+  if (guard_) guard_->check();
 }
 
 const void* mapped_npy::data() const noexcept {
@@ -270,6 +306,7 @@ device_array load_npy_to_device(const std::filesystem::path& path, std::string_v
   device_array out = to_device(v, stream);
   // The mapping goes away with this function: the copy (whose CPU gather reads it) must be done.
   if (out.bytes()) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream.get()));
+  file.check_intact();
   return out;
 }
 
@@ -304,11 +341,22 @@ void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref
     q = make_plan(copy, memory_kind::pageable);
     base = copy.base();
   }
-  out.expect_bytes(header.size() + q.bytes);
-  out.write(header.data(), header.size());
-  const detail::runs_sink runs = [&](const iovec* r, std::size_t n) { out.write_runs(r, n); };
-  detail::for_each_piece(
-      q, base, save_piece_bytes, [&](const void* bytes, std::size_t n) { out.write(bytes, n); }, stream.get(), &runs);
+  // A host view may read a mapped input (mapped_npy) that another process truncates meanwhile: its
+  // guard turns the lost pages into zeros and a record of the loss, checked before the commit.
+  const bool host_reads = p.source != memory_kind::device && p.bytes > 0;
+  const void* read_first = reinterpret_cast<const void*>(span_first);
+  try {
+    out.expect_bytes(header.size() + q.bytes);
+    out.write(header.data(), header.size());
+    const detail::runs_sink runs = [&](const iovec* r, std::size_t n) { out.write_runs(r, n); };
+    detail::for_each_piece(
+        q, base, save_piece_bytes, [&](const void* bytes, std::size_t n) { out.write(bytes, n); }, stream.get(), &runs);
+  } catch (const error&) {
+    // A write straight from a mapping whose file shrank fails with EFAULT: say why.
+    if (host_reads) detail::check_mapped_reads(read_first, span_bytes, true);
+    throw;
+  }
+  if (host_reads) detail::check_mapped_reads(read_first, span_bytes);
   out.commit();
 }
 

@@ -100,7 +100,6 @@ class header_parser {
     const type_literal t = parse_descr_value();
     skip_space();
     if (!at_end()) fail("unexpected text after the descr");
-    if (t.itemsize > std::int64_t(std::numeric_limits<int>::max())) fail("the type's itemsize does not fit an int");
     return {t.record ? dtype{'V', int(t.itemsize), '|'} : t.type, t.literal};
   }
 
@@ -123,15 +122,8 @@ class header_parser {
       };
       if (key == "descr") {
         once(seen_descr);
-        const std::size_t at = pos_;
         const type_literal t = parse_descr_value();
-        if (t.record) {
-          if (t.itemsize > std::int64_t(std::numeric_limits<int>::max()))
-            fail_at(at, "the record type's itemsize " + std::to_string(t.itemsize) + " does not fit an int");
-          h.type = dtype{'V', int(t.itemsize), '|'};
-        } else {
-          h.type = t.type;
-        }
+        h.type = t.record ? dtype{'V', int(t.itemsize), '|'} : t.type;
         h.descr = t.literal;
       } else if (key == "fortran_order") {
         once(seen_order);
@@ -260,20 +252,26 @@ class header_parser {
 
   /// A record type: a list of (name, type) or (name, type, shape) tuples, name a string or a
   /// (title, name) pair, type a type string or a nested list, shape a tuple of ints (or an int).
-  /// Its itemsize is the sum of its fields' (np.save lists padding as fields named '').
+  /// Its itemsize is the sum of its fields' (np.save lists padding as fields named ''). NumPy's own
+  /// limits hold: names and titles of one record are distinct, and every size in bytes fits a C int.
   type_literal parse_fields(int depth) {
     if (depth > 32) fail("record types nested more than 32 deep");
     expect('[', "expected '['");
     type_literal t;
     t.record = true;
     t.literal.push_back('[');  // not = "[": a false GCC 12 -Wrestrict warning
+    std::vector<std::string> used;  // the names and titles so far, which NumPy keeps in one dict
     int fields = 0;
     for (;;) {
       skip_space();
       if (peek() == ']') break;
       if (fields++) t.literal += ", ";
-      t.itemsize += parse_field(depth, t.literal);
-      if (t.itemsize > (std::int64_t(1) << 40)) fail("the record type is larger than 2^40 bytes");
+      const std::size_t at = pos_;
+      const auto sum = detail::checked_add(t.itemsize, parse_field(depth, t.literal, used));
+      if (!sum || *sum > int_max)
+        fail_at(at, "the record type's itemsize exceeds " + std::to_string(int_max) +
+                        " bytes (NumPy's itemsize is a C int)");
+      t.itemsize = *sum;
       skip_space();
       if (peek() == ',') {
         ++pos_;
@@ -287,28 +285,33 @@ class header_parser {
     return t;
   }
 
-  std::int64_t parse_field(int depth, std::string& literal) {
+  /// One field: appends its literal, checks its name and title against `used`, returns its size.
+  std::int64_t parse_field(int depth, std::string& literal, std::vector<std::string>& used) {
     expect('(', "a record field is a tuple (name, type[, shape])");
     skip_space();
+    const std::size_t at = pos_;
     literal += "(";
+    std::string name;
+    std::optional<std::string> title;
     if (peek() == '(') {  // (title, name)
       ++pos_;
       skip_space();
-      const std::string title = parse_quoted("a field title");
+      title = parse_quoted("a field title");
       skip_space();
       expect(',', "expected ',' between a field's title and name");
       skip_space();
-      const std::string name = parse_quoted("a field name");
+      name = parse_quoted("a field name");
       skip_space();
       expect(')', "expected ')' after a field's (title, name)");
       // Appended piece by piece: "(" + ... trips a false GCC 12 -Wrestrict warning.
       literal += '(';
-      literal += python_repr(title);
+      literal += python_repr(*title);
       literal += ", ";
       literal += python_repr(name);
       literal += ')';
     } else {
-      literal += python_repr(parse_quoted("a field name"));
+      name = parse_quoted("a field name");
+      literal += python_repr(name);
     }
     skip_space();
     expect(',', "expected ',' after a field's name");
@@ -320,6 +323,19 @@ class header_parser {
       type = parse_type_string_literal();
     else
       fail("a field's type is a type string or a list of fields");
+    // np.load drops an untitled plain-void field named '' as padding; every other name and title
+    // must be new, or NumPy refuses the type (and the file).
+    const bool padding = name.empty() && !title && !type.record && type.type.kind == 'V';
+    if (!padding) {
+      const auto taken = [&](const std::string& s) { return std::find(used.begin(), used.end(), s) != used.end(); };
+      if (taken(name)) fail_at(at, "field name " + python_repr(name) + " is used twice (NumPy: name already used as a name or title)");
+      used.push_back(name);
+      if (title) {
+        if (taken(*title))
+          fail_at(at, "field title " + python_repr(*title) + " is used twice (NumPy: title already used as a name or title)");
+        used.push_back(*title);
+      }
+    }
     literal += ", ";
     literal += type.literal;
     std::int64_t count = 1;
@@ -336,8 +352,9 @@ class header_parser {
           shape.push_back(parse_extent("a field's shape"));
         }
         for (const auto e : shape) {
+          if (e > int_max) fail_at(at, "a field's shape " + shape_string(shape) + " has an extent beyond a C int");
           const auto next = detail::checked_mul(count, e);
-          if (!next || *next > (std::int64_t(1) << 40)) fail("a field's shape is too large");
+          if (!next || *next > int_max) fail_at(at, "a field's shape " + shape_string(shape) + " is too large");
           count = *next;
         }
         if (!shape.empty()) {  // dtype.descr drops a () shape
@@ -351,7 +368,12 @@ class header_parser {
     }
     expect(')', "expected ')' after a record field");
     literal += ")";
-    return type.itemsize * count;
+    // Both factors are at most a C int, so the product fits int64.
+    const std::int64_t bytes = type.itemsize * count;
+    if (bytes > int_max)
+      fail_at(at, "a field of " + std::to_string(count) + " elements of " + std::to_string(type.itemsize) +
+                      " bytes exceeds " + std::to_string(int_max) + " bytes (NumPy's itemsize is a C int)");
+    return bytes;
   }
 
   std::string parse_quoted(const char* what) {
@@ -433,6 +455,8 @@ class header_parser {
     if (overflow) fail_at(start, what + " extent does not fit int64");
     return v;
   }
+
+  static constexpr std::int64_t int_max = std::numeric_limits<int>::max();
 
   std::string_view text_;
   std::size_t pos_ = 0;

@@ -28,6 +28,7 @@
 #include <system_error>
 #include <utility>
 
+#include "io/signal_slot.hpp"
 #include "stridecopy/error.hpp"
 
 namespace stridecopy::detail {
@@ -36,13 +37,8 @@ namespace {
 
 // ---- the registry of live named temporaries ------------------------------------------------------
 
-// The signal handler may only touch lock-free atomics and plain memory that no one is writing.
-// A slot is free (0), claimed by one writer (1) or live (2); the handler claims a live slot before it
-// reads the name, so a name is never read while it is rewritten.
-constexpr int slot_free = 0;
-constexpr int slot_busy = 1;
-constexpr int slot_live = 2;
-static_assert(std::atomic<int>::is_always_lock_free);
+// The handler claims a live slot before it reads the name, so a name is never read while it is
+// rewritten (io/signal_slot.hpp).
 
 constexpr std::string_view temp_prefix = ".stridecopy-";
 constexpr std::size_t temp_random_chars = 6;
@@ -233,8 +229,8 @@ void output_file::fail(const std::string& what, int err) const {
   std::string msg = ".npy file " + quote_path(path_.native());
   if (target_ != path_) msg += " (symbolic link to " + quote_path(target_.native()) + ")";
   msg += ": " + what;
-  if (err != 0) msg += ": " + errno_text(err);
-  throw npy_error(msg);
+  if (err == 0) throw npy_error(msg);
+  throw file_error(msg + ": " + errno_text(err), err, path_.native());
 }
 
 void output_file::abandon() noexcept {
@@ -266,9 +262,12 @@ void output_file::open_target(const std::filesystem::path& path, const output_op
   target_ = path;
   const std::string& given = path.native();
   if (given.empty()) fail("cannot open", ENOENT);
+  // The system calls would end the name at its first NUL and write another file.
+  if (given.find('\0') != std::string::npos)
+    throw invalid_argument(".npy file " + quote_path(given) + ": embedded null byte in the path");
 
   auto [dir, name] = split_path(given);
-  if (names_a_directory(name)) fail("is a directory", 0);
+  if (names_a_directory(name)) fail("cannot open", EISDIR);
   unique_fd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.get() < 0) {
     const int err = errno;
@@ -317,7 +316,7 @@ void output_file::open_target(const std::filesystem::path& path, const output_op
     const std::string shown_dir = split_path(target_.native()).first;
     target_ = absolute || target_.native().find('/') == std::string::npos ? link : shown_dir + "/" + link;
     auto [link_dir, link_name] = split_path(link);
-    if (names_a_directory(link_name)) fail("is a directory", 0);
+    if (names_a_directory(link_name)) fail("cannot open", EISDIR);
     const int next = ::openat(absolute ? AT_FDCWD : dir_fd.get(), link_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (next < 0) {
       const int err = errno;
@@ -338,7 +337,7 @@ void output_file::open_target(const std::filesystem::path& path, const output_op
     if (const int err = make_temporary(0666, options)) fail("cannot create a temporary file in its directory", err);
     return;
   }
-  if (S_ISDIR(st.st_mode)) fail("is a directory", 0);
+  if (S_ISDIR(st.st_mode)) fail("cannot open", EISDIR);
   if (!S_ISREG(st.st_mode)) {
     // FIFOs and devices are written, never replaced: renaming over /dev/null would replace /dev/null.
     open_direct(O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW, "cannot open for writing");

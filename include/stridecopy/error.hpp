@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace stridecopy {
 
@@ -25,6 +26,13 @@ class invalid_index : public error {
   using error::error;
 };
 
+/// A slice step of zero. An invalid_index like every other refused index; NumPy raises ValueError
+/// for it (Python's slice rules), where the other index errors are IndexError.
+class zero_step : public invalid_index {
+ public:
+  using invalid_index::invalid_index;
+};
+
 /// A numeric argument outside its range (a thread count, a size).
 class invalid_argument : public error {
  public:
@@ -41,6 +49,21 @@ class out_of_memory : public error {
 class npy_error : public error {
  public:
   using error::error;
+};
+
+/// A file that the operating system would not open, read or write: `code()` is its errno (ENOENT,
+/// EACCES, ENOSPC, ...), so callers can tell a missing file from a full disk without reading the
+/// message; `path()` is the file's name as given. A malformed file is a plain npy_error.
+class file_error : public npy_error {
+ public:
+  file_error(const std::string& what, int code, std::string path)
+      : npy_error(what), code_(code), path_(std::move(path)) {}
+  [[nodiscard]] int code() const noexcept { return code_; }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  int code_;
+  std::string path_;
 };
 
 /// A CUDA runtime call that failed; the message names the call and CUDA's own description.

@@ -26,7 +26,8 @@ struct index_item {
 };
 
 /// Parses "[:, ::-1, :, :]", "..., 1, ::2", "None, 0", "" (brackets optional, any whitespace,
-/// one trailing comma). Throws invalid_index quoting the string and the offending position.
+/// one trailing comma; "" and "()" are the empty tuple, "[]" is refused as Python refuses a[]).
+/// Throws invalid_index quoting the string and the offending position.
 std::vector<index_item> parse_index(std::string_view numpy_index);
 
 /// Applies NumPy basic indexing with NumPy's exact semantics (Python's slice.indices clamping,

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,10 @@
 #include "stridecopy/view.hpp"
 
 namespace stridecopy {
+
+namespace detail {
+class mapping_guard;
+}  // namespace detail
 
 /// What a .npy header says.
 struct npy_header {
@@ -48,13 +53,22 @@ std::string make_npy_header(std::string_view descr, std::span<const std::int64_t
 npy_header read_npy_header(const std::filesystem::path& path);
 
 /// Reads a whole .npy file into host memory. A Fortran-ordered file comes back as an F-strided
-/// array (its view is what NumPy's np.load gives). Throws npy_error; never reads past the file.
-host_array load_npy(const std::filesystem::path& path);
+/// array (its view is what NumPy's np.load gives); `header`, when given, receives the header of the
+/// very file the data came from (read_npy_header afterwards might read a file replaced meanwhile).
+/// Throws npy_error (file_error where the system refused to open or read it, invalid_argument for a
+/// path with a NUL byte); never reads past the file.
+host_array load_npy(const std::filesystem::path& path, npy_header* header = nullptr);
 
 /// A .npy file opened for reading without copying it: a regular file is mapped read-only (as
 /// np.load(path, mmap_mode="r") maps it), so a view reads the page cache directly and only the pages
 /// it touches; anything that cannot be mapped (a pipe) is read into memory. The same checks as
 /// load_npy (header, size, trailing bytes), naming the file. Move-only; views of it live as long as it.
+///
+/// Another process may truncate the file while it is mapped. A read of a page it no longer backs
+/// would kill the process with SIGBUS; while a mapped_npy lives, stridecopy's SIGBUS handler (the
+/// previous one is chained for every other fault, and restored when the last mapped_npy goes) makes
+/// such a read see zeros and records the loss: check_intact() after reading, before trusting what was
+/// read. save_npy and load_npy_to_device check it themselves.
 class mapped_npy {
  public:
   explicit mapped_npy(const std::filesystem::path& path);
@@ -73,6 +87,9 @@ class mapped_npy {
   /// A host view of the whole array in the file's order (C, or F where the header says so), with
   /// the data's bounds recorded.
   [[nodiscard]] view as_view() const;
+  /// Throws npy_error naming the file when it was truncated under the mapping and a read found one of
+  /// the pages it lost (that read saw zeros): whatever was copied from the file is incomplete.
+  void check_intact() const;
 
  private:
   npy_header header_;
@@ -80,6 +97,7 @@ class mapped_npy {
   void* map_ = nullptr;
   std::size_t map_bytes_ = 0;
   host_array loaded_;
+  std::unique_ptr<detail::mapping_guard> guard_;
 };
 
 /// A .npy file (or `numpy_index` of it: "[:, ::-1]", the CLI's syntax) in a new C-order device_array

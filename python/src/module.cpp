@@ -25,23 +25,22 @@ void translate(const std::exception_ptr& p, void*) {
     nb::object exc = nb::handle(cuda_error_type)(e.what());
     exc.attr("code") = e.code();
     PyErr_SetObject(cuda_error_type, exc.ptr());
+  } catch (const stridecopy::zero_step& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());  // NumPy: ValueError: slice step cannot be zero
   } catch (const stridecopy::invalid_index& e) {
     PyErr_SetString(PyExc_IndexError, e.what());
   } catch (const stridecopy::invalid_view& e) {
     PyErr_SetString(PyExc_ValueError, e.what());
   } catch (const stridecopy::invalid_argument& e) {
     PyErr_SetString(PyExc_ValueError, e.what());
+  } catch (const stridecopy::file_error& e) {
+    // OSError(errno, message) is the subclass for that errno (FileNotFoundError, PermissionError, ...).
+    nb::object exc = nb::handle(PyExc_OSError)(e.code(), e.what());
+    PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
   } catch (const stridecopy::npy_error& e) {
     PyErr_SetString(PyExc_ValueError, e.what());
   } catch (const stridecopy::error& e) {
     PyErr_SetString(PyExc_RuntimeError, e.what());
-  } catch (const sp::os_error& e) {
-    if (e.code) {
-      nb::object exc = nb::handle(PyExc_OSError)(e.code, e.what());
-      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
-    } else {
-      PyErr_SetString(PyExc_OSError, e.what());
-    }
   }
   // Anything else propagates to nanobind's own translators (std exceptions, python_error).
 }
@@ -70,7 +69,7 @@ NB_MODULE(_stridecopy, m) {
   sp::register_npy(m);
 
   m.def(
-      "view", [](nb::handle obj) { return sp::view_of(obj); }, "obj"_a,
+      "view", [](nb::handle obj) { return sp::view_of(obj); }, "obj"_a.none(),
       nb::sig("def view(obj: object) -> View"),
       "A View of `obj` without copying: anything with __dlpack__ (NumPy, PyTorch, CuPy, JAX), "
       "__cuda_array_interface__ (CuPy, Numba), __array_interface__ or the buffer protocol. Negative strides "

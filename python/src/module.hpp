@@ -25,12 +25,8 @@ enum class element : std::uint8_t {
   viewed,    ///< S, U, V, big-endian or long double: bytes, then .view(dtype); .npy header as np.save
   opaque,    ///< structured, datetime and the like: bytes ('V'); .npy written by np.save itself
   bfloat16,  ///< bytes ('V2'); ml_dtypes.bfloat16 in NumPy, DLPack's bfloat for device results
-};
-
-/// An OSError for the translator, with its errno when one is known.
-struct os_error : std::runtime_error {
-  os_error(const std::string& what, int err) : std::runtime_error(what), code(err) {}
-  int code;
+  custom,    ///< another package's NumPy dtype (ml_dtypes' float8, int4, ...): bytes, NumPy's dtype
+             ///< kept beside; .npy written by np.save itself
 };
 
 [[noreturn]] inline void cuda_failed(const char* call, cudaError_t rc) {
@@ -168,8 +164,13 @@ element classify(const dtype& t);
 inline bool needs_numpy_name(const dtype& t) { return t.kind == 'M' || t.kind == 'm'; }
 /// NumPy's dtype for a .npy descr literal (npy_header::descr).
 nb::object numpy_dtype_of_descr(const std::string& descr);
-/// os.fspath(path) as the bytes the file system takes.
+/// os.fspath(path) as the bytes the file system takes; ValueError for a NUL byte, as open() says.
 std::string fs_path(nb::handle path);
+/// A Python attribute, or an empty object where it is missing (AttributeError); any other error the
+/// object raises propagates, as NumPy lets it.
+nb::object optional_attr(nb::handle obj, const char* name);
+/// "int" for an int, "tuple" for a tuple: what Python's messages call a value's type.
+std::string py_type_name(nb::handle obj);
 py_view apply_key(const py_view& v, nb::handle key);
 /// view.numpy(out, stream, threads): the copy into host memory.
 nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int threads = 0);

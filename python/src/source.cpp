@@ -5,9 +5,13 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "dlpack.hpp"
@@ -17,11 +21,15 @@ namespace stridecopy::python {
 
 using namespace nb::literals;
 
-namespace {
-
 std::string py_type_name(nb::handle obj) { return nb::type_name(obj.type()).c_str(); }
 
-}  // namespace
+nb::object optional_attr(nb::handle obj, const char* name) {
+  PyObject* r = PyObject_GetAttrString(obj.ptr(), name);
+  if (r) return nb::steal(r);
+  if (!PyErr_ExceptionMatches(PyExc_AttributeError)) throw nb::python_error();
+  PyErr_Clear();
+  return {};
+}
 
 element classify(const dtype& t) {
   if (t.byteorder == '>') return element::viewed;
@@ -83,7 +91,14 @@ bool parse_format(const char* format, Py_ssize_t itemsize, dtype& t) {
 }
 
 bool is_numpy_dtype(nb::handle d) {
-  return !d.is_none() && PyObject_IsInstance(d.ptr(), numpy_module().attr("dtype").ptr()) == 1;
+  return d.is_valid() && !d.is_none() && PyObject_IsInstance(d.ptr(), numpy_module().attr("dtype").ptr()) == 1;
+}
+
+/// A dtype another package registered with NumPy (ml_dtypes' bfloat16, float8_*, int4, ...): its
+/// scalar type lives outside NumPy. Their typestr ('<V1', '<f1') does not name them.
+bool is_custom_dtype(nb::handle d) {
+  const std::string module = nb::cast<std::string>(nb::getattr(d.attr("type"), "__module__", nb::str("numpy")));
+  return module != "numpy" && module.rfind("numpy.", 0) != 0;
 }
 
 /// A dtype the library copies as opaque bytes, named by NumPy's dtype `d`.
@@ -94,8 +109,21 @@ void set_opaque(py_view& v, nb::handle d) {
   const std::string name = nb::cast<std::string>(d.attr("name"));
   const std::string kind = nb::cast<std::string>(d.attr("kind"));
   if (kind == "O") throw nb::type_error("object arrays hold Python pointers, which cannot be copied as data");
-  v.how = (name == "bfloat16" && itemsize == 2) ? element::bfloat16 : element::opaque;
+  v.how = (name == "bfloat16" && itemsize == 2) ? element::bfloat16
+          : is_custom_dtype(d)                   ? element::custom
+                                                 : element::opaque;
   v.dtype = nb::borrow(d);
+}
+
+/// NumPy's dtype for a buffer whose PEP 3118 format the library does not read (a struct: a record
+/// through a memoryview), or an empty object where NumPy cannot read it either.
+nb::object numpy_dtype_of_buffer(nb::handle obj, Py_ssize_t itemsize) {
+  try {
+    nb::object d = numpy_module().attr("asarray")(obj).attr("dtype");
+    if (is_numpy_dtype(d) && nb::cast<Py_ssize_t>(d.attr("itemsize")) == itemsize) return d;
+  } catch (nb::python_error&) {
+  }
+  return {};
 }
 
 /// Byte strides → element strides. Extents of 0 or 1 never use theirs; any other must be whole elements.
@@ -116,12 +144,6 @@ std::vector<std::int64_t> element_strides(const std::vector<std::int64_t>& bytes
                                 .c_str());
     }
   }
-  return out;
-}
-
-std::vector<std::int64_t> int_tuple(nb::handle seq) {
-  std::vector<std::int64_t> out;
-  for (nb::handle x : seq) out.push_back(nb::cast<std::int64_t>(x));
   return out;
 }
 
@@ -149,7 +171,18 @@ bool from_buffer(nb::handle obj, py_view& out) {
   const Py_buffer& b = src->buffer;
   if (b.suboffsets) throw nb::value_error("buffers with suboffsets (arrays of pointers) are not strided views");
   const int ndim = b.ndim;
-  std::vector<std::int64_t> shape(b.shape, b.shape + ndim), bytes(b.strides, b.strides + ndim);
+  std::vector<std::int64_t> shape(b.shape, b.shape + ndim), bytes(static_cast<std::size_t>(ndim));
+  if (b.strides) {
+    std::copy(b.strides, b.strides + ndim, bytes.begin());
+  } else {
+    // No strides (ctypes arrays, among others): the buffer protocol's word for C-contiguous.
+    // (Unsigned: a buffer that lies about its shape wraps here and is refused by make_view.)
+    std::uint64_t step = std::uint64_t(b.itemsize);
+    for (int i = ndim - 1; i >= 0; --i) {
+      bytes[std::size_t(i)] = static_cast<std::int64_t>(step);
+      step *= static_cast<std::uint64_t>(shape[std::size_t(i)]);
+    }
+  }
   dtype t;
   if (b.format && std::strcmp(b.format, "O") == 0)
     throw nb::type_error("object arrays hold Python pointers, which cannot be copied as data");
@@ -157,9 +190,12 @@ bool from_buffer(nb::handle obj, py_view& out) {
     out.v.type = t;
     out.how = classify(t);
   } else {
-    // A record or other layout NumPy describes: bytes, typed by the owner's dtype where it has one.
+    // A record or other layout NumPy describes: bytes, typed by the owner's dtype where it has one,
+    // else by NumPy's reading of the format (a memoryview of a record array names its fields there).
     nb::object d = nb::getattr(obj, "dtype", nb::none());
-    if (is_numpy_dtype(d) && nb::cast<Py_ssize_t>(d.attr("itemsize")) == b.itemsize) {
+    if (!is_numpy_dtype(d) || nb::cast<Py_ssize_t>(d.attr("itemsize")) != b.itemsize)
+      d = numpy_dtype_of_buffer(obj, b.itemsize);
+    if (is_numpy_dtype(d)) {
       set_opaque(out, d);
     } else {
       out.v.type = dtype{'V', int(b.itemsize), '|'};
@@ -224,8 +260,8 @@ void dlpack_type(const DLDataType& d, py_view& out) {
   out.how = element::plain;
 }
 
-/// False when the producer refused the export (BufferError, kept in `failure`): another protocol may do.
-bool from_dlpack(nb::handle obj, py_view& out, std::string& failure) {
+/// False when the producer refused the export (kept in `failure`): another protocol may do.
+bool from_dlpack(nb::handle obj, py_view& out, std::optional<nb::python_error>& failure) {
   int device_type = kDLCPU, device_id = 0;
   if (nb::hasattr(obj, "__dlpack_device__")) {
     nb::object d = obj.attr("__dlpack_device__")();
@@ -243,7 +279,7 @@ bool from_dlpack(nb::handle obj, py_view& out, std::string& failure) {
     if (!e.matches(PyExc_BufferError) && !e.matches(PyExc_ValueError) && !e.matches(PyExc_TypeError) &&
         !e.matches(PyExc_RuntimeError))
       throw;
-    failure = e.what();
+    failure.emplace(std::move(e));
     return false;
   }
   source_ptr src = make_source();
@@ -301,8 +337,65 @@ bool from_dlpack(nb::handle obj, py_view& out, std::string& failure) {
 
 // ---- __cuda_array_interface__ and __array_interface__
 
-void interface_type(nb::handle obj, nb::dict d, py_view& out) {
-  const std::string typestr = nb::cast<std::string>(d["typestr"]);
+/// Reads the values of an array interface, each checked as NumPy checks it, with a message naming
+/// the entry: `where` is "__array_interface__" or "__cuda_array_interface__".
+class interface_reader {
+ public:
+  interface_reader(const char* where, nb::dict d) : where_(where), d_(std::move(d)) {}
+
+  /// d[key] or an empty object when it is absent.
+  [[nodiscard]] nb::object get(const char* key) const {
+    return d_.contains(key) ? nb::object(d_[key]) : nb::object();
+  }
+  [[nodiscard]] nb::object required(const char* key) const {
+    nb::object v = get(key);
+    if (!v.is_valid()) throw nb::key_error((where_ + " has no '" + key + "'").c_str());
+    return v;
+  }
+  /// An int: TypeError for anything else (bools included), ValueError for a negative one where
+  /// none may be, OverflowError beyond what the C type holds (as NumPy's own conversions raise it).
+  template <class T>
+  T integer(nb::handle x, const std::string& what, bool may_be_negative = false) const {
+    if (!PyLong_Check(x.ptr()) || PyBool_Check(x.ptr()))
+      throw nb::type_error((where_ + what + " must be an integer, not " + py_type_name(x)).c_str());
+    const std::string said = where_ + what + " is " + std::string(nb::str(x).c_str());
+    if (!may_be_negative && PyObject_RichCompareBool(x.ptr(), nb::int_(0).ptr(), Py_LT) == 1)
+      throw nb::value_error((said + ", which is negative").c_str());
+    if constexpr (std::is_unsigned_v<T>) {
+      const unsigned long long v = PyLong_AsUnsignedLongLong(x.ptr());
+      if (!PyErr_Occurred() && v <= std::numeric_limits<T>::max()) return T(v);
+    } else {
+      int overflow = 0;
+      const long long v = PyLong_AsLongLongAndOverflow(x.ptr(), &overflow);
+      if (!overflow && !PyErr_Occurred()) return T(v);
+    }
+    PyErr_Clear();
+    PyErr_SetString(PyExc_OverflowError, (said + ", which does not fit " + std::to_string(8 * sizeof(T)) + " bits").c_str());
+    throw nb::python_error();
+  }
+  /// A tuple of ints (shape, strides).
+  std::vector<std::int64_t> int_tuple(const char* key, bool non_negative) const {
+    nb::object t = required(key);
+    if (!nb::isinstance<nb::tuple>(t))
+      throw nb::type_error((where_ + "['" + key + "'] must be a tuple, not " + py_type_name(t)).c_str());
+    std::vector<std::int64_t> out;
+    std::size_t i = 0;
+    for (nb::handle x : t)
+      out.push_back(integer<std::int64_t>(x, std::string("['") + key + "'][" + std::to_string(i++) + "]", !non_negative));
+    return out;
+  }
+  [[nodiscard]] const std::string& where() const { return where_; }
+
+ private:
+  std::string where_;
+  nb::dict d_;
+};
+
+void interface_type(nb::handle obj, const interface_reader& r, py_view& out) {
+  nb::object typestr_obj = r.required("typestr");
+  if (!PyUnicode_Check(typestr_obj.ptr()))
+    throw nb::type_error((r.where() + "['typestr'] must be a string, not " + py_type_name(typestr_obj)).c_str());
+  const std::string typestr = nb::cast<std::string>(typestr_obj);
   // NumPy's own dtype where the owner has one (bfloat16, records, datetime), else the typestr's.
   nb::object owner_dtype = nb::getattr(obj, "dtype", nb::none());
   if (is_numpy_dtype(owner_dtype) && nb::cast<std::string>(owner_dtype.attr("str")) == typestr) {
@@ -313,8 +406,7 @@ void interface_type(nb::handle obj, nb::dict d, py_view& out) {
       set_opaque(out, owner_dtype);
       return;
     }
-    if (needs_numpy_name(t) || (t.kind == 'V' && (nb::cast<std::string>(owner_dtype.attr("name")) == "bfloat16" ||
-                                                  !owner_dtype.attr("fields").is_none()))) {
+    if (needs_numpy_name(t) || is_custom_dtype(owner_dtype) || (t.kind == 'V' && !owner_dtype.attr("fields").is_none())) {
       set_opaque(out, owner_dtype);
       return;
     }
@@ -329,30 +421,55 @@ void interface_type(nb::handle obj, nb::dict d, py_view& out) {
   }
   out.how = classify(out.v.type);
   if (needs_numpy_name(out.v.type)) return set_opaque(out, numpy_module().attr("dtype")(typestr));
-  if (out.v.type.kind == 'V' && d.contains("descr")) {
-    // A record type: NumPy can name it from the descr list.
-    nb::object descr = d["descr"];
-    if (nb::len(descr) > 1 || !nb::cast<std::string>(descr[0][0]).empty()) set_opaque(out, numpy_module().attr("dtype")(descr));
+  nb::object descr = r.get("descr");
+  if (out.v.type.kind == 'V' && descr.is_valid() && nb::isinstance<nb::list>(descr) && nb::len(descr) > 0) {
+    // A record type: NumPy names it from the descr list (a lone unnamed field is the typestr again).
+    nb::object first = descr[0];
+    const bool lone_unnamed = nb::len(descr) == 1 && nb::isinstance<nb::tuple>(first) && nb::len(first) >= 1 &&
+                              nb::isinstance<nb::str>(first[0]) && nb::cast<std::string>(first[0]).empty();
+    if (lone_unnamed) return;
+    nb::object named;
+    try {
+      named = numpy_module().attr("dtype")(descr);
+    } catch (nb::python_error& e) {
+      nb::raise_from(e, PyExc_TypeError, "%s", (r.where() + "['descr'] is not a record type NumPy reads").c_str());
+    }
+    if (nb::cast<int>(named.attr("itemsize")) != out.v.type.itemsize)
+      throw nb::value_error((r.where() + "['descr'] describes " + std::to_string(nb::cast<int>(named.attr("itemsize"))) +
+                             "-byte records but 'typestr' " + typestr + " says " +
+                             std::to_string(out.v.type.itemsize))
+                                .c_str());
+    set_opaque(out, named);
   }
 }
 
 bool from_interface(nb::handle obj, py_view& out, bool cuda) {
   const char* name = cuda ? "__cuda_array_interface__" : "__array_interface__";
-  nb::object found = nb::getattr(obj, name, nb::none());
-  if (found.is_none()) return false;
-  if (!nb::isinstance<nb::dict>(found)) throw nb::type_error((std::string(name) + " is not a dict").c_str());
-  nb::dict d = nb::borrow<nb::dict>(found);
-  if (d.contains("mask") && !d["mask"].is_none())
+  // An interface that raises is the producer's error, as NumPy reports it; only a missing one is
+  // "no such protocol".
+  nb::object found = optional_attr(obj, name);
+  if (!found.is_valid() || found.is_none()) return false;
+  if (!nb::isinstance<nb::dict>(found))
+    throw nb::type_error((std::string(name) + " must be a dict, not " + py_type_name(found)).c_str());
+  const interface_reader r(name, nb::borrow<nb::dict>(found));
+  nb::object mask = r.get("mask");
+  if (mask.is_valid() && !mask.is_none())
     throw nb::value_error((std::string(name) + " has a mask; masked arrays are not supported").c_str());
-  nb::object data = d["data"];
-  if (!nb::isinstance<nb::tuple>(data))
-    throw nb::type_error((std::string(name) + "['data'] is not a (pointer, read_only) tuple").c_str());
-  interface_type(obj, d, out);
-  const std::vector<std::int64_t> shape = int_tuple(d["shape"]);
+  nb::object data = r.required("data");
+  if (!nb::isinstance<nb::tuple>(data) || nb::len(data) != 2)
+    throw nb::type_error((std::string(name) + "['data'] must be a (pointer, read_only) tuple, not " +
+                          std::string(nb::repr(data).c_str()))
+                             .c_str());
+  interface_type(obj, r, out);
+  const std::vector<std::int64_t> shape = r.int_tuple("shape", true);
   std::vector<std::int64_t> strides;
-  if (d.contains("strides") && !d["strides"].is_none())
-    strides = element_strides(int_tuple(d["strides"]), shape, out.v.type.itemsize);
-  const auto ptr = nb::cast<std::uintptr_t>(data[0]);
+  if (nb::object st = r.get("strides"); st.is_valid() && !st.is_none())
+    strides = element_strides(r.int_tuple("strides", false), shape, out.v.type.itemsize);
+  if (!strides.empty() && strides.size() != shape.size())
+    throw nb::value_error((std::string(name) + "['strides'] has " + std::to_string(strides.size()) +
+                           " entries for a shape of " + std::to_string(shape.size()))
+                              .c_str());
+  const auto ptr = r.integer<std::uintptr_t>(data[0], "['data'][0] (the pointer)");
   source_ptr src = make_source();
   src->how = cuda ? source::kind::cuda_array_interface : source::kind::array_interface;
   src->owner = nb::borrow(obj);
@@ -465,14 +582,19 @@ py_view view_of(nb::handle obj) {
   // A CUDA array interface of version 3 names the producer's stream, so it is as good as DLPack; and
   // CuPy's DLPack export garbled negative strides (cupy/cupy#10172) where its interface never did.
   if (cuda_interface_version(obj) >= 3 && from_interface(obj, out, true)) return out;
-  std::string dlpack_failure;
+  std::optional<nb::python_error> dlpack_failure;
   if (nb::hasattr(obj, "__dlpack__") && from_dlpack(obj, out, dlpack_failure)) return out;
   if (from_interface(obj, out, true)) return out;
   if (from_interface(obj, out, false)) return out;
-  if (!dlpack_failure.empty())
-    throw nb::type_error(("cannot view " + py_type_name(obj) + ": its __dlpack__ refused (" + dlpack_failure +
-                          ") and it has no other array protocol")
-                             .c_str());
+  if (dlpack_failure) {
+    // The producer's reason in one line; its traceback stays on the chained exception.
+    const std::string reason = std::string(nb::type_name(dlpack_failure->type()).c_str()) + ": " +
+                               std::string(nb::str(dlpack_failure->value()).c_str());
+    nb::raise_from(*dlpack_failure, PyExc_TypeError, "%s",
+                   ("cannot view " + py_type_name(obj) + ": its __dlpack__ refused the export (" + reason +
+                    ") and it has no other array protocol")
+                       .c_str());
+  }
   throw nb::type_error(("cannot view " + py_type_name(obj) +
                         ": stridecopy.view takes an object with __dlpack__, __cuda_array_interface__, "
                         "__array_interface__ or the buffer protocol")
@@ -481,24 +603,43 @@ py_view view_of(nb::handle obj) {
 
 // ---- streams
 
+namespace {
+
+/// A stream handle given as a Python int (directly or by a stream object): a pointer's bits.
+std::uintptr_t stream_handle(nb::handle x, const std::string& what) {
+  if (!PyLong_Check(x.ptr()) || PyBool_Check(x.ptr()))
+    throw nb::type_error((what + " must be an int, not " + py_type_name(x)).c_str());
+  const std::string said = what + " " + std::string(nb::str(x).c_str());
+  if (PyObject_RichCompareBool(x.ptr(), nb::int_(0).ptr(), Py_LT) == 1)
+    throw nb::value_error((said + " is negative").c_str());
+  const unsigned long long v = PyLong_AsUnsignedLongLong(x.ptr());
+  if (PyErr_Occurred() || v > UINTPTR_MAX) {
+    PyErr_Clear();
+    throw nb::value_error((said + " does not fit a pointer").c_str());
+  }
+  return std::uintptr_t(v);
+}
+
+}  // namespace
+
 stream_arg parse_stream(nb::handle s) {
   stream_arg out;
   if (s.is_none()) return out;
   out.given = true;
-  long long value = 0;
+  std::uintptr_t value = 0;
   if (PyBool_Check(s.ptr())) {
     throw nb::type_error("stream must be None, an int handle or a CUDA stream object, not a bool");
   } else if (PyLong_Check(s.ptr())) {
-    value = nb::cast<long long>(s);
+    value = stream_handle(s, "stream handle");
   } else if (nb::hasattr(s, "__cuda_stream__")) {
     nb::object t = s.attr("__cuda_stream__")();
-    value = nb::cast<long long>(t[1]);
+    value = stream_handle(t[1], "stream.__cuda_stream__()[1]");
     out.owner = nb::borrow(s);
   } else if (nb::hasattr(s, "cuda_stream")) {  // torch.cuda.Stream before __cuda_stream__
-    value = nb::cast<long long>(s.attr("cuda_stream"));
+    value = stream_handle(s.attr("cuda_stream"), "stream.cuda_stream");
     out.owner = nb::borrow(s);
   } else if (nb::hasattr(s, "ptr")) {  // cupy.cuda.Stream
-    value = nb::cast<long long>(s.attr("ptr"));
+    value = stream_handle(s.attr("ptr"), "stream.ptr");
     out.owner = nb::borrow(s);
   } else {
     throw nb::type_error(("stream must be None, an int handle or an object with __cuda_stream__ "
@@ -506,10 +647,14 @@ stream_arg parse_stream(nb::handle s) {
                           py_type_name(s))
                              .c_str());
   }
-  if (value < 0) throw nb::value_error(("stream handle " + std::to_string(value) + " is negative").c_str());
   // 0 is the legacy default stream here (as in CUDA); 1 and 2 are the protocol's names for the
   // legacy and per-thread default streams, which CUDA's own handles happen to equal.
-  out.handle = value == 0 ? nullptr : reinterpret_cast<cudaStream_t>(static_cast<std::uintptr_t>(value));
+  out.handle = value == 0 ? nullptr : reinterpret_cast<cudaStream_t>(value);
+  // A stream orders work on a GPU; without one, saying nothing would pretend it did.
+  if (!cuda_available())
+    throw cuda_error("stream=" + std::string(nb::repr(s).c_str()) +
+                         " orders a copy on a CUDA device, and no CUDA device is available",
+                     100);  // cudaErrorNoDevice
   return out;
 }
 

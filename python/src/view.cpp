@@ -4,6 +4,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/ndarray.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -83,10 +84,17 @@ std::string fs_path(nb::handle path) {
   PyObject* p = PyOS_FSPath(path.ptr());
   if (!p) throw nb::python_error();
   nb::object o = nb::steal(p);
-  if (PyBytes_Check(p)) return std::string(PyBytes_AsString(p), std::size_t(PyBytes_Size(p)));
-  nb::object b = nb::steal(PyUnicode_EncodeFSDefault(p));
-  if (!b.is_valid()) throw nb::python_error();
-  return std::string(PyBytes_AsString(b.ptr()), std::size_t(PyBytes_Size(b.ptr())));
+  std::string bytes;
+  if (PyBytes_Check(p)) {
+    bytes.assign(PyBytes_AsString(p), std::size_t(PyBytes_Size(p)));
+  } else {
+    nb::object b = nb::steal(PyUnicode_EncodeFSDefault(p));
+    if (!b.is_valid()) throw nb::python_error();
+    bytes.assign(PyBytes_AsString(b.ptr()), std::size_t(PyBytes_Size(b.ptr())));
+  }
+  // The system would end the name there and open another file; open() and np.save say this.
+  if (bytes.find('\0') != std::string::npos) throw nb::value_error("embedded null byte");
+  return bytes;
 }
 
 namespace {
@@ -144,13 +152,15 @@ struct out_buffer {
   }
 };
 void check_out(py_view& self, nb::handle out, out_buffer& r) {
-  const auto fail_type = [&] {
-    throw nb::type_error(("out must be a writable, C-contiguous numpy.ndarray, not " +
-                          std::string(nb::type_name(out.type()).c_str()))
+  const auto fail_type = [&](const std::string& why) {
+    throw nb::type_error(("out must be a writable, C-contiguous array of the view's shape and dtype: a "
+                          "numpy.ndarray, or an object with the buffer protocol; " +
+                          why)
                              .c_str());
   };
   // Types with no buffer format (bfloat16, datetime) only have NumPy's __array_interface__.
   nb::object dt = nb::getattr(out, "dtype", nb::none());
+  if (!dt.is_none() && PyObject_IsInstance(dt.ptr(), numpy_module().attr("dtype").ptr()) != 1) dt = nb::none();
   nb::object mine = numpy_dtype(self);
   std::vector<std::int64_t> shape;
   bool readonly = false, c_contiguous = false;
@@ -162,18 +172,27 @@ void check_out(py_view& self, nb::handle out, out_buffer& r) {
     c_contiguous = PyBuffer_IsContiguous(&b, 'C') != 0;
     r.data = b.buf;
     r.bytes = std::size_t(b.len);
-    if (dt.is_none() && b.itemsize != self.v.type.itemsize) fail_type();
+    if (dt.is_none()) {
+      // No NumPy dtype: the buffer's format must name the view's element type (an int32 buffer
+      // does not take float32 data), as np.asarray(out).dtype would read it.
+      try {
+        dt = numpy_module().attr("asarray")(out).attr("dtype");
+      } catch (nb::python_error&) {
+        fail_type("NumPy cannot read the element type of this " + py_type_name(out) + " (format " +
+                  std::string(b.format ? b.format : "B") + ")");
+      }
+    }
   } else {
     PyErr_Clear();
     nb::object ai = nb::getattr(out, "__array_interface__", nb::none());
-    if (ai.is_none() || dt.is_none()) fail_type();
+    if (ai.is_none() || dt.is_none()) fail_type("got " + py_type_name(out));
     for (nb::handle x : ai["shape"]) shape.push_back(nb::cast<std::int64_t>(x));
     readonly = nb::cast<bool>(ai["data"][1]);
     c_contiguous = nb::cast<bool>(out.attr("flags").attr("c_contiguous"));
     r.data = reinterpret_cast<void*>(nb::cast<std::uintptr_t>(ai["data"][0]));
     r.bytes = nb::cast<std::size_t>(out.attr("nbytes"));
   }
-  if (!dt.is_none() && !dt.equal(mine))
+  if (!dt.equal(mine))
     throw nb::type_error(("out has dtype " + std::string(nb::str(dt).c_str()) + " but the view has dtype " +
                           std::string(nb::str(mine).c_str()))
                              .c_str());
@@ -333,6 +352,40 @@ nb::object wrap_host_array(host_array&& a, element how, nb::handle np_dtype) {
   return wrap_host(owned->data(), owned->bytes(), owned->type(), owned->lay(), owner, how, np_dtype);
 }
 
+namespace {
+
+/// The key as Python spells it ("[100000000000000000000, ::-1]"), with each item's position in
+/// that text: the library's messages then quote the numbers the caller gave, not their int64 clamps.
+std::string spell_key(nb::handle key, std::vector<index_item>& items) {
+  const auto spell = [](nb::handle x) -> std::string {
+    if (x.is_none()) return "None";
+    if (x.ptr() == Py_Ellipsis) return "...";
+    if (PySlice_Check(x.ptr())) {
+      std::string s;
+      const char* parts[3] = {"start", "stop", "step"};
+      for (int i = 0; i < 3; ++i) {
+        nb::object v = x.attr(parts[i]);
+        if (i) s += ':';
+        if (!v.is_none()) s += nb::str(nb::int_(v)).c_str();
+      }
+      if (nb::object step = x.attr("step"); step.is_none()) s.pop_back();  // "a:b", not "a:b:"
+      return s;
+    }
+    return nb::str(nb::int_(x)).c_str();
+  };
+  std::string text = "[";
+  const bool tuple = PyTuple_Check(key.ptr());
+  const Py_ssize_t n = tuple ? PyTuple_Size(key.ptr()) : 1;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    if (i) text += ", ";
+    items[std::size_t(i)].position = text.size();
+    text += spell(tuple ? nb::handle(PyTuple_GetItem(key.ptr(), i)) : key);
+  }
+  return text + "]";
+}
+
+}  // namespace
+
 py_view apply_key(const py_view& v, nb::handle key) {
   if (PyUnicode_Check(key.ptr())) {
     Py_ssize_t n = 0;
@@ -353,14 +406,14 @@ py_view apply_key(const py_view& v, nb::handle key) {
   } else {
     items.push_back(item_of(key));
   }
-  // The library spells the items out for its messages unless given the text they came from, and
-  // that spelling costs as much as the indexing: it is made only when there is a message to write
-  // (slice is pure, so the second call fails as the first did, in the library's own words).
+  // Spelling the key for a message costs as much as the indexing: it is made only when there is a
+  // message to write (slice is pure, so the second call fails as the first did).
   try {
     return with(v, slice(v.v, items, "?"));
   } catch (const invalid_index&) {
   }
-  return with(v, slice(v.v, items));
+  const std::string text = spell_key(key, items);
+  return with(v, slice(v.v, items, text));
 }
 
 nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int threads) {
@@ -402,40 +455,59 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int thre
 
 namespace {
 
-void view_save(py_view& self, nb::handle path, nb::handle stream) {
+/// view.save(file): np.save's conventions. An open binary file (anything with write()) is written at
+/// its position; a path (str, bytes, os.PathLike) gets ".npy" appended unless it ends so, and is
+/// written through the library's output_file (complete or not at all).
+void view_save(py_view& self, nb::handle file, nb::handle stream) {
   const stream_arg s = parse_stream(stream);
+  const bool file_object = optional_attr(file, "write").is_valid();
+  // Another package's dtype (bfloat16, float8, ...) is saved as np.save writes it, header and all
+  // ("<V2" where the library would write "|V2"); a file object is NumPy's to write to.
+  if (file_object || self.how == element::bfloat16 || self.how == element::custom) {
+    nb::object arr = view_numpy(self, nb::none(), stream);
+    numpy_module().attr("save")(file, arr);
+    return;
+  }
   std::string descr;  // the .npy descr of a type the library's dtype cannot spell
   if (self.how == element::opaque) {
     nb::object literal = numpy_module().attr("lib").attr("format").attr("dtype_to_descr")(numpy_dtype(self));
     descr = nb::cast<std::string>(nb::repr(literal));
     if (descr == "'|O'") throw nb::type_error("this type has no .npy descr np.load reads back without pickling");
   }
-  if (self.how == element::bfloat16) {
-    // np.save writes bfloat16 as ml_dtypes does ("<V2" plus its own checks); let it.
-    nb::object arr = view_numpy(self, nb::none(), stream);
-    nb::object f = nb::module_::import_("builtins").attr("open")(path, "wb");
-    try {
-      numpy_module().attr("save")(f, arr);
-    } catch (...) {
-      f.attr("close")();
-      throw;
-    }
-    f.attr("close")();
-    return;
-  }
-  const std::string p = fs_path(path);
+  std::string p = fs_path(file);
+  if (p.size() < 4 || p.compare(p.size() - 4, 4, ".npy") != 0) p += ".npy";
   if (self.v.memory == memory_kind::device) self.src->order_before(s);
-  try {
-    nb::gil_scoped_release unlocked;
-    save_npy(p, self.v, s.handle, descr);
-  } catch (const npy_error& e) {
-    throw os_error(e.what(), 0);  // save fails only for the file system's reasons
+  nb::gil_scoped_release unlocked;
+  save_npy(p, self.v, s.handle, descr);
+}
+
+[[noreturn]] void raise_axis_error(nb::handle axis, int rank) {
+  // NumPy's own type: both a ValueError and an IndexError, with NumPy's message.
+  static PyObject* axis_error = nullptr;  // leaked on purpose, as numpy_module
+  if (!axis_error) axis_error = nb::object(numpy_module().attr("exceptions").attr("AxisError")).release().ptr();
+  PyErr_SetObject(axis_error, nb::handle(axis_error)(nb::int_(axis), rank).ptr());
+  throw nb::python_error();
+}
+
+/// Axes as NumPy normalises them (numpy.lib.array_utils.normalize_axis_tuple): ints (anything with
+/// __index__), negative ones counted from the end; AxisError out of range, ValueError when repeated.
+std::vector<int> normalized_axes(nb::handle seq, int rank, const char* repeated) {
+  std::vector<int> axes;
+  std::vector<bool> seen(std::size_t(rank), false);
+  for (nb::handle a : seq) {
+    bool overflow = false;
+    const std::int64_t x = index_value(a, overflow);
+    if (overflow || x < -rank || x >= rank) raise_axis_error(a, rank);
+    const int axis = int(x < 0 ? x + rank : x);
+    if (seen[std::size_t(axis)]) throw nb::value_error(repeated);
+    seen[std::size_t(axis)] = true;
+    axes.push_back(axis);
   }
+  return axes;
 }
 
 /// Axes as NumPy's transpose takes them: none, ints, or one sequence (or None) of ints.
 py_view transpose_axes(const py_view& self, nb::handle args) {
-  std::vector<int> axes;
   nb::handle seq = args;
   nb::object none_given;
   if (nb::len(args) == 1) {
@@ -443,17 +515,14 @@ py_view transpose_axes(const py_view& self, nb::handle args) {
     if (a.is_none()) seq = none_given = nb::tuple();
     else if (!PyLong_Check(a.ptr()) && !PyIndex_Check(a.ptr())) seq = a;
   }
-  for (nb::handle a : seq) {
-    bool overflow = false;
-    const std::int64_t x = index_value(a, overflow);
-    if (overflow || x < INT32_MIN || x > INT32_MAX)
-      throw nb::index_error(("axis " + std::string(nb::str(a).c_str()) + " is out of bounds").c_str());
-    axes.push_back(int(x));
+  const int rank = self.v.rank();
+  if (nb::len(seq) == 0) {
+    std::vector<int> reversed;
+    for (int i = rank - 1; i >= 0; --i) reversed.push_back(i);
+    return with(self, permute(self.v, reversed));
   }
-  if (axes.empty()) {
-    for (int i = self.v.rank() - 1; i >= 0; --i) axes.push_back(i);
-  }
-  return with(self, permute(self.v, axes));
+  if (nb::len(seq) != std::size_t(rank)) throw nb::value_error("axes don't match array");
+  return with(self, permute(self.v, normalized_axes(seq, rank, "repeated axis in transpose")));
 }
 
 py_view view_flip(const py_view& self, nb::handle axis) {
@@ -465,13 +534,8 @@ py_view view_flip(const py_view& self, nb::handle axis) {
   nb::handle seq = axis;
   nb::object one;
   if (PyLong_Check(axis.ptr()) || PyIndex_Check(axis.ptr())) seq = one = nb::make_tuple(axis);
-  for (nb::handle a : seq) {
-    bool overflow = false;
-    const std::int64_t x = index_value(a, overflow);
-    if (overflow || x < INT32_MIN || x > INT32_MAX)
-      throw nb::index_error(("axis " + std::string(nb::str(a).c_str()) + " is out of bounds").c_str());
-    v = flip(v, int(x));
-  }
+  // Every axis checked before any flip: flip((0, 0)) would otherwise flip axis 0 back.
+  for (const int a : normalized_axes(seq, v.rank(), "repeated axis")) v = flip(v, a);
   return with(self, v);
 }
 
@@ -482,8 +546,46 @@ std::string view_repr(py_view& self) {
   } catch (nb::python_error&) {
     dt = "bfloat16";
   }
-  return "stridecopy.View(shape=" + shape_string(self.v.shape()) + ", dtype=" + dt + ", device='" + device_name(self) +
-         "')";
+  return "stridecopy.View(shape=" + shape_string(self.v.shape()) + ", dtype=" + dt +
+         ", strides=" + std::string(nb::str(int_tuple(self.v.strides(), self.v.type.itemsize)).c_str()) +
+         ", device='" + device_name(self) + "', memory='" + to_string(self.v.memory) + "')";
+}
+
+/// view.__dlpack__: the array API's export of a copy (a View is no array of its own): a host view's
+/// C-order NumPy array, or a device view copied into a DeviceArray on the consumer's stream. This is
+/// what torch.as_tensor and np.from_dlpack call.
+nb::object view_dlpack(py_view& self, nb::handle stream, nb::handle max_version, nb::handle dl_device,
+                       nb::handle copy) {
+  if (!copy.is_none() && !nb::cast<bool>(copy))
+    throw nb::buffer_error("a stridecopy View is not an array: exporting it always copies (copy=False)");
+  const bool on_device = self.v.memory == memory_kind::device;
+  if (!dl_device.is_none()) {
+    const int type = nb::cast<int>(dl_device[0]), id = nb::cast<int>(dl_device[1]);
+    const int mine = on_device ? 2 : 1, my_id = on_device ? std::max(self.src->device, 0) : 0;
+    if (type != mine || id != my_id)
+      throw nb::buffer_error(("__dlpack__: dl_device=(" + std::to_string(type) + ", " + std::to_string(id) +
+                              ") is not where this view's copy is made (" + std::to_string(mine) + ", " +
+                              std::to_string(my_id) + ")")
+                                 .c_str());
+  }
+  nb::object result;
+  nb::object passed_stream = nb::borrow(stream);
+  if (on_device) {
+    // Copied on the consumer's stream (None and -1: the legacy default stream), exported for it.
+    const bool own_stream = !stream.is_none() && !(PyLong_Check(stream.ptr()) && nb::cast<long long>(stream) == -1);
+    result = to_device_array(self, parse_stream(own_stream ? stream : nb::handle(Py_None)));
+  } else {
+    result = view_numpy(self, nb::none(), nb::none());
+    passed_stream = nb::none();  // host memory: nothing to order
+  }
+  nb::object fn = result.attr("__dlpack__");
+  if (max_version.is_none()) return fn("stream"_a = passed_stream);
+  try {
+    return fn("stream"_a = passed_stream, "max_version"_a = max_version);
+  } catch (nb::python_error& e) {
+    if (!e.matches(PyExc_TypeError)) throw;  // NumPy before 2.1 takes no max_version
+  }
+  return fn("stream"_a = passed_stream);
 }
 
 }  // namespace
@@ -520,6 +622,15 @@ void register_view(nb::module_& m) {
       .def_prop_ro(
           "ndim", [](const py_view& self) { return self.v.rank(); }, "The number of dimensions.")
       .def_prop_ro(
+          "itemsize", [](const py_view& self) { return self.v.type.itemsize; }, "The bytes of one element.")
+      .def(
+          "__len__",
+          [](const py_view& self) {
+            if (self.v.rank() == 0) throw nb::type_error("len() of unsized object");  // NumPy's words
+            return self.v.lay.shape[0];
+          },
+          "The extent of the first axis, as len() of a NumPy array; TypeError for a 0-d view.")
+      .def_prop_ro(
           "size", [](const py_view& self) { return element_count(self.v.lay); }, "The number of elements.")
       .def_prop_ro(
           "nbytes", [](const py_view& self) { return element_count(self.v.lay) * self.v.type.itemsize; },
@@ -528,25 +639,28 @@ void register_view(nb::module_& m) {
           "base", [](const py_view& self) { return self.src->owner; }, nb::sig("def base(self) -> object"),
           "The object the view reads (kept alive by the view).")
       .def("numpy", &view_numpy, "out"_a.none() = nb::none(), "stream"_a.none() = nb::none(), "threads"_a = 0,
-           nb::sig("def numpy(self, out: numpy.ndarray | None = None, stream: object = None, threads: int = 0) -> "
-                   "numpy.ndarray"),
+           nb::sig("def numpy(self, out: object = None, stream: object = None, threads: int = 0) -> numpy.ndarray"),
            "Copies the view into a C-order numpy.ndarray and returns it, complete.\n\n"
            "The new array lives in pinned memory from the library's caching pool where CUDA is present; "
            "the block returns to the pool when the array is garbage-collected. With `out`, fills that "
-           "preallocated array instead (same dtype and shape, C-contiguous, writeable). `stream` (None, an "
-           "int handle, or a torch / CuPy stream) orders the copy after the work queued on it; device views "
-           "are copied on it. `threads`: the most CPU threads the copy may use (0: get_num_threads()). The GIL "
-           "is released while copying.")
+           "preallocated array instead: a numpy.ndarray or any object with the buffer protocol (bytearray, "
+           "memoryview, array.array) of the view's shape and dtype, C-contiguous and writable. `stream` (None, "
+           "an int handle, or a torch / CuPy stream) orders the copy after the work queued on it; device views "
+           "are copied on it; a stream without a CUDA device raises CudaError. `threads`: the most CPU threads "
+           "the copy may use (0: get_num_threads()). The GIL is released while copying.")
       .def(
           "to_device", [](const py_view& self, nb::handle stream) { return to_device_array(self, parse_stream(stream)); },
           "stream"_a.none() = nb::none(), nb::sig("def to_device(self, stream: object = None) -> DeviceArray"),
           "Copies the view into new C-order device memory on `stream` and returns a DeviceArray (DLPack and "
           "__cuda_array_interface__, for torch.from_dlpack / cupy.from_dlpack without a copy). Device views: "
           "gather kernels on the device, asynchronous on the stream. Host views: host to device, complete on return.")
-      .def("save", &view_save, "path"_a, "stream"_a.none() = nb::none(),
-           nb::sig("def save(self, path: str | os.PathLike[str], stream: object = None) -> None"),
-           "Writes the view as a .npy file, byte for byte what np.save writes for view.numpy(). The file "
-           "appears complete or not at all; device views stream through bounded pinned chunks.")
+      .def("save", &view_save, "file"_a, "stream"_a.none() = nb::none(),
+           nb::sig("def save(self, file: str | bytes | os.PathLike[str] | os.PathLike[bytes] | typing.BinaryIO, "
+                   "stream: object = None) -> None"),
+           "Writes the view as a .npy file, byte for byte what np.save writes for view.numpy(), with "
+           "np.save's conventions: a path without the .npy extension gets it; an open binary file is "
+           "written at its position. A path's file appears complete or not at all; device views stream "
+           "through bounded pinned chunks. OSError subclasses by errno (FileNotFoundError, ...).")
       .def(
           "__array__",
           [](py_view& self, nb::handle dtype, nb::handle copy) {
@@ -559,6 +673,20 @@ void register_view(nb::module_& m) {
           "dtype"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
           nb::sig("def __array__(self, dtype: object = None, copy: bool | None = None) -> numpy.ndarray"),
           "np.asarray(view): the same as view.numpy().")
+      .def("__dlpack__", &view_dlpack, nb::kw_only(), "stream"_a.none() = nb::none(), "max_version"_a.none() = nb::none(),
+           "dl_device"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
+           nb::sig("def __dlpack__(self, *, stream: object = None, max_version: tuple[int, int] | None = None, "
+                   "dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> object"),
+           "DLPack export of a copy (torch.as_tensor(view), np.from_dlpack(view)): a host view's C-order "
+           "NumPy array, or a device view copied on the consumer's stream. copy=False raises BufferError.")
+      .def(
+          "__dlpack_device__",
+          [](const py_view& self) {
+            return self.v.memory == memory_kind::device ? nb::make_tuple(2, std::max(self.src->device, 0))
+                                                        : nb::make_tuple(1, 0);
+          },
+          nb::sig("def __dlpack_device__(self) -> tuple[int, int]"),
+          "Where __dlpack__'s copy is made: (1, 0) for host views (kDLCPU), (2, N) for device views (kDLCUDA).")
       .def("__repr__", &view_repr);
 }
 

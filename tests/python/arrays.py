@@ -109,7 +109,7 @@ def key_text(key):
             return ":".join(parts) + ("" if k.step is None else ":" + str(k.step))
         return str(k)
 
-    return "[" + ", ".join(one(k) for k in key) + "]"
+    return "[" + (", ".join(one(k) for k in key) if key else "()") + "]"  # "[]" would be Python's a[]
 
 
 def numpy_result(a, key):

@@ -39,9 +39,9 @@ def test_array_protocol():
 @pytest.mark.parametrize("stream", [0, 1, 2])
 def test_host_views_take_a_stream(stream):
     # A host view given a stream is copied in that stream's order (the library's to_host); without
-    # a device there is nothing to wait for.
-    if stream and not sc.cuda_available():
-        pytest.skip("stream handles 1 and 2 are only meaningful with a CUDA device")
+    # a device a stream orders nothing, and saying so beats ignoring it (test_errors.py).
+    if not sc.cuda_available():
+        pytest.skip("a stream needs a CUDA device")
     a = np.arange(100, dtype=np.uint8)
     same_array(sc.view(a)[::-1].numpy(stream=stream), a[::-1].copy())
 
@@ -51,7 +51,17 @@ def test_stream_objects_are_read():
         def __cuda_stream__(self):
             return (0, 0)
 
+    class BadStream:
+        def __cuda_stream__(self):
+            return (0, -3)
+
     a = np.arange(10)
+    with pytest.raises(ValueError, match=r"__cuda_stream__\(\)\[1\] -3 is negative"):
+        sc.view(a).numpy(stream=BadStream())
+    if not sc.cuda_available():
+        with pytest.raises(sc.CudaError, match="no CUDA device"):
+            sc.view(a).numpy(stream=Stream())
+        return
     same_array(sc.view(a)[::-1].numpy(stream=Stream()), a[::-1].copy())
 
 

@@ -1,6 +1,7 @@
-# tests/python/test_protocols.py — sc.view of every way an array reaches it: the buffer protocol,
-# DLPack (versioned and not, any type and device label), the array interfaces, PyTorch on the CPU.
+# tests/python/test_protocols.py — sc.view of every way an array reaches it (the buffer protocol,
+# DLPack, the array interfaces, PyTorch on the CPU), their malformed values, and a View handed on.
 import array
+import ctypes
 import gc
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 import stridecopy as sc
 from fake_dlpack import Producer, bfloat16_producer
-from arrays import ml_dtypes, random_array, same_array
+from arrays import ml_dtypes, npy_bytes, random_array, same_array
 
 
 class DLPackOnly:
@@ -190,3 +191,158 @@ def test_view_of_a_view():
     a = np.arange(6)
     v = sc.view(a)[::-1]
     same_array(sc.view(v).numpy(), a[::-1].copy())
+
+
+def test_ctypes_arrays_export_no_strides():
+    # ctypes hands out buffers with strides NULL, the buffer protocol's C-contiguous.
+    one = (ctypes.c_double * 5)(*[0.5 * i for i in range(5)])
+    same_array(sc.view(one).numpy(), np.asarray(one).copy())
+    same_array(sc.view(one)[::-2].numpy(), np.asarray(one)[::-2].copy())
+    two = ((ctypes.c_int16 * 3) * 4)()
+    np.asarray(two)[...] = np.arange(12, dtype=np.int16).reshape(4, 3)
+    same_array(sc.view(two)[::-1, 1:].numpy(), np.asarray(two)[::-1, 1:].copy())
+    same_array(sc.view(ctypes.c_int32(7)).numpy(), np.array(7, np.int32))
+
+
+def test_memoryview_of_records_keeps_the_fields(rng):
+    dt = np.dtype([("a", "<f4"), ("b", "<i2"), ("c", "S3"), ("d", "<u2", (2,))])
+    a = np.frombuffer(rng.bytes(6 * dt.itemsize), dt).reshape(2, 3)
+    v = sc.view(memoryview(a))
+    assert v.dtype == a.dtype
+    same_array(v[:, ::-1].numpy(), a[:, ::-1].copy())
+    assert v[::-1].numpy().dtype.names == ("a", "b", "c", "d")
+
+
+NARROW_ML_DTYPES = ["float8_e4m3fn", "float8_e4m3b11fnuz", "float8_e4m3fnuz", "float8_e5m2", "float8_e5m2fnuz",
+                    "float8_e8m0fnu", "int4", "uint4", "int2", "uint2", "float4_e2m1fn", "float6_e2m3fn",
+                    "float6_e3m2fn"]
+
+
+@pytest.mark.skipif(ml_dtypes is None, reason="needs ml_dtypes")
+@pytest.mark.parametrize("name", NARROW_ML_DTYPES)
+def test_narrow_ml_dtypes_keep_their_dtype(tmp_path, rng, name):
+    t = getattr(ml_dtypes, name, None)
+    if t is None:
+        pytest.skip(f"this ml_dtypes has no {name}")
+    a = np.frombuffer(rng.bytes(24), np.uint8).view(t).reshape(4, 6)
+    v = sc.view(a)
+    assert v.dtype == a.dtype
+    got = v[::-1, 1::2].numpy()
+    assert got.dtype == a.dtype
+    assert got.tobytes() == a[::-1, 1::2].tobytes()
+    v[::-1].save(tmp_path / "a.npy")
+    assert (tmp_path / "a.npy").read_bytes() == npy_bytes(np.ascontiguousarray(a[::-1]))
+
+
+class RefusingProducer:
+    """A tensor whose __dlpack__ refuses, as PyTorch refuses one that requires grad."""
+
+    def __dlpack__(self, **kwargs):
+        raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+
+    def __dlpack_device__(self):
+        return (1, 0)
+
+
+def test_dlpack_refusal_names_the_reason_and_chains_it():
+    with pytest.raises(TypeError) as e:
+        sc.view(RefusingProducer())
+    msg = str(e.value)
+    assert "RefusingProducer" in msg and "refused" in msg
+    assert "BufferError: Can't export tensors that require gradient" in msg
+    assert "Traceback" not in msg and "\n" not in msg
+    assert isinstance(e.value.__cause__, BufferError)
+
+
+class BadInterface:
+    def __init__(self, **changes):
+        ai = dict(np.zeros(4, np.float32).__array_interface__)
+        ai.update(changes)
+        self.__array_interface__ = ai
+
+
+@pytest.mark.parametrize("changes, error, words", [
+    (dict(data=(-1, False)), ValueError, r"\['data'\]\[0\].* -1, which is negative"),
+    (dict(data=("0x10", False)), TypeError, r"\['data'\]\[0\].* must be an integer, not str"),
+    (dict(data=(2**70, False)), OverflowError, r"\['data'\]\[0\].* 1180591620717411303424, which does not fit"),
+    (dict(data=[0, False]), TypeError, r"\['data'\] must be a \(pointer, read_only\) tuple"),
+    (dict(shape=(4.0,)), TypeError, r"\['shape'\]\[0\] must be an integer, not float"),
+    (dict(shape=(2**64,)), OverflowError, r"\['shape'\]\[0\] is 18446744073709551616"),
+    (dict(shape=(-4,)), ValueError, r"\['shape'\]\[0\] is -4, which is negative"),
+    (dict(shape=4), TypeError, r"\['shape'\] must be a tuple, not int"),
+    (dict(typestr=5), TypeError, r"\['typestr'\] must be a string, not int"),
+    (dict(strides=(4.5,)), TypeError, r"\['strides'\]\[0\] must be an integer, not float"),
+    (dict(typestr="|V4", descr=[("a", "<q7")]), TypeError, r"\['descr'\] is not a record type"),
+    (dict(typestr="|V4", descr=[("a", "<f8")]), ValueError, r"\['descr'\] describes 8-byte records"),
+])
+def test_bad_array_interface_values(changes, error, words):
+    with pytest.raises(error, match="__array_interface__" + words):
+        sc.view(BadInterface(**changes))
+
+
+def test_array_interface_edge_values_numpy_takes():
+    # An empty descr names no fields: NumPy takes it, and the typestr's raw bytes are what is there.
+    a = np.arange(4, dtype=np.float32)
+    for typestr in ("<f4", "|V4"):
+        o = BadInterface(typestr=typestr, descr=[])
+        o.__array_interface__["data"] = a.__array_interface__["data"]
+        o.keep = a
+        got = sc.view(o)[::-1].numpy()
+        assert got.dtype == np.dtype(typestr) and got.tobytes() == a[::-1].tobytes()
+
+
+def test_array_interface_that_raises_is_the_producers_error():
+    class Broken:
+        @property
+        def __array_interface__(self):
+            raise KeyError("the producer broke")
+
+    with pytest.raises(KeyError, match="the producer broke"):  # as np.asarray(Broken()) raises
+        sc.view(Broken())
+
+    class Missing:
+        @property
+        def __array_interface__(self):
+            raise AttributeError("none here")
+
+    with pytest.raises(TypeError, match="cannot view .*Missing: stridecopy.view takes"):
+        sc.view(Missing())
+
+
+def test_view_of_none_is_a_clear_type_error():
+    with pytest.raises(TypeError, match="cannot view NoneType"):
+        sc.view(None)
+
+
+def test_numpy_and_dlpack_consumers_take_a_view(rng):
+    a = random_array(rng, (3, 4, 5), np.float32)
+    v = sc.view(a)[::-1, :, ::2]
+    want = a[::-1, :, ::2].copy()
+    same_array(np.asarray(v), want)
+    same_array(np.array(v), want)
+    same_array(np.from_dlpack(v), want)  # the array API's consumer: __dlpack__ and __dlpack_device__
+    assert v.__dlpack_device__() == (1, 0)
+    with pytest.raises(BufferError, match="copy=False"):
+        v.__dlpack__(copy=False)
+    with pytest.raises(BufferError, match="dl_device"):
+        v.__dlpack__(dl_device=(2, 0))
+
+
+def test_torch_as_tensor_of_a_view(rng):
+    torch = pytest.importorskip("torch")
+    a = random_array(rng, (3, 4), np.float32)
+    t = torch.as_tensor(sc.view(a)[::-1])  # PyTorch itself has no negative strides
+    same_array(t.numpy(), a[::-1].copy())
+    assert torch.equal(torch.tensor(sc.view(a)[:, ::-1]), torch.from_numpy(a[:, ::-1].copy()))
+
+
+def test_view_describes_itself(rng):
+    a = random_array(rng, (3, 4, 5), np.int16)
+    v = sc.view(a)[::-1, :, ::2]
+    w = a[::-1, :, ::2]
+    assert (len(v), v.ndim, v.itemsize, v.nbytes, v.size) == (len(w), w.ndim, w.itemsize, w.nbytes, w.size)
+    assert repr(v) == ("stridecopy.View(shape=(3, 4, 3), dtype=int16, strides=(-40, 10, 4), device='cpu', "
+                       "memory='pageable host')")
+    assert [x.shape for x in v] == [(4, 3)] * 3  # len() and indexing make it iterable, as an array is
+    with pytest.raises(TypeError, match="len\\(\\) of unsized object"):
+        len(v[0, 0, 0])
