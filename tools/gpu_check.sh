@@ -163,12 +163,12 @@ step_build() {
     echo "no .deps/*.deb: GoogleTest, Google Benchmark and CLI11 must be installed"
   fi
   if [ ! -f "$BUILD/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
-  cmake --version | head -1
+  cmake --version | sed -n 1p
   cmake -S . -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCH" \
     -DSTRIDECOPY_WERROR=ON "${extra[@]}" || return 1
   grep -E '^(GTest|benchmark|CLI11)_DIR:' "$BUILD/CMakeCache.txt"
   cmake --build "$BUILD" -j "$(nproc)" || return 1
-  echo "built with $(cmake --version | head -1), $(grep -E '^CMAKE_GENERATOR:' "$BUILD/CMakeCache.txt"), for CUDA $CUDA_ARCH"
+  echo "built with $(cmake --version | sed -n 1p), $(grep -E '^CMAKE_GENERATOR:' "$BUILD/CMakeCache.txt"), for CUDA $CUDA_ARCH"
   grep -E '^(GTest|benchmark|CLI11)_DIR:' "$BUILD/CMakeCache.txt"
   local f missing=0
   for f in tests/stridecopy_tests tools/stridecopy bench/device_bench bench/d2h_bench bench/h2d_bench; do
@@ -198,10 +198,10 @@ sanitize() {
   compute-sanitizer --tool "$tool" --error-exitcode 9 --print-limit 100 \
     "$BUILD/tests/stridecopy_tests" --gtest_filter="$filter" >"$log" 2>&1
   rc=$?
-  ran=$(grep -Eo '^\[==========\] Running [0-9]+ tests?' "$log" | head -1 | grep -Eo '[0-9]+')
+  ran=$(grep -m1 -Eo '^\[==========\] Running [0-9]+ tests?' "$log" | grep -Eo '[0-9]+')
   skipped=$(grep -Eo '^\[  SKIPPED \] [0-9]+ tests?,' "$log" | tail -1 | grep -Eo '[0-9]+')
   echo "$tool $label ($filter): exit $rc, ${ran:-0} tests selected, ${skipped:-0} skipped; $(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -1)"
-  grep -E '^\[  (FAILED|PASSED|SKIPPED) ' "$log" | head -5
+  grep -m5 -E '^\[  (FAILED|PASSED|SKIPPED) ' "$log"
   if [ "${ran:-0}" -eq 0 ]; then
     echo "  the filter matched no test: update it in tools/gpu_check.sh"
     tail -5 "$log"
@@ -357,7 +357,7 @@ done
 
 gpu_needed=0
 for s in "${SELECTED[@]}"; do [ "$s" = build ] || [ "$s" = summary ] || gpu_needed=1; done
-CARD=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr -c 'A-Za-z0-9.\n-' '_')
+CARD=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | sed -n 1p | tr -c 'A-Za-z0-9.\n-' '_')
 if [ -z "$CARD" ]; then
   [ $gpu_needed -eq 0 ] || { echo "gpu_check: no NVIDIA GPU found (nvidia-smi); only --steps build,summary can run"; exit 1; }
   CARD=no-gpu
@@ -407,7 +407,7 @@ say() { echo "$*" | tee -a "$LOG"; }
   nvidia-smi --query-gpu=name,driver_version,memory.total,pcie.link.gen.current,pcie.link.width.current \
     --format=csv 2>/dev/null
   nvcc --version 2>/dev/null | tail -2
-  echo "$(nproc) cores; $(cmake --version 2>/dev/null | head -1)"
+  echo "$(nproc) cores; $(cmake --version 2>/dev/null | sed -n 1p)"
 } | tee -a "$LOG"
 publish
 

@@ -27,9 +27,12 @@ cmake --build "$BUILD_DIR" -j "$JOBS"
 
 # The sanitizers are really in: the test program carries their runtimes, and the consumer's configure
 # gets their flags.
-ldd "$BUILD_DIR/tests/stridecopy_tests" | grep -q 'libasan\.so' ||
+# (ldd's output is read whole first: with pipefail, `ldd | grep -q` fails whenever grep stops
+# reading before ldd has written everything and ldd dies of SIGPIPE.)
+linked=$(ldd "$BUILD_DIR/tests/stridecopy_tests")
+grep -q 'libasan\.so' <<<"$linked" ||
   { echo "run_sanitizers.sh: stridecopy_tests is not linked with AddressSanitizer" >&2; exit 1; }
-ldd "$BUILD_DIR/tests/stridecopy_tests" | grep -q 'libubsan\.so' ||
+grep -q 'libubsan\.so' <<<"$linked" ||
   { echo "run_sanitizers.sh: stridecopy_tests is not linked with UndefinedBehaviorSanitizer" >&2; exit 1; }
 grep -q -- '-DCMAKE_CXX_FLAGS=-fsanitize=address' "$BUILD_DIR/tests/CTestTestfile.cmake" ||
   { echo "run_sanitizers.sh: the installed-package consumer is not configured with the sanitizer flags" >&2; exit 1; }
