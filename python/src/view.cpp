@@ -334,7 +334,7 @@ nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype, int 
   });
   {
     const release_unless_small unlocked(bytes, true);
-    copy_on_host(self.v, b->data, bytes, threads);
+    copy(self.v, b->data, bytes, {}, {.how = strategy::cpu, .threads = threads});
   }
   return wrap_host(b->data, bytes, self.v.type, l, owner, self.how, np_dtype);
 }
@@ -428,9 +428,9 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int thre
     {
       const release_unless_small unlocked(o.bytes, !device && !s.given);
       if (device || s.given)
-        (void)copy_to_host(self.v, o.data, o.bytes, s.handle, options);
+        (void)copy(self.v, o.data, o.bytes, s.handle, options);
       else
-        copy_on_host(self.v, o.data, o.bytes, threads);
+        copy(self.v, o.data, o.bytes, {}, {.how = strategy::cpu, .threads = threads});
     }
     return nb::borrow(out);
   }
@@ -445,7 +445,7 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int thre
     const release_unless_small unlocked(std::size_t(element_count(self.v.lay)) * std::size_t(self.v.type.itemsize), on_cpu);
     if (on_cpu) {
       h = host_array(self.v.type, self.v.shape());  // pinned, from the library's pool
-      copy_on_host(self.v, h.data(), h.bytes(), threads);
+      copy(self.v, h.data(), h.bytes(), {}, {.how = strategy::cpu, .threads = threads});
     } else {
       h = to_host(self.v, s.handle, options);
     }
