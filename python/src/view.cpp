@@ -600,6 +600,14 @@ void register_view(nb::module_& m) {
           "NumPy basic indexing, lazily: ints, slices (negative steps too), None, Ellipsis, or one index "
           "string such as \"[:, ::-1]\" (the CLI's parser). Raises IndexError as NumPy would.")
       .def(
+          "__setitem__",
+          [](const py_view& self, nb::handle key, nb::handle value) {
+            copy_into(apply_key(self, key), value, nb::none(), 0, "View.__setitem__");
+          },
+          "key"_a.none(), "value"_a.none(), nb::sig("def __setitem__(self, key: object, value: object, /) -> None"),
+          "view[key] = value: copyto(view[key], value), complete on return. The view must be of writable "
+          "memory; value is any array, View or scalar of the view's dtype, broadcast as NumPy does.")
+      .def(
           "transpose", [](const py_view& self, nb::args axes) { return transpose_axes(self, axes); },
            nb::sig("def transpose(self, *axes: int) -> View"),
            "NumPy's transpose: no axes reverses them; transpose(0, 2, 3, 1) or transpose((0, 2, 3, 1)).")
