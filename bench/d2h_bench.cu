@@ -93,7 +93,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   const sc::strategy chosen = sc::detail::choose(p, pinned_mapped, sc::strategy::automatic);
   state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) + " auto=" + sc::to_string(chosen));
   auto strategy_copy = [&](sc::strategy how) {
-    sc::copy_to_host_async(nv.v, w.pinned->data(), w.base_bytes, stream, {how});
+    sc::copy_async(nv.v, w.pinned->data(), w.base_bytes, stream, {how});
   };
   switch (m) {
     case method::limit:
@@ -109,7 +109,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
     case method::two_pass_pinned: {
       void* dst = m == method::two_pass_pinned ? w.pinned->data() : static_cast<void*>(w.pageable.data());
       sb::time_on_stream(state, stream, l2, p.bytes, [&] {
-        sc::copy_to_device_async(nv.v, w.tmp->data(), w.base_bytes, stream);
+        sc::copy_async(nv.v, w.tmp->data(), w.base_bytes, stream);
         BENCH_CUDA(cudaMemcpyAsync(dst, w.tmp->data(), p.bytes, cudaMemcpyDeviceToHost, stream));
       });
       break;

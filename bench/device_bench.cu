@@ -1,14 +1,18 @@
 // bench/device_bench.cu — Google Benchmark, device to device: the gather kernels on the NCHW view
 // family (float32, float16, uint8; 1 MiB, 64 MiB, 1 GiB) beside, in the same run and on the same bytes,
 // the limit (a contiguous cudaMemcpyAsync D2D) and the two-pass way (gather into a contiguous
-// temporary, then copy it). CUDA-event timing, L2 flushed before every timed iteration. Prints nothing
+// temporary, then copy it); a batch of frames in one call against one call per frame; the BGR view
+// into an NHWC destination. CUDA-event timing, L2 flushed before every timed iteration. Prints nothing
 // but a note where no GPU is present. bench/report_device.py turns the JSON into ratios.
 //
 //   device_bench [--iterations=N] [--benchmark_filter=REGEX] [other --benchmark_* flags]
 //   (--iterations: see bench/cuda_bench_util.cuh; tools/gpu_check.sh passes 10)
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstdio>
+#include <string>
+#include <vector>
 #include <map>
 #include <memory>
 #include <random>
@@ -64,7 +68,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat));
   switch (m) {
     case method::gather:
-      sb::time_on_stream(state, stream, l2, p.bytes, [&] { sc::copy_to_device_async(nv.v, w.dst->data(), w.base_bytes, stream); });
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] { sc::copy_async(nv.v, w.dst->data(), w.base_bytes, stream); });
       break;
     case method::memcpy_limit:
       sb::time_on_stream(state, stream, l2, p.bytes, [&] {
@@ -73,11 +77,61 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
       break;
     case method::two_pass:
       sb::time_on_stream(state, stream, l2, p.bytes, [&] {
-        sc::copy_to_device_async(nv.v, w.tmp->data(), w.base_bytes, stream);
+        sc::copy_async(nv.v, w.tmp->data(), w.base_bytes, stream);
         BENCH_CUDA(cudaMemcpyAsync(w.dst->data(), w.tmp->data(), p.bytes, cudaMemcpyDeviceToDevice, stream));
       });
       break;
   }
+}
+
+// A batch of `frames` frames ([:, ::-1] of a float32 square of `frame_bytes`) into the slots of one
+// device buffer: one copy(pairs) call (one kernel launch) against one copy_async per frame. The L2
+// is flushed before each repetition as elsewhere; the frames are small, so this measures launches.
+void batch(benchmark::State& state, std::size_t frame_bytes, int frames, bool one_call) {
+  static sb::l2_flusher l2;
+  const auto side = std::int64_t(std::sqrt(double(frame_bytes / 4)));
+  const std::size_t bytes = std::size_t(side * side * frames) * 4;
+  static std::unique_ptr<sc::device_buffer> src, dst;
+  if (!src || src->size() < bytes) {
+    src = std::make_unique<sc::device_buffer>(bytes);
+    dst = std::make_unique<sc::device_buffer>(bytes);
+    BENCH_CUDA(cudaMemset(src->data(), 1, bytes));
+  }
+  const auto f32 = sc::dtype_of<float>();
+  const sc::view all = sc::make_view(static_cast<const void*>(src->data()), f32, {frames, side, side}, {},
+                                     sc::memory_kind::device);
+  const sc::mutable_view slots = sc::make_view(dst->data(), f32, {frames, side, side}, {}, sc::memory_kind::device);
+  std::vector<sc::copy_pair> pairs;
+  for (std::int64_t f = 0; f < frames; ++f) {
+    const std::string at = "[" + std::to_string(f) + "]";
+    pairs.push_back({sc::slice(sc::slice(all, at), "[:, ::-1]"), sc::slice(slots, at)});
+  }
+  cudaStream_t stream = nullptr;
+  state.SetLabel(std::to_string(frames) + " frames of " + std::to_string(frame_bytes) + " bytes, " +
+                 (one_call ? "one call" : "one call per frame"));
+  sb::time_on_stream(state, stream, l2, bytes, [&] {
+    if (one_call) {
+      sc::copy_async(pairs, stream);
+    } else {
+      for (const sc::copy_pair& c : pairs) sc::copy_async(c.src, c.dst, stream);
+    }
+  });
+}
+
+// The BGR view into an NHWC destination of the same bytes (a strided destination: the scatter
+// kernel), beside the contiguous gather of the same view.
+void into_nhwc(benchmark::State& state, std::size_t bytes) {
+  static sb::l2_flusher l2;
+  workload& w = make_workload(bytes, 4);
+  const sb::nchw_view& bgr = w.views[0];
+  const auto shape = bgr.v.shape();
+  const sc::mutable_view nhwc = sc::permute(
+      sc::make_view(w.dst->data(), bgr.v.type, {shape[0], shape[2], shape[3], shape[1]}, {}, sc::memory_kind::device),
+      {0, 3, 1, 2});
+  const sc::plan p = sc::make_plan(bgr.v, nhwc);
+  cudaStream_t stream = nullptr;
+  state.SetLabel(bgr.name + " into NHWC, float32 " + sc::to_string(p.pat));
+  sb::time_on_stream(state, stream, l2, p.bytes, [&] { sc::copy_async(bgr.v, nhwc, stream); });
 }
 
 }  // namespace
@@ -97,6 +151,18 @@ int main(int argc, char** argv) {
                                         ->UseManualTime(),
                                     bytes);
                     });
+  for (const auto& [frame, frames] : {std::pair<std::size_t, int>{4096, 64}, {std::size_t(1) << 20, 16}})
+    for (const bool one_call : {true, false})
+      sb::bounded(benchmark::RegisterBenchmark((std::string(one_call ? "batch/one_call/" : "batch/per_frame/") +
+                                                std::to_string(frame) + "x" + std::to_string(frames))
+                                                   .c_str(),
+                                               batch, frame, frames, one_call)
+                      ->UseManualTime(),
+                  frame * std::size_t(frames));
+  // Beside d2d/gather/f32/64MiB/channel_reverse and its memcpy (report_device.py's "into_nhwc" column).
+  sb::bounded(benchmark::RegisterBenchmark("d2d/into_nhwc/f32/64MiB/channel_reverse", into_nhwc, std::size_t(64) << 20)
+                  ->UseManualTime(),
+              std::size_t(64) << 20);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -139,7 +139,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
       void* tmp = m == method::two_step_pinned ? w.pinned_tmp->data() : static_cast<void*>(w.pageable_tmp.data());
       timed([&] {
         BENCH_CUDA(cudaStreamSynchronize(stream));  // the flush first: the host copy is not overlapped with it
-        sc::copy_on_host(nv.v, tmp, w.base_bytes);
+        sc::copy(nv.v, tmp, w.base_bytes, {}, {.how = sc::strategy::cpu});
         BENCH_CUDA(cudaMemcpyAsync(dst, tmp, p.bytes, cudaMemcpyHostToDevice, stream));
       });
       break;

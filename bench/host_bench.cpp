@@ -1,11 +1,14 @@
 // bench/host_bench.cpp — Google Benchmark: the CPU gather on the NCHW view family and a float64
-// 2048x2048 transpose, beside memcpy of the same output bytes (one and all threads) in the same run.
+// 2048x2048 transpose, the BGR example into an NHWC buffer (a strided destination), beside memcpy of
+// the same output bytes (one and all threads) in the same run; and a batch of frames in one call
+// against one call per frame.
 // Each view reports the traffic it must move (bench/traffic.hpp); bench/run_host_bench.py turns the
 // JSON into ratios to that traffic at the same run's memcpy bandwidth and adds NumPy on the same views.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -57,6 +60,14 @@ fixture_data& data() {
   return d;
 }
 
+/// The BGR example into an NHWC float32 buffer: a strided destination (the copy walks the
+/// destination's memory order; the source is read across its channel planes).
+sc::mutable_view nhwc_destination(std::vector<std::byte>& dst) {
+  const auto& s = sc::bench::bgr_shape;
+  return sc::permute(sc::make_view(static_cast<void*>(dst.data()), sc::dtype_of<float>(), {s[0], s[2], s[3], s[1]}),
+                     {0, 3, 1, 2});
+}
+
 void set_bytes(benchmark::State& state, std::size_t bytes) {
   state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(bytes));
   state.counters["bytes"] = double(bytes);
@@ -71,7 +82,7 @@ void host_copy(benchmark::State& state, int which) {
   for (auto _ : state) {
     d.flush_caches();
     const auto t0 = std::chrono::steady_clock::now();
-    sc::copy_on_host(v, d.dst.data(), d.dst.size(), int(state.range(0)));
+    sc::copy(v, d.dst.data(), d.dst.size(), {}, {.how = sc::strategy::cpu, .threads = int(state.range(0))});
     benchmark::ClobberMemory();
     state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
@@ -79,6 +90,56 @@ void host_copy(benchmark::State& state, int which) {
   // The traffic limit's inputs: the source lines it must read (the output bytes are "bytes").
   state.counters["source_lines"] = double(lines);
   state.counters["line_bytes"] = double(sc::bench::cache_line);
+}
+
+// A copy into a strided destination: the BGR view of the NCHW batch into an NHWC buffer.
+void host_copy_into(benchmark::State& state) {
+  auto& d = data();
+  const sc::view v = sc::slice(d.nchw.as_view(), "[:, ::-1, :, :]");
+  const sc::mutable_view into = nhwc_destination(d.dst);
+  const sc::plan p = sc::make_plan(v, into);
+  state.SetLabel("copyto(nhwc.transpose(0, 3, 1, 2), [:, ::-1, :, :]) " + std::string(sc::to_string(p.pat)));
+  const std::int64_t lines = sc::bench::source_lines(v);
+  for (auto _ : state) {
+    d.flush_caches();
+    const auto t0 = std::chrono::steady_clock::now();
+    sc::copy(v, into, {}, {.how = sc::strategy::cpu, .threads = int(state.range(0))});
+    benchmark::ClobberMemory();
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  set_bytes(state, p.bytes);
+  state.counters["source_lines"] = double(lines);
+  state.counters["line_bytes"] = double(sc::bench::cache_line);
+}
+
+// A batch of N frames (each [:, ::-1] of a float32 square, `frame_bytes` bytes) into the slots of
+// one buffer: one copy(pairs) call against N copy(src, dst) calls. Caches stay warm: this measures
+// what a call costs beside its bytes. Arg 0: 1 for the batch, 0 for the single calls.
+void host_batch(benchmark::State& state, std::size_t frame_bytes, int frames) {
+  const auto side = std::int64_t(std::sqrt(double(frame_bytes / 4)));
+  std::vector<float> src(std::size_t(side * side * frames)), dst(src.size());
+  for (std::size_t i = 0; i < src.size(); ++i) src[i] = float(i);
+  const auto f32 = sc::dtype_of<float>();
+  const sc::view all = sc::make_view(static_cast<const void*>(src.data()), f32, {frames, side, side});
+  const sc::mutable_view slots = sc::make_view(static_cast<void*>(dst.data()), f32, {frames, side, side});
+  std::vector<sc::copy_pair> pairs;
+  for (std::int64_t f = 0; f < frames; ++f) {
+    const std::string at = "[" + std::to_string(f) + "]";
+    pairs.push_back({sc::slice(sc::slice(all, at), "[:, ::-1]"), sc::slice(slots, at)});
+  }
+  const bool batch = state.range(0) == 1;
+  for (auto _ : state) {
+    if (batch) {
+      sc::copy(pairs, {}, {.how = sc::strategy::cpu, .threads = 1});
+    } else {
+      for (const sc::copy_pair& c : pairs) sc::copy(c.src, c.dst, {}, {.how = sc::strategy::cpu, .threads = 1});
+    }
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, std::size_t(side * side * frames) * 4);
+  state.counters["frames"] = double(frames);
+  state.counters["ns_per_frame"] =
+      benchmark::Counter(double(frames), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 // The limit: memcpy of the same bytes, contiguous source, one thread or split across threads, with
@@ -141,6 +202,18 @@ const int registered = [] {
     const std::size_t bytes = sc::make_plan(views[i].v).bytes;
     if (std::find(sizes.begin(), sizes.end(), bytes) == sizes.end()) sizes.push_back(bytes);
   }
+  benchmark::RegisterBenchmark("host_copy/bgr_into_nhwc", host_copy_into)
+      ->Arg(threads)
+      ->Iterations(10)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+  for (const auto& [bytes, frames] : {std::pair<std::size_t, int>{4096, 64}, {std::size_t(1) << 20, 16}})
+    benchmark::RegisterBenchmark(("host_batch/" + std::to_string(bytes) + "x" + std::to_string(frames)).c_str(),
+                                 host_batch, bytes, frames)
+        ->ArgName("batch")
+        ->Arg(1)
+        ->Arg(0)
+        ->Unit(benchmark::kMicrosecond);
   for (std::size_t bytes : sizes)
     for (bool nontemporal : {false, true})
       for (int t : {1, threads})

@@ -1,7 +1,7 @@
 // bench/plan_bench.cpp — Google Benchmark, host only: what a call costs beyond its bytes. make_plan
 // alone, and per-call time of a small CPU copy (64 B, 4 KiB, 64 KiB) made four ways: a reused plan
-// (copy), a one-shot copy_to_host (plans every call), copy_on_host with the team chosen from the size,
-// and copy_on_host forced onto two threads; beside memcpy of the same bytes in the same run. Two
+// (copy), a one-shot copy(view, dst, bytes) (plans every call), the same with strategy::cpu forced
+// (no CUDA call; the team chosen from the size), and forced onto two threads; beside memcpy of the same bytes in the same run. Two
 // views: a contiguous [rows, 16] float32 array, whose gather is a memcpy (so a way's time minus
 // memcpy's is the call's overhead), and the same array with its rows reversed (a real gather).
 #include <benchmark/benchmark.h>
@@ -29,7 +29,7 @@ struct small_case {
   }
 };
 
-enum class way { memcpy, reused_plan, one_shot, copy_on_host, copy_on_host_two_threads };
+enum class way { memcpy, reused_plan, one_shot, forced_cpu, forced_cpu_two_threads };
 
 void per_call(benchmark::State& state, std::size_t bytes, bool reversed, way w) {
   small_case c(bytes, reversed);
@@ -38,9 +38,9 @@ void per_call(benchmark::State& state, std::size_t bytes, bool reversed, way w) 
     switch (w) {
       case way::memcpy: std::memcpy(c.dst.data(), c.src.data(), bytes); break;
       case way::reused_plan: (void)sc::copy(p, c.src.data(), c.dst.data(), bytes); break;
-      case way::one_shot: (void)sc::copy_to_host(c.v, c.dst.data(), bytes); break;
-      case way::copy_on_host: sc::copy_on_host(c.v, c.dst.data(), bytes); break;
-      case way::copy_on_host_two_threads: sc::copy_on_host(c.v, c.dst.data(), bytes, 2); break;
+      case way::one_shot: (void)sc::copy(c.v, c.dst.data(), bytes); break;
+      case way::forced_cpu: sc::copy(c.v, c.dst.data(), bytes, {}, {.how = sc::strategy::cpu}); break;
+      case way::forced_cpu_two_threads: sc::copy(c.v, c.dst.data(), bytes, {}, {.how = sc::strategy::cpu, .threads = 2}); break;
     }
     benchmark::DoNotOptimize(c.dst.data());
     benchmark::ClobberMemory();
@@ -63,8 +63,8 @@ int main(int argc, char** argv) {
   const std::pair<const char*, way> ways[] = {{"memcpy", way::memcpy},
                                               {"reused_plan", way::reused_plan},
                                               {"one_shot", way::one_shot},
-                                              {"copy_on_host", way::copy_on_host},
-                                              {"copy_on_host_2_threads", way::copy_on_host_two_threads}};
+                                              {"forced_cpu", way::forced_cpu},
+                                              {"forced_cpu_2_threads", way::forced_cpu_two_threads}};
   for (const bool reversed : {false, true})
     for (const std::size_t bytes : {std::size_t(64), std::size_t(4096), std::size_t(65536)})
       for (const auto& [name, w] : ways)

@@ -5,6 +5,7 @@ Every stridecopy figure is divided by the limit measured in the same run on the 
   d2d/gather/T   vs d2d/memcpy/T   (contiguous cudaMemcpyAsync D2D),  and d2d/two_pass/T;
   d2h/<strategy>/T vs d2h/limit/T  (contiguous pinned cudaMemcpyAsync D2H), and d2h/two_pass_*/T;
   h2d/<strategy>/T vs h2d/limit/T  (contiguous pinned cudaMemcpyAsync H2D), and h2d/two_step_*/T.
+  batch/one_call/T vs batch/per_frame/T (the same frames, one call or one call per frame).
 Ratios are of achieved bandwidth (limit time / our time): 1.0 means as fast as the limit.
 
 --targets adds the performance targets checked against those same-run figures:
@@ -96,6 +97,21 @@ def ratio_tables(groups, markdown):
                 print(sep.join([f"{cells[0]:<{width}s}"] + [f"{c:>14s}" for c in cells[1:]]))
 
 
+def batch_table(groups):
+    """batch/one_call/T beside batch/per_frame/T: the same frames copied in one call, or one call each."""
+    tags = sorted({k[1] for k in groups if k[0] == "batch"})
+    if not tags:
+        return
+    print("\nbatches: the same frames in one copy(pairs) call against one call per frame (time per frame)")
+    for tag in tags:
+        g = groups[("batch", tag)]
+        if "one_call" in g and "per_frame" in g:
+            frames = int(tag.split("x")[-1])
+            one, each = g["one_call"]["ms"], g["per_frame"]["ms"]
+            print(f"  {tag:16s} one call {one * 1e3 / frames:8.2f} us/frame   per frame {each * 1e3 / frames:8.2f} "
+                  f"us/frame   {each / one:5.2f}x")
+
+
 def check_targets(groups):
     """[(target text, [(case tag, value, met)])] for every target that has measured cases."""
     checks = defaultdict(list)
@@ -183,6 +199,7 @@ def main():
     rows = load(args.json)
     groups = grouped(rows)
     ratio_tables(groups, args.markdown)
+    batch_table(groups)
     if args.peers:
         print_peers(args.peers, rows)
     if args.targets:  # last: the lines read first at the end of a long output

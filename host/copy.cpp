@@ -4,13 +4,19 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
+#include "core/checked_math.hpp"
 #include "core/choose.hpp"
 #include "core/plan_ops.hpp"
 #include "cpu/gather.hpp"
+#include "cpu/scatter.hpp"
 #include "cpu/thread_pool.hpp"
 #include "cuda/check.hpp"
 #include "cuda/d2h.hpp"
@@ -53,45 +59,24 @@ void check_threads(int threads) {
                            std::to_string(max_cpu_threads));
 }
 
-/// What the destination of a device-to-host copy is: pinned only if its last byte is too (a
-/// cudaHostRegister range may end inside it), mapped only if the device sees it as one range.
-/// Queried on the source's device, so that the device alias is the one its kernels use.
-struct host_destination {
+/// What host memory [lo, hi] (both inclusive, around a walk's first element) is: pinned only if both
+/// ends are (a cudaHostRegister range may end inside it), mapped only if the device sees it as one
+/// range; then the device address of the walk's first element. Queried on the copy's device, so that
+/// the alias is the one its kernels use.
+struct host_range {
   memory_kind kind = memory_kind::pageable;
-  void* alias = nullptr;  ///< the whole destination's device address, when mapped
+  std::byte* first_alias = nullptr;
 };
-host_destination measure_host_destination(void* dst, std::size_t bytes) {
-  const pointer_info first = query_pointer(dst);
-  if (first.kind == memory_kind::device)
-    throw invalid_view("the destination is device memory, but this copy writes host memory (use copy_to_device)");
-  const pointer_info last = query_pointer(static_cast<std::byte*>(dst) + (bytes - 1));
-  host_destination d;
-  if (first.kind != memory_kind::pinned || last.kind != memory_kind::pinned) return d;
-  d.kind = memory_kind::pinned;
-  if (first.device_alias && last.device_alias &&
-      static_cast<std::byte*>(last.device_alias) - static_cast<std::byte*>(first.device_alias) ==
-          std::ptrdiff_t(bytes - 1))
-    d.alias = first.device_alias;
-  return d;
-}
-
-/// What the source of a host-to-device copy is: pinned only if both ends of the span it reads are (a
-/// cudaHostRegister range may end inside it), mapped only if the device sees the span as one range;
-/// then the device address of the first element.
-struct host_source {
-  memory_kind kind = memory_kind::pageable;
-  const std::byte* first_alias = nullptr;
-};
-host_source measure_host_source(const plan& p, const std::byte* first) {
-  const std::byte* lo = first + p.span_begin;
-  const std::byte* hi = first + (p.span_end - 1);
+host_range measure_host_range(const std::byte* first, std::int64_t span_begin, std::int64_t span_end) {
+  const std::byte* lo = first + span_begin;
+  const std::byte* hi = first + (span_end - 1);
   const pointer_info a = query_pointer(lo), b = query_pointer(hi);
-  host_source h;
+  host_range h;
   if (a.kind != memory_kind::pinned || b.kind != memory_kind::pinned) return h;
   h.kind = memory_kind::pinned;
   if (a.device_alias && b.device_alias &&
       static_cast<std::byte*>(b.device_alias) - static_cast<std::byte*>(a.device_alias) == hi - lo)
-    h.first_alias = static_cast<const std::byte*>(a.device_alias) - p.span_begin;
+    h.first_alias = static_cast<std::byte*>(a.device_alias) - span_begin;
   return h;
 }
 
@@ -113,22 +98,83 @@ std::shared_ptr<driven_status> run_staged_h2d(const plan& p, const std::byte* fi
   return nullptr;
 }
 
-/// A host-to-host copy run by a host function on the stream, after the work enqueued before it.
-struct cpu_job {
+/// How a copy's two sides share memory: not at all, as the very same elements (nothing to do), or
+/// in part — then the copy goes through a temporary, as NumPy's does. When both walk alike (the same
+/// strides: a shift within one array), chunk by chunk in the order that reads each byte before the
+/// copy overwrites it (`forward`: from the first unit on), so the temporary is one chunk.
+struct overlap {
+  enum class kind { none, identical, partial } what = kind::none;
+  bool same_walk = false;
+  bool forward = true;
+};
+overlap overlap_of(const plan& p, const std::byte* src, const std::byte* dst) {
+  overlap o;
+  const std::uintptr_t s = address(src), d = address(dst);
+  const std::uintptr_t s_lo = s - (std::uintptr_t(0) - std::uintptr_t(p.span_begin)), s_hi = s + std::uintptr_t(p.span_end);
+  const std::uintptr_t d_lo = d + std::uintptr_t(p.dst_span_begin), d_hi = d + std::uintptr_t(p.dst_span_end);
+  if (d_hi <= s_lo || s_hi <= d_lo) return o;
+  o.same_walk = true;
+  for (int i = 0; i < p.rank && o.same_walk; ++i) o.same_walk = p.stride[i] == p.dst_stride[i];
+  o.what = o.same_walk && s == d ? overlap::kind::identical : overlap::kind::partial;
+  o.forward = s > d;
+  return o;
+}
+
+/// Output units [first, first + count) of p through the contiguous buffer `tmp` (count units): all of
+/// the range read first, then all of it written.
+void cpu_through(const plan& gather_half, const plan& scatter_half, const std::byte* src, std::byte* dst,
+                 std::int64_t first, std::int64_t count, std::byte* tmp, int threads) {
+  gather_range(gather_half, src, first, count, tmp, threads);
+  if (scatter_half.scatter) {
+    const auto* chunk = reinterpret_cast<const std::byte*>(address(tmp) - std::uintptr_t(first * scatter_half.unit));
+    copy_range(scatter_half, chunk, dst, first, count);
+  } else {
+    std::memcpy(dst + first * scatter_half.unit, tmp, std::size_t(count) * std::size_t(scatter_half.unit));
+  }
+}
+
+/// The CPU's copy of p from the source walk at `src` to the destination at `dst` (its walk's first
+/// element): a gather into a contiguous destination, a copy into a strided one, or, where the two
+/// overlap, through a temporary.
+void cpu_copy(const plan& p, const std::byte* src, std::byte* dst, int threads, const overlap& o) {
+  if (o.what == overlap::kind::identical) return;
+  if (o.what == overlap::kind::none) {
+    if (p.scatter)
+      copy_all(p, src, dst, threads);
+    else
+      gather(p, src, dst, threads);
+    return;
+  }
+  const plan gather_half = into_contiguous(p), scatter_half = from_contiguous(p);
+  const std::int64_t chunk = o.same_walk ? chunk_output(p, staged_chunk_bytes(p)).chunk_units : p.units();
+  const std::int64_t count = (p.units() + chunk - 1) / chunk;
+  std::vector<std::byte> tmp(std::size_t(chunk) * std::size_t(p.unit));
+  for (std::int64_t i = 0; i < count; ++i) {
+    const std::int64_t k = o.forward ? i : count - 1 - i, first = k * chunk;
+    cpu_through(gather_half, scatter_half, src, dst, first, std::min(chunk, p.units() - first), tmp.data(), threads);
+  }
+}
+
+/// Host-to-host copies run by one host function on the stream, after the work enqueued before it.
+struct cpu_item {
   plan p;
   const std::byte* src;
   std::byte* dst;
   int threads;
+  overlap o;
+};
+struct cpu_job {
+  std::vector<cpu_item> items;
+  void run() const {
+    for (const cpu_item& i : items) cpu_copy(i.p, i.src, i.dst, i.threads, i.o);
+  }
 };
 void CUDART_CB run_cpu_job(void* arg) {
   const std::unique_ptr<cpu_job> job(static_cast<cpu_job*>(arg));
-  gather(job->p, job->src, job->dst, job->threads);
+  job->run();
 }
 // In a CUDA graph the job runs at every launch: the graph owns it (a user object), not the function.
-void CUDART_CB run_graph_cpu_job(void* arg) {
-  const auto* job = static_cast<const cpu_job*>(arg);
-  gather(job->p, job->src, job->dst, job->threads);
-}
+void CUDART_CB run_graph_cpu_job(void* arg) { static_cast<const cpu_job*>(arg)->run(); }
 void CUDART_CB delete_cpu_job(void* arg) { delete static_cast<cpu_job*>(arg); }
 
 /// Queues `job` in the graph `stream` is capturing, owned by that graph.
@@ -146,27 +192,57 @@ void capture_cpu_job(std::unique_ptr<cpu_job> job, cudaStream_t stream) {
   STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(stream, run_graph_cpu_job, raw));
 }
 
-strategy run_on_cpu(const plan& p, const std::byte* src, std::byte* dst, cudaStream_t stream, int threads,
-                    const exec_options& exec) {
-  const int team = team_size(p.bytes, threads);
-  if (exec.cpu_only) {
-    gather(p, src, dst, team);
-    return strategy::cpu;
-  }
+/// Runs `job` now (no CUDA: the views' word is taken), or after the stream's earlier work: in stream
+/// order for an asynchronous call, after waiting for the stream for a blocking one.
+void submit_cpu_job(std::unique_ptr<cpu_job> job, cudaStream_t stream, const exec_options& exec) {
+  if (exec.cpu_only) return job->run();
   if (cuda_available() && !exec.blocking) {
     // In stream order: earlier work on the stream may still be writing the source.
-    auto job = std::make_unique<cpu_job>(cpu_job{p, src, dst, team});
-    if (is_capturing(stream)) {
-      capture_cpu_job(std::move(job), stream);
-      return strategy::cpu;
-    }
+    if (is_capturing(stream)) return capture_cpu_job(std::move(job), stream);
     STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(stream, run_cpu_job, job.get()));
     (void)job.release();  // run_cpu_job owns it now
-    return strategy::cpu;
+    return;
   }
   if (cuda_available()) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream));
-  gather(p, src, dst, team);
+  job->run();
+}
+
+strategy run_on_cpu(const plan& p, const std::byte* src, std::byte* dst, cudaStream_t stream, int threads,
+                    const exec_options& exec, const overlap& o) {
+  auto job = std::make_unique<cpu_job>();
+  job->items.push_back({p, src, dst, team_size(p.bytes, threads), o});
+  submit_cpu_job(std::move(job), stream, exec);
   return strategy::cpu;
+}
+
+/// A device-to-device copy of p whose two sides overlap: through a temporary in device memory,
+/// allocated and freed in stream order (one chunk when they walk alike), a chunk read whole before
+/// it is written.
+void device_through(const plan& p, const std::byte* src, std::byte* dst, cudaStream_t stream, const overlap& o,
+                    bool force_index64) {
+  const plan gather_half = into_contiguous(p), scatter_half = from_contiguous(p);
+  const std::int64_t chunk = o.same_walk ? chunk_output(p, staged_chunk_bytes(p)).chunk_units : p.units();
+  const std::int64_t count = (p.units() + chunk - 1) / chunk;
+  void* raw = nullptr;
+  STRIDECOPY_CUDA_TRY(cudaMallocAsync(&raw, std::size_t(chunk) * std::size_t(p.unit), stream));
+  auto* tmp = static_cast<std::byte*>(raw);
+  try {
+    for (std::int64_t i = 0; i < count; ++i) {
+      const std::int64_t k = o.forward ? i : count - 1 - i, first = k * chunk, n = std::min(chunk, p.units() - first);
+      enqueue_gather(gather_half, src, first, n, tmp, stream, force_index64);
+      if (p.scatter) {
+        const auto* from = reinterpret_cast<const std::byte*>(address(tmp) - std::uintptr_t(first * p.unit));
+        enqueue_gather(scatter_half, from, first, n, dst, stream, force_index64);
+      } else {
+        STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst + first * p.unit, tmp, std::size_t(n) * std::size_t(p.unit),
+                                            cudaMemcpyDeviceToDevice, stream));
+      }
+    }
+  } catch (...) {
+    (void)cudaFreeAsync(raw, stream);
+    throw;
+  }
+  STRIDECOPY_CUDA_TRY(cudaFreeAsync(raw, stream));
 }
 
 }  // namespace
@@ -203,112 +279,210 @@ checked_source check_source(const plan& p, const void* src, bool measure_kind) {
   return s;
 }
 
-strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cudaStream_t stream,
-                 const copy_options& options, const exec_options& exec) {
-  check_options(options);
-  check_threads(options.threads);
-  if (dst_bytes < p.bytes)
+checked_destination check_destination(const plan& p, void* dst, std::size_t dst_bytes, bool measure_kind) {
+  checked_destination d;
+  d.kind = p.destination;
+  if (dst_bytes != unbounded && !p.scatter && p.dst_origin == 0 && dst_bytes < p.bytes)
     throw invalid_view("the destination holds " + std::to_string(dst_bytes) + " bytes; the copy needs " +
                        std::to_string(p.bytes));
-  const checked_source source = check_source(p, src, !exec.cpu_only);
-  if (p.bytes != 0) {
-    if (!dst) throw invalid_view("the destination pointer is null");
-    const std::uintptr_t d = address(dst), s = address(source.first);
-    const std::uintptr_t s_first = s - (std::uintptr_t(0) - std::uintptr_t(p.span_begin));
-    const std::uintptr_t s_last = s + std::uintptr_t(p.span_end);
-    if (d < s_last && s_first < d + p.bytes) throw invalid_view("the destination overlaps the memory the view reads");
+  if (p.pat == pattern::empty) return d;
+  if (dst_bytes != unbounded) {
+    // dst_bytes from `dst`: the bytes the walk writes must lie inside.
+    const auto lo = checked_add(p.dst_origin, p.dst_span_begin), hi = checked_add(p.dst_origin, p.dst_span_end);
+    if (!lo || !hi || *lo < 0 || std::uint64_t(*hi) > dst_bytes)
+      throw invalid_view("the destination holds " + std::to_string(dst_bytes) + " bytes; the copy writes bytes [" +
+                         (lo ? std::to_string(*lo) : std::string("-inf")) + ", " +
+                         (hi ? std::to_string(*hi) : std::string("inf")) + ") of it");
   }
+  if (!dst) throw invalid_view("the destination pointer is null");
+  const std::uintptr_t base = address(dst);
+  const std::uintptr_t first = base + std::uintptr_t(p.dst_origin);
+  if (p.dst_origin >= 0 ? first < base : first > base)
+    throw invalid_view("the destination's first element lies " + std::to_string(p.dst_origin) +
+                       " bytes from its pointer, outside the address space");
+  if (std::uintptr_t(p.dst_span_end) > std::numeric_limits<std::uintptr_t>::max() - first)
+    throw invalid_view("the destination reaches past the end of the address space");
+  d.first = reinterpret_cast<std::byte*>(first);
+  if (p.destination == memory_kind::device && !cuda_available()) no_device("a copy into device memory");
+  if (!measure_kind) return d;
+  const pointer_info info = measure(d.first, p.destination);
+  if (is_host(p.destination) && info.kind == memory_kind::device)
+    throw invalid_view("the destination is device memory, but the copy was asked to write " +
+                       std::string(to_string(p.destination)) + " memory (make its view with memory_kind::device)");
+  if (p.destination == memory_kind::device && info.kind != memory_kind::device)
+    throw invalid_view(std::string("the destination is ") + to_string(info.kind) +
+                       " memory, but the copy was asked to write device memory");
+  d.kind = info.kind;
+  d.device = info.device;
+  return d;
+}
+
+namespace {
+
+/// One copy, checked and chosen: what its executor needs.
+struct prepared_copy {
+  plan p;  ///< host to host: narrowed to the pointers' alignment
+  checked_source source;
+  checked_destination target;
+  copy_facts facts;
+  overlap o;
+  strategy how = strategy::none;  ///< none: nothing to do (empty, or the very same elements)
+  int device = -1;                ///< the device whose kernels and copies run; -1 for host to host
+  const std::byte* src_alias = nullptr;  ///< device aliases of mapped pinned memory
+  std::byte* dst_alias = nullptr;
+  bool host_only = false;
+};
+
+/// Every check of one copy and the chooser's answer; no work. Throws what execute throws.
+prepared_copy prepare(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cudaStream_t stream,
+                      const copy_options& options, const exec_options& exec) {
+  check_options(options);
+  check_threads(options.threads);
+  if (exec.cpu_only)
+    for (const auto& [kind, side] : {std::pair{p.source, "source"}, std::pair{p.destination, "destination"}})
+      if (kind == memory_kind::device)
+        throw invalid_view(std::string("strategy cpu cannot run: the ") + side +
+                           " is device memory (the CPU copies host memory only)");
+  prepared_copy c;
+  c.p = p;
+  c.source = check_source(p, src, !exec.cpu_only);
+  c.target = check_destination(p, dst, dst_bytes, !exec.cpu_only);
   const bool transfer = is_host(p.source) != is_host(p.destination);
   const strategy forced = options.how != strategy::automatic ? options.how
                           : transfer                         ? strategy_from_environment()
                                                              : strategy::automatic;
-  auto* out = static_cast<std::byte*>(dst);
+  std::byte* const out = c.target.first;
 
-  copy_facts facts;
-  facts.source = source.kind;
+  copy_facts& facts = c.facts;
+  facts.source = c.source.kind;
   facts.destination = p.destination;
-  if (p.bytes == 0) return choose(p, facts, forced);
-  if (is_host(p.source) && is_host(p.destination)) {
-    if (!exec.cpu_only) facts.destination = measure(dst, p.destination).kind;
-    if (facts.destination == memory_kind::device)
-      throw invalid_view("the destination is device memory, but this copy writes host memory (use copy_to_device)");
-    (void)choose(p, facts, forced);
-    return run_on_cpu(narrow_unit(p, alignment_of(source.first)), source.first, out, stream, options.threads, exec);
+  c.host_only = is_host(p.source) && is_host(p.destination);
+  if (p.bytes == 0) {
+    c.how = choose(p, facts, forced);
+    return c;
+  }
+  // Both sides in one memory (host, or one device) may overlap: NumPy's result, as if through a
+  // temporary; the very same elements are left as they are.
+  const bool one_memory = is_host(c.source.kind) == is_host(c.target.kind) && c.source.device == c.target.device;
+  c.o = one_memory ? overlap_of(p, c.source.first, out) : overlap{};
+  if (c.host_only) {
+    facts.destination = c.target.kind;
+    c.how = choose(p, facts, forced);
+    // The gather stores into any alignment; a strided destination's stores are whole units.
+    const int unit =
+        p.scatter ? std::min(alignment_of(c.source.first), alignment_of(out)) : alignment_of(c.source.first);
+    c.p = narrow_unit(p, unit);
+    if (c.o.what == overlap::kind::identical) c.how = strategy::none;
+    return c;
   }
   if (!cuda_available()) no_device("a copy to or from device memory");
   // The device whose kernels and copies run: the source's, else the destination's.
-  int device = source.device;
+  int device = c.source.device;
   if (p.destination == memory_kind::device) {
-    const pointer_info d = query_pointer(dst);
-    if (d.kind != memory_kind::device)
-      throw invalid_view(std::string("the destination is ") + to_string(d.kind) +
-                         " memory, but this copy writes device memory (use copy_to_host)");
-    if (device >= 0 && d.device >= 0 && device != d.device)
+    if (device >= 0 && c.target.device >= 0 && device != c.target.device)
       throw invalid_view("the view is on device " + std::to_string(device) + " but the destination on device " +
-                         std::to_string(d.device));
-    if (device < 0) device = d.device;
+                         std::to_string(c.target.device));
+    if (device < 0) device = c.target.device;
     facts.destination = memory_kind::device;
   }
   const device_guard on(device >= 0 ? device : current_device());
   if (device < 0) device = current_device();
+  c.device = device;
   // A stream of another device would fail inside an event record or a launch: say so first.
   if (const int s = stream_device(stream); s != device)
     throw invalid_view("the stream belongs to device " + std::to_string(s) + ", but this copy runs on device " +
                        std::to_string(device) + ", where its device memory is");
   // Device aliases of mapped pinned memory, queried on that device: what a direct kernel uses.
-  void* dst_alias = nullptr;
-  const std::byte* src_alias = nullptr;
   if (is_host(p.destination)) {
-    const host_destination d = measure_host_destination(dst, p.bytes);
-    facts.destination = d.kind;
-    facts.destination_mapped = d.alias != nullptr;
-    dst_alias = d.alias;
+    const host_range h = measure_host_range(out, p.dst_span_begin, p.dst_span_end);
+    facts.destination = h.kind;
+    facts.destination_mapped = h.first_alias != nullptr;
+    c.dst_alias = h.first_alias;
   }
   if (is_host(p.source)) {
-    const host_source h = measure_host_source(p, source.first);
+    const host_range h = measure_host_range(c.source.first, p.span_begin, p.span_end);
     facts.source = h.kind;
     facts.source_mapped = h.first_alias != nullptr;
-    src_alias = h.first_alias;
+    c.src_alias = h.first_alias;
   }
   facts.capturing = is_capturing(stream);
-  const strategy how = choose(p, facts, forced);
+  if (c.o.what == overlap::kind::identical) {
+    c.how = strategy::none;
+    return c;
+  }
+  if (c.o.what == overlap::kind::partial && facts.capturing)
+    throw invalid_view("the source and the destination overlap: the copy goes through a temporary, which a capturing "
+                       "stream cannot allocate");
+  c.how = c.o.what == overlap::kind::partial ? strategy::direct : choose(p, facts, forced);
+  return c;
+}
+
+/// The plan of a direct copy, narrowed to what its two pointers' alignment allows, and the two.
+struct direct_args {
+  plan q;
+  const std::byte* from;
+  std::byte* to;
+};
+direct_args direct_of(const prepared_copy& c) {
+  const std::byte* from = is_host(c.p.source) ? c.src_alias : c.source.first;
+  std::byte* to = is_host(c.p.destination) ? c.dst_alias : c.target.first;
+  return {narrow_unit(c.p, std::min(alignment_of(from), alignment_of(to))), from, to};
+}
+
+/// Enqueues (or runs) a prepared copy, and waits for it where exec.blocking.
+strategy run_prepared(const prepared_copy& c, cudaStream_t stream, const copy_options& options,
+                      const exec_options& exec) {
+  const plan& p = c.p;
+  if (c.host_only) {
+    if (c.how == strategy::none) return strategy::none;
+    return run_on_cpu(p, c.source.first, c.target.first, stream, options.threads, exec, c.o);
+  }
+  if (c.how == strategy::none) return strategy::none;
+  const device_guard on(c.device);
+  std::byte* const out = c.target.first;
   // Kernels and copies address whole units: pointers less aligned than the plan assumed get
   // smaller ones (the staging ring's slots are always aligned).
-  const int source_unit = alignment_of(source.first);
-  const bool pinned_host = is_host(p.source) ? facts.source == memory_kind::pinned
-                                             : facts.destination == memory_kind::pinned;
+  const int source_unit = alignment_of(c.source.first);
+  const bool pinned_host = is_host(p.source) ? c.facts.source == memory_kind::pinned
+                                             : c.facts.destination == memory_kind::pinned;
   std::shared_ptr<driven_status> driven;  // a staged copy whose host side runs on a library thread
   try {
-    switch (how) {
-      case strategy::dma:
-        if (!is_host(p.source) && !is_host(p.destination))
-          STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst, source.first, p.bytes, cudaMemcpyDeviceToDevice, stream));
-        else
-          run_dma(p, source.first, out, is_host(p.source) ? cudaMemcpyHostToDevice : cudaMemcpyDeviceToHost,
-                  pinned_host, stream);
-        break;
-      case strategy::direct: {
-        const std::byte* from = is_host(p.source) ? src_alias : source.first;
-        void* target = is_host(p.destination) ? dst_alias : dst;
-        const plan q = narrow_unit(p, std::min(alignment_of(from), alignment_of(target)));
-        enqueue_gather(q, from, 0, q.units(), target, stream, exec.force_index64);
-        break;
-      }
-      case strategy::staged:
-        if (is_host(p.source)) {
-          driven = run_staged_h2d(p, source.first, out, stream, facts.source == memory_kind::pinned, options.threads,
-                                  exec);
-        } else if (facts.destination == memory_kind::pinned) {
-          staged_sink sink;
-          sink.what = staged_sink::kind::pinned;
-          sink.dst = out;
-          run_staged(narrow_unit(p, source_unit), source.first, stream, sink, exec.force_index64);
-        } else {
-          driven = drive(driven_direction::to_host, narrow_unit(p, source_unit), source.first, out, stream,
-                         options.threads, exec.force_index64, exec.blocking);
+    if (c.o.what == overlap::kind::partial) {
+      const plan q = narrow_unit(p, std::min(source_unit, alignment_of(out)));
+      device_through(q, c.source.first, out, stream, c.o, exec.force_index64);
+    } else {
+      switch (c.how) {
+        case strategy::dma:
+          if (!is_host(p.source) && !is_host(p.destination) && !p.scatter)
+            STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(out, c.source.first, p.bytes, cudaMemcpyDeviceToDevice, stream));
+          else
+            run_dma(p, c.source.first, out,
+                    is_host(p.source)        ? cudaMemcpyHostToDevice
+                    : is_host(p.destination) ? cudaMemcpyDeviceToHost
+                                             : cudaMemcpyDeviceToDevice,
+                    pinned_host, stream);
+          break;
+        case strategy::direct: {
+          const direct_args d = direct_of(c);
+          enqueue_gather(d.q, d.from, 0, d.q.units(), d.to, stream, exec.force_index64);
+          break;
         }
-        break;
-      default: break;
+        case strategy::staged:
+          if (is_host(p.source)) {
+            driven = run_staged_h2d(p, c.source.first, out, stream, c.facts.source == memory_kind::pinned,
+                                    options.threads, exec);
+          } else if (c.facts.destination == memory_kind::pinned && !p.scatter) {
+            staged_sink sink;
+            sink.what = staged_sink::kind::pinned;
+            sink.dst = out;
+            run_staged(narrow_unit(p, source_unit), c.source.first, stream, sink, exec.force_index64);
+          } else {
+            driven = drive(driven_direction::to_host, narrow_unit(p, std::min(source_unit, alignment_of(out))),
+                           c.source.first, out, stream, options.threads, exec.force_index64, exec.blocking);
+          }
+          break;
+        default: break;
+      }
     }
   } catch (...) {
     // Nothing enqueued may outlive the failure: copies still writing the destination would write a
@@ -324,7 +498,94 @@ strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_byte
       if (std::exception_ptr failure = driven->failure()) std::rethrow_exception(failure);
     }
   }
-  return how;
+  return c.how;
+}
+
+/// The bytes [lo, hi) one side of a copy touches.
+struct byte_range {
+  std::uintptr_t lo = 0, hi = 0;
+  [[nodiscard]] bool meets(const byte_range& o) const { return lo < o.hi && o.lo < hi; }
+};
+byte_range source_range(const prepared_copy& c) {
+  const std::uintptr_t f = address(c.source.first);
+  return {f - (std::uintptr_t(0) - std::uintptr_t(c.p.span_begin)), f + std::uintptr_t(c.p.span_end)};
+}
+byte_range destination_range(const prepared_copy& c) {
+  const std::uintptr_t f = address(c.target.first);
+  return {f + std::uintptr_t(c.p.dst_span_begin), f + std::uintptr_t(c.p.dst_span_end)};
+}
+
+/// The copies of a batch that run together: independent of each other (no destination meets
+/// another copy's source or destination), so one CPU job, one batched copy per direction and one
+/// launch per kernel family may run them in any order.
+class copy_group {
+ public:
+  /// Whether c may run inside a group: a CPU copy, a copy-engine copy or a direct kernel of its own
+  /// (a staged copy has its ring and pipeline; one through a temporary, its own order).
+  static bool fuses(const prepared_copy& c) {
+    if (c.host_only) return c.how == strategy::cpu;
+    if (c.o.what == overlap::kind::partial) return false;
+    return c.how == strategy::dma || c.how == strategy::direct;
+  }
+  /// Whether c depends on a copy of the group, or it on c.
+  [[nodiscard]] bool depends(const prepared_copy& c) const {
+    const byte_range r = source_range(c), w = destination_range(c);
+    for (const byte_range& x : writes_)
+      if (x.meets(r) || x.meets(w)) return true;
+    for (const byte_range& x : reads_)
+      if (x.meets(w)) return true;
+    return false;
+  }
+  void add(const prepared_copy& c, int threads, const exec_options& exec) {
+    reads_.push_back(source_range(c));
+    writes_.push_back(destination_range(c));
+    const plan& p = c.p;
+    if (c.host_only) {
+      if (!cpu_) cpu_ = std::make_unique<cpu_job>();
+      cpu_->items.push_back({p, c.source.first, c.target.first, team_size(p.bytes, threads), c.o});
+      return;
+    }
+    if (c.how == strategy::direct) {
+      const direct_args d = direct_of(c);
+      kernels_.add(d.q, d.from, d.to, exec.force_index64);
+      return;
+    }
+    // dma: by direction; pageable memory never takes a batched copy.
+    const int k = is_host(p.source) ? 0 : is_host(p.destination) ? 1 : 2;
+    const bool pinned = is_host(p.source)        ? c.facts.source == memory_kind::pinned
+                        : is_host(p.destination) ? c.facts.destination == memory_kind::pinned
+                                                 : true;
+    add_dma_copies(p, c.source.first, c.target.first, dma_[k]);
+    batchable_[k] = batchable_[k] && pinned;
+  }
+  /// Enqueues (or runs) everything added, and empties the group.
+  void flush(cudaStream_t stream, const exec_options& exec) {
+    static constexpr cudaMemcpyKind kinds[3] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost,
+                                                cudaMemcpyDeviceToDevice};
+    for (int k = 0; k < 3; ++k) {
+      if (!dma_[k].empty()) run_dma_copies(dma_[k], kinds[k], batchable_[k], stream);
+      dma_[k].clear();
+      batchable_[k] = true;
+    }
+    if (!kernels_.empty()) (void)kernels_.launch(stream);
+    if (cpu_) submit_cpu_job(std::move(cpu_), stream, exec);
+    reads_.clear();
+    writes_.clear();
+  }
+
+ private:
+  std::vector<byte_range> reads_, writes_;
+  std::unique_ptr<cpu_job> cpu_;
+  gather_batch kernels_;
+  std::vector<dma_copy> dma_[3];
+  bool batchable_[3] = {true, true, true};
+};
+
+}  // namespace
+
+strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cudaStream_t stream,
+                 const copy_options& options, const exec_options& exec) {
+  return run_prepared(prepare(p, src, dst, dst_bytes, stream, options, exec), stream, options, exec);
 }
 
 }  // namespace detail
@@ -343,10 +604,113 @@ strategy run(const plan& p, const void* src, void* dst, std::size_t dst_bytes, c
              const copy_options& options, bool blocking) {
   detail::exec_options exec;
   exec.blocking = blocking;
+  // The CPU asked for: both views are taken at their word (host memory), no CUDA call is made.
+  exec.cpu_only = options.how == strategy::cpu;
   return detail::execute(p, src, dst, dst_bytes, stream, options, exec);
 }
 
+/// The memory a destination pointer is in: device or host, as CUDA says where it is present.
+memory_kind destination_of(const void* dst, const copy_options& options) {
+  if (options.how == strategy::cpu || !cuda_available()) return memory_kind::pageable;
+  const memory_kind k = detail::query_pointer(dst).kind;
+  return k == memory_kind::device ? memory_kind::device : memory_kind::pageable;
+}
+
 }  // namespace
+
+strategy copy_async(const view& src, const mutable_view& dst, cuda::stream_ref stream, const copy_options& options) {
+  return run(make_plan(src, dst), src.base(), dst.mutable_base(), detail::unbounded, stream.get(), options, false);
+}
+
+strategy copy(const view& src, const mutable_view& dst, cuda::stream_ref stream, const copy_options& options) {
+  const plan p = make_plan(src, dst);
+  refuse_capture(stream.get(), "copy", waits);
+  return run(p, src.base(), dst.mutable_base(), detail::unbounded, stream.get(), options, true);
+}
+
+strategy copy_async(const view& src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
+                    const copy_options& options) {
+  const plan p = make_plan(src, destination_of(dst, options));
+  return run(p, src.base(), dst, dst_bytes, stream.get(), options, false);
+}
+
+strategy copy(const view& src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream, const copy_options& options) {
+  const plan p = make_plan(src, destination_of(dst, options));
+  refuse_capture(stream.get(), "copy", waits);
+  return run(p, src.base(), dst, dst_bytes, stream.get(), options, true);
+}
+
+namespace detail {
+
+void run_batch(std::span<const copy_pair> pairs, cudaStream_t stream, const copy_options& options,
+               const exec_options& exec) {
+  // Every pair checked and chosen before any work; an error names its pair.
+  std::vector<prepared_copy> items;
+  items.reserve(pairs.size());
+  int device = -1;
+  std::size_t device_pair = 0;
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const std::string which = "pair " + std::to_string(i) + " of " + std::to_string(pairs.size()) + ": ";
+    try {
+      const plan p = make_plan(pairs[i].src, pairs[i].dst);
+      items.push_back(prepare(p, pairs[i].src.base(), pairs[i].dst.mutable_base(), unbounded, stream, options, exec));
+    } catch (const cuda_error& e) {
+      throw cuda_error(which + e.what(), e.code());
+    } catch (const invalid_argument& e) {
+      throw invalid_argument(which + e.what());
+    } catch (const invalid_view& e) {
+      throw invalid_view(which + e.what());
+    }
+    const prepared_copy& c = items.back();
+    if (c.device < 0) continue;
+    if (device < 0) {
+      device = c.device;
+      device_pair = i;
+    } else if (c.device != device) {
+      throw invalid_view("pair " + std::to_string(i) + " of " + std::to_string(pairs.size()) + " runs on device " +
+                         std::to_string(c.device) + ", but pair " + std::to_string(device_pair) + " on device " +
+                         std::to_string(device) + ": a batch runs on one device, its stream's");
+    }
+  }
+  // As if one pair after another: a pair joins the group of those before it unless it depends on
+  // one of them; a copy that cannot join runs on its own, in order.
+  std::optional<device_guard> on;
+  if (device >= 0) on.emplace(device);
+  copy_group group;
+  try {
+    for (const prepared_copy& c : items) {
+      if (c.how == strategy::none) continue;
+      if (!copy_group::fuses(c)) {
+        group.flush(stream, exec);
+        (void)run_prepared(c, stream, options, exec);
+        continue;
+      }
+      if (group.depends(c)) group.flush(stream, exec);
+      group.add(c, options.threads, exec);
+    }
+    group.flush(stream, exec);
+  } catch (...) {
+    if (device >= 0) (void)cudaStreamSynchronize(stream);
+    throw;
+  }
+  if (exec.blocking && device >= 0) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream));
+}
+
+}  // namespace detail
+
+void copy_async(std::span<const copy_pair> pairs, cuda::stream_ref stream, const copy_options& options) {
+  detail::exec_options exec;
+  exec.cpu_only = options.how == strategy::cpu;
+  detail::run_batch(pairs, stream.get(), options, exec);
+}
+
+void copy(std::span<const copy_pair> pairs, cuda::stream_ref stream, const copy_options& options) {
+  refuse_capture(stream.get(), "copy", waits);
+  detail::exec_options exec;
+  exec.blocking = true;
+  exec.cpu_only = options.how == strategy::cpu;
+  detail::run_batch(pairs, stream.get(), options, exec);
+}
 
 strategy copy_async(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
                     const copy_options& options) {
@@ -357,41 +721,6 @@ strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, 
               const copy_options& options) {
   refuse_capture(stream.get(), "copy", waits);
   return run(p, src, dst, dst_bytes, stream.get(), options, true);
-}
-
-void copy_on_host(const view& v, void* dst, std::size_t dst_bytes, int threads) {
-  detail::check_threads(threads);
-  if (v.memory == memory_kind::device)
-    throw invalid_view("copy_on_host: the view is in device memory; use copy_to_host for device views");
-  const plan p = make_plan(v, memory_kind::pageable);
-  copy_options options;
-  options.how = strategy::cpu;
-  options.threads = threads;
-  detail::exec_options exec;
-  exec.cpu_only = true;
-  (void)detail::execute(p, v.base(), dst, dst_bytes, cudaStream_t{}, options, exec);
-}
-
-strategy copy_to_host_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
-                            const copy_options& options) {
-  return run(make_plan(v, memory_kind::pageable), v.base(), dst, dst_bytes, stream.get(), options, false);
-}
-
-strategy copy_to_host(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
-                      const copy_options& options) {
-  refuse_capture(stream.get(), "copy_to_host", waits);
-  return run(make_plan(v, memory_kind::pageable), v.base(), dst, dst_bytes, stream.get(), options, true);
-}
-
-strategy copy_to_device_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
-                              const copy_options& options) {
-  return run(make_plan(v, memory_kind::device), v.base(), dst, dst_bytes, stream.get(), options, false);
-}
-
-strategy copy_to_device(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
-                        const copy_options& options) {
-  refuse_capture(stream.get(), "copy_to_device", waits);
-  return run(make_plan(v, memory_kind::device), v.base(), dst, dst_bytes, stream.get(), options, true);
 }
 
 host_array to_host(const view& v, cuda::stream_ref stream, const copy_options& options) {
@@ -406,7 +735,7 @@ device_array to_device(const view& v, cuda::stream_ref stream, const copy_option
   const plan p = make_plan(v, memory_kind::device);  // a bad view throws before anything is allocated
   if (!cuda_available()) throw cuda_error("to_device: no CUDA device is available", int(cudaErrorNoDevice));
   refuse_capture(stream.get(), "to_device",
-                 "allocates its array, which a capturing stream cannot do (copy_to_device_async into memory you own)");
+                 "allocates its array, which a capturing stream cannot do (copy_async into memory you own)");
   // A device view's own device; a host view's copy goes to the current one.
   const detail::checked_source source = detail::check_source(p, v.base(), true);
   const detail::device_guard on(source.device >= 0 ? source.device : detail::current_device());

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """tests/check_kernels.py — static checks of the compiled kernels that need no GPU.
 
-Compiles the launch translation unit (every kernel instantiation the library ships) for one
-architecture with ptxas's verbose report, keeping the PTX, then checks:
+Compiles the launch translation units (every kernel instantiation the library ships, batched ones
+included) for one architecture with ptxas's verbose report, keeping the PTX, then checks:
   * no kernel spills registers or uses local memory (stack frame, spill stores, spill loads all 0);
   * the contiguous (+1) and reverse (-1) row kernels use 128-bit global loads and stores in PTX.
 Exit status 0 when all hold; the report lists every kernel with its registers.
@@ -32,17 +32,20 @@ def main():
     ap.add_argument("--arch", default="90")
     args = ap.parse_args()
     src = args.source_dir
-    with tempfile.TemporaryDirectory() as keep:
-        cmd = [args.nvcc, "-std=c++20", "-O3", f"-arch=sm_{args.arch}", "-Xptxas=-v", "--keep", f"--keep-dir={keep}",
-               "-I", os.path.join(src, "include"), "-I", os.path.join(src, "kernels"), "-I", os.path.join(src, "host"),
-               "-c", os.path.join(src, "host", "cuda", "gather_launch.cu"), "-o", os.path.join(keep, "out.o")]
-        run = subprocess.run(cmd, capture_output=True, text=True)
-        if run.returncode != 0:
-            print("nvcc failed:\n" + run.stdout + run.stderr)
-            return 1
-        report = run.stdout + run.stderr
-        ptx_files = [f for f in os.listdir(keep) if f.endswith(".ptx")]
-        ptx = "".join(open(os.path.join(keep, f)).read() for f in ptx_files)
+    report, ptx = "", ""
+    # The single-plan launches and the batched ones (a batch_op runs several plans in one launch).
+    for unit in ("gather_launch.cu", "gather_batch.cu"):
+        with tempfile.TemporaryDirectory() as keep:
+            cmd = [args.nvcc, "-std=c++20", "-O3", f"-arch=sm_{args.arch}", "-Xptxas=-v", "--keep", f"--keep-dir={keep}",
+                   "-I", os.path.join(src, "include"), "-I", os.path.join(src, "kernels"), "-I", os.path.join(src, "host"),
+                   "-c", os.path.join(src, "host", "cuda", unit), "-o", os.path.join(keep, "out.o")]
+            run = subprocess.run(cmd, capture_output=True, text=True)
+            if run.returncode != 0:
+                print(f"nvcc failed on {unit}:\n" + run.stdout + run.stderr)
+                return 1
+            report += run.stdout + run.stderr
+            ptx_files = [f for f in os.listdir(keep) if f.endswith(".ptx")]
+            ptx += "".join(open(os.path.join(keep, f)).read() for f in ptx_files)
 
     failures = []
     # ptxas -v: "Compiling entry function 'NAME' for 'sm_90'" ... "Function properties for NAME" /

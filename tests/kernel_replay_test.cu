@@ -17,8 +17,11 @@
 
 #include "core/plan_ops.hpp"
 #include "cuda/h2d_schedule.hpp"
+#include "copy_pairs.hpp"
 #include "cuda/ops.cuh"
+#include "stridecopy/kernels/batch.cuh"
 #include "random_views.hpp"
+#include "stridecopy/index.hpp"
 #include "reference.hpp"
 #include "replay.hpp"
 #include "stridecopy/plan.hpp"
@@ -39,6 +42,14 @@ struct family_of<sk::row_gather_op<U, I, S>> {
 template <int U, class I>
 struct family_of<sk::transpose_op<U, I>> {
   static std::string name() { return "transpose"; }
+};
+template <int U, class I>
+struct family_of<sk::scatter_op<U, I>> {
+  static std::string name() { return "scatter"; }
+};
+template <class Op, int N>
+struct family_of<sk::batch_op<Op, N>> {
+  static std::string name() { return "batch of " + family_of<Op>::name(); }
 };
 
 // Replays `op` writing output units [first, first + count) of p into a guarded destination and
@@ -518,4 +529,121 @@ TEST(FastDivmod, EveryDividendOfSmallDivisors) {
       check_divmod<std::int32_t>(d, n);
       if (HasFatalFailure()) return;
     }
+}
+
+// ---- plans of two layouts: the scatter family, and batches
+
+namespace {
+
+/// Replays the op visit_op picks for every unit of a plan of two layouts (and the scatter op for a
+/// plan whose destination is contiguous too), into the pair's own bytes: every byte of the
+/// destination's walk must be written once, no other byte at all, with np.copyto's value.
+template <class Index>
+void check_two_layouts(const sc::test::random_pair& start, const sc::plan& p) {
+  sc::test::random_pair r;
+  r.memory = start.memory;
+  const auto rebase = [&](const void* q) {
+    return r.memory.data() + (static_cast<const std::byte*>(q) - start.memory.data());
+  };
+  const std::byte* src = rebase(start.src.data);
+  std::byte* dst = rebase(start.dst.data);
+  // The walks' first elements: the plan's origins are from the views' data (no allocations recorded).
+  const std::byte* src_first = src + p.origin;
+  std::byte* dst_first = dst + p.dst_origin;
+  std::vector<std::byte> expected = r.memory;
+  sc::view s = start.src, d = start.dst;
+  s.data = src;
+  d.data = dst;
+  sc::test::reference_copyto(expected, r.memory.data(), s, d);
+  // The bytes the destination's walk covers, by the reference's own walk: in an image of twice the
+  // buffer, the source's elements (all ones) in the first half copied onto the zeros of the second.
+  const std::size_t n = r.memory.size();
+  std::vector<std::byte> image(2 * n, std::byte{0});
+  std::fill(image.begin(), image.begin() + std::ptrdiff_t(n), std::byte{1});
+  sc::view from = s, into = d;
+  from.data = image.data() + (src - r.memory.data());
+  into.data = image.data() + n + (dst - r.memory.data());
+  sc::test::reference_copyto(image, image.data(), from, into);
+  const std::byte* mask = image.data() + n;
+  const auto lo = dst_first + p.dst_span_begin, hi = dst_first + p.dst_span_end;
+  sc::test::replay_memory mem(src_first + p.span_begin, src_first + p.span_end, lo, std::size_t(hi - lo), 0);
+  sc::detail::visit_op(p, src_first, 0, p.units(), dst_first, sizeof(Index) == 8, [&](const auto& op) { mem.run(op); });
+  ASSERT_TRUE(mem.access_errors().empty()) << mem.access_errors().front();
+  const auto counts = mem.write_counts();
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    ASSERT_EQ(int(counts[i]), int(mask[std::size_t(lo - r.memory.data()) + i])) << "destination byte " << i;
+  for (std::size_t i = 0; i < r.memory.size(); ++i) ASSERT_EQ(r.memory[i], expected[i]) << "byte " << i;
+}
+
+}  // namespace
+
+TEST(KernelReplay, ScatterEveryUnitAndIndexWidthOnRandomPairs) {
+  std::mt19937_64 g(21);
+  int scatters = 0;
+  for (int trial = 0; trial < 1200; ++trial) {
+    sc::test::random_pair r = sc::test::make_random_pair(g, 5, trial % 10 == 0 ? 30 : 7);
+    // Kernels copy between separate bytes; overlapping pairs go through a temporary first.
+    const sc::plan p = sc::make_plan(r.src, r.dst);
+    if (p.pat == sc::pattern::empty) continue;
+    const auto s_lo = static_cast<const std::byte*>(r.src.data) + p.origin + p.span_begin;
+    const auto s_hi = static_cast<const std::byte*>(r.src.data) + p.origin + p.span_end;
+    const auto d_lo = static_cast<const std::byte*>(r.dst.data) + p.dst_origin + p.dst_span_begin;
+    const auto d_hi = static_cast<const std::byte*>(r.dst.data) + p.dst_origin + p.dst_span_end;
+    if (s_lo < d_hi && d_lo < s_hi) continue;
+    scatters += p.scatter;
+    SCOPED_TRACE(r.description + " pattern " + sc::to_string(p.pat) + (p.scatter ? " scatter" : ""));
+    check_two_layouts<std::int32_t>(r, p);
+    check_two_layouts<std::int64_t>(r, p);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_GT(scatters, 300);
+}
+
+TEST(KernelReplay, ABatchRunsEachOpsBlocksOnce) {
+  // Reversed rows of different lengths, one op each, in batches of 1 to capacity ops: the outputs lie
+  // side by side in one destination, so every byte must be written once with its own op's value.
+  auto& g = sc::test::rng();
+  using op_t = sk::row_gather_op<4, std::int32_t, -1>;
+  using batch_t = sk::batch_op<op_t>;
+  for (int count : {2, 3, batch_t::capacity}) {
+    const auto data = sc::test::random_bytes(std::size_t(count) * 4 * 5000 + 64);
+    const std::byte* base = data.data() + (16 - reinterpret_cast<std::uintptr_t>(data.data()) % 16) % 16;
+    std::vector<std::int64_t> lengths;
+    std::int64_t total = 0;
+    for (int i = 0; i < count; ++i) {
+      lengths.push_back(1 + std::int64_t(g() % 4999));
+      total += lengths.back();
+    }
+    sc::test::guarded_buffer dst(std::size_t(total) * 4);
+    batch_t b{};
+    b.count = count;
+    b.start[0] = 0;
+    std::vector<std::byte> expected;
+    std::int64_t at = 0;
+    for (int i = 0; i < count; ++i) {
+      const sc::view v = sc::make_view(base + std::size_t(i) * 4 * 5000 + std::size_t(lengths[std::size_t(i)] - 1) * 4,
+                                       sc::dtype_of<float>(), {lengths[std::size_t(i)]}, {-1});
+      const sc::plan p = sc::make_plan(v);
+      ASSERT_EQ(p.pat, sc::pattern::reversed_rows);
+      ASSERT_EQ(p.unit, 4);
+      const auto part = sc::test::reference_copy(v);
+      expected.insert(expected.end(), part.begin(), part.end());
+      b.ops[i] = sc::detail::make_row_op<4, std::int32_t, -1>(p, static_cast<const std::byte*>(v.data), 0, p.units(),
+                                                             dst.data() + at * 4);
+      b.start[i + 1] = b.start[i] + b.ops[i].blocks();
+      at += lengths[std::size_t(i)];
+    }
+    sc::test::replay_memory mem(data.data(), data.data() + data.size(), dst.data(), dst.size(), 0);
+    mem.run(b);
+    SCOPED_TRACE("batch of " + std::to_string(count));
+    ASSERT_TRUE(mem.access_errors().empty()) << mem.access_errors().front();
+    ASSERT_TRUE(mem.write_errors().empty()) << mem.write_errors().front();
+    ASSERT_TRUE(dst.canaries_intact());
+    ASSERT_EQ(sc::test::first_difference(dst.contents(), expected), -1);
+    // Every block finds its op: the first and last block of each.
+    for (int i = 0; i < count; ++i) {
+      EXPECT_EQ(b.op_of(b.start[i]), i);
+      EXPECT_EQ(b.op_of(b.start[i + 1] - 1), i);
+    }
+  }
 }

@@ -952,11 +952,11 @@ TEST(MappedInput, ReadsOfATruncatedFileAreReportedNotFatal) {
   ASSERT_TRUE(in.is_mapped());
   const sc::view v = sc::slice(in.as_view(), "[::-1, ::-1]");
   std::vector<float> out(std::size_t(mapped_rows * mapped_cols));
-  sc::copy_on_host(v, out.data(), out.size() * 4);
+  sc::copy(v, out.data(), out.size() * 4, {}, {.how = sc::strategy::cpu});
   EXPECT_NO_THROW(in.check_intact());
 
   fs::resize_file(dir / "in.npy", 4096);
-  sc::copy_on_host(v, out.data(), out.size() * 4);
+  sc::copy(v, out.data(), out.size() * 4, {}, {.how = sc::strategy::cpu});
   const std::string msg = npy_error_of([&] { in.check_intact(); });
   EXPECT_NE(msg.find((dir / "in.npy").string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("truncated while it was being read"), std::string::npos) << msg;

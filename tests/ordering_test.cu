@@ -359,9 +359,9 @@ TEST(Ordering, UncapturableCallsAreRefusedAndTheCaptureGoesOn) {
   ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal), cudaSuccess);
   EXPECT_THROW((void)a.enqueue(s), sc::invalid_view);
   EXPECT_THROW((void)b.enqueue(s), sc::invalid_view);
-  EXPECT_THROW(sc::copy_to_host(dv, a.dst.data(), a.dst.size(), s), sc::invalid_argument);
+  EXPECT_THROW(sc::copy(dv, a.dst.data(), a.dst.size(), s), sc::invalid_argument);
   EXPECT_THROW((void)sc::to_host(dv, s), sc::invalid_argument);
-  EXPECT_THROW(sc::copy_to_device(hv, a.src.data(), a.src.size(), s), sc::invalid_argument);
+  EXPECT_THROW(sc::copy(hv, a.src.data(), a.src.size(), s), sc::invalid_argument);
   EXPECT_THROW(sc::copy(a.p, a.src.data(), a.dst.data(), a.dst.size(), s), sc::invalid_argument);
   EXPECT_THROW((void)sc::to_device(dv, s), sc::invalid_argument);
   cudaStreamCaptureStatus status{};
@@ -403,11 +403,11 @@ TEST(Ordering, DataOnAnotherDeviceThanTheCurrentOne) {
   for (sc::strategy how : {sc::strategy::automatic, sc::strategy::staged, sc::strategy::direct}) {
     SCOPED_TRACE(sc::to_string(how));
     sc::pinned_buffer out(expected.size());
-    sc::copy_to_host(dv, out.data(), out.size(), cudaStream_t{}, {how});
+    sc::copy(dv, out.data(), out.size(), cudaStream_t{}, {how});
     EXPECT_TRUE(current_is_0());
     EXPECT_EQ(std::memcmp(out.data(), expected.data(), expected.size()), 0);
     std::vector<std::byte> pageable(expected.size());
-    sc::copy_to_host(dv, pageable.data(), pageable.size(), cudaStream_t{},
+    sc::copy(dv, pageable.data(), pageable.size(), cudaStream_t{},
                      {how == sc::strategy::direct ? sc::strategy::staged : how});
     EXPECT_EQ(pageable, expected);
   }
@@ -436,7 +436,7 @@ TEST(Ordering, DataOnAnotherDeviceThanTheCurrentOne) {
       ASSERT_EQ(cudaMemset(dst1, 0, expected.size()), cudaSuccess);
       ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
       ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
-      sc::copy_to_device(from_host ? hv : dv, dst1, expected.size());
+      sc::copy(from_host ? hv : dv, dst1, expected.size());
       EXPECT_TRUE(current_is_0());
       std::vector<std::byte> back(expected.size());
       ASSERT_EQ(cudaMemcpy(back.data(), dst1, back.size(), cudaMemcpyDeviceToHost), cudaSuccess);
@@ -473,7 +473,7 @@ TEST(Ordering, AStreamOfAnotherDeviceIsRefused) {
   sc::pinned_buffer out(4096);
   std::memset(out.data(), 0xA5, 4096);
   try {
-    sc::copy_to_host_async(dv, out.data(), 4096, s0);
+    sc::copy_async(dv, out.data(), 4096, s0);
     ADD_FAILURE() << "no error";
   } catch (const sc::invalid_view& e) {
     const std::string what = e.what();

@@ -107,6 +107,8 @@ class replay_memory {
         out.push_back("destination byte " + std::to_string(i) + " written " + std::to_string(int(writes_[i])) + " times");
     return out;
   }
+  /// How many times each destination byte was written.
+  [[nodiscard]] const std::vector<std::uint8_t>& write_counts() const { return writes_; }
   [[nodiscard]] const std::vector<std::string>& access_errors() const { return errors_; }
 
  private:

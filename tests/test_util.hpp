@@ -6,9 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "stridecopy/error.hpp"
 
 namespace stridecopy::test {
 
@@ -78,6 +81,16 @@ inline std::int64_t first_difference(const std::vector<std::byte>& a, const std:
   for (std::size_t i = 0; i < a.size(); ++i)
     if (a[i] != b[i]) return std::int64_t(i);
   return -1;
+}
+
+/// The message of the stridecopy::error `f` throws, or "" when it throws none.
+inline std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const stridecopy::error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace stridecopy::test

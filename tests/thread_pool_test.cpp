@@ -206,7 +206,7 @@ TEST(ThreadPool, TheDefaultFollowsTheAffinityMask) {
     in_thread = sc::detail::default_threads();
     get_num = sc::get_num_threads();
     const observed o;
-    sc::copy_on_host(c.v, c.dst.data(), c.dst.size());
+    sc::copy(c.v, c.dst.data(), c.dst.size(), {}, {.how = sc::strategy::cpu});
     threads_seen = o.threads().size();
   });
   t.join();
@@ -224,7 +224,7 @@ TEST(ThreadPool, OneThreadSetMeansOneThreadDoesTheWork) {
   EXPECT_EQ(sc::get_num_threads(), 1);
   {
     const observed o;
-    sc::copy_on_host(c.v, c.dst.data(), c.dst.size());
+    sc::copy(c.v, c.dst.data(), c.dst.size(), {}, {.how = sc::strategy::cpu});
     EXPECT_EQ(o.threads(), std::set<std::thread::id>{std::this_thread::get_id()});
   }
   EXPECT_EQ(c.dst, expected);
@@ -234,7 +234,7 @@ TEST(ThreadPool, OneThreadSetMeansOneThreadDoesTheWork) {
   {
     const observed o;
     std::fill(c.dst.begin(), c.dst.end(), std::byte{0});
-    sc::copy_on_host(c.v, c.dst.data(), c.dst.size(), 2);
+    sc::copy(c.v, c.dst.data(), c.dst.size(), {}, {.how = sc::strategy::cpu, .threads = 2});
     EXPECT_LE(o.threads().size(), 2u);
     EXPECT_TRUE(o.threads().count(std::this_thread::get_id()));
   }
@@ -244,7 +244,7 @@ TEST(ThreadPool, OneThreadSetMeansOneThreadDoesTheWork) {
     sc::copy_options one;
     one.threads = 1;
     std::fill(c.dst.begin(), c.dst.end(), std::byte{0});
-    (void)sc::copy_to_host(c.v, c.dst.data(), c.dst.size(), cudaStream_t{}, one);
+    (void)sc::copy(c.v, c.dst.data(), c.dst.size(), cudaStream_t{}, one);
     EXPECT_EQ(o.threads(), std::set<std::thread::id>{std::this_thread::get_id()});
   }
   EXPECT_EQ(c.dst, expected);
@@ -289,7 +289,7 @@ TEST(ThreadPool, AForkedChildCopiesWithAPoolOfItsOwn) {
   ASSERT_GE(child, 0);
   if (child == 0) {
     alarm(30);  // a hang ends the child with SIGALRM, which the parent reports
-    sc::copy_on_host(c.v, c.dst.data(), c.dst.size(), 2);
+    sc::copy(c.v, c.dst.data(), c.dst.size(), {}, {.how = sc::strategy::cpu, .threads = 2});
     std::atomic<int> n{0};
     sc::detail::run_pieces(100, 2, [&](std::int64_t) { ++n; });
     _exit(c.dst == expected && n.load() == 100 ? 0 : 1);

@@ -122,7 +122,7 @@ int run_gpu_demo(const demo_options& o) {
   // The two-pass way: contiguous-ise on the device, then copy into pageable memory.
   std::vector<std::byte> pageable(out.bytes());
   const double two_pass = median_ms(o.repeat, [&] {
-    copy_to_device_async(bgr, d_tmp.data(), out.bytes(), s);
+    copy_async(bgr, d_tmp.data(), out.bytes(), s);
     STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(pageable.data(), d_tmp.data(), out.bytes(), cudaMemcpyDeviceToHost, s));
     STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(s));
   });

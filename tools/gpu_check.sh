@@ -66,7 +66,8 @@
 #                             7 x 3 x 4 x (43 + 45 + 134 ms) + 7 x 3 x 4 x (43 + 45 ms)        = 26
 #                      inputs: 1 GiB ones ~3 s each (random fill, upload, pinned and pageable
 #                      buffers) x 2, the rest ~1; CUDA start ~1                                   =  8
-#                    device_bench, 56 cases: {gather, memcpy} x {f32, u8} x 7 x {64 MiB, 1 GiB}:
+#                    device_bench, 61 cases: {gather, memcpy} x {f32, u8} x 7 x {64 MiB, 1 GiB}, the
+#                      BGR view into NHWC, 4 batch cases (each well under a second):
 #                      28 x 3 x 11 x ~0.11 ms + 28 x 3 x 4 x ~0.8 ms; inputs 2 x ~1.5 s; start ~1  =  5
 #                    h2d_bench, 42 cases at 64 MiB: f32 {limit, auto, pageable_auto, two_step_pageable}
 #                    x 7, u8 {limit, auto} x 7:
@@ -120,7 +121,7 @@ RACECHECK_FULL=("${RACECHECK_QUICK[@]}" "d2h_every_strategy=DeviceToHost.EverySt
                 "element_sizes=DeviceToDevice.*InEveryElementSize")
 
 # ---- benchmark selection (Google Benchmark regexes over names like d2h/auto/f32/64MiB/row_reverse)
-D2D_FILTER_QUICK='^d2d/(gather|memcpy)/(f32|u8)/(64|1024)MiB/'
+D2D_FILTER_QUICK='^(d2d/(gather|memcpy)/(f32|u8)/(64|1024)MiB/|d2d/into_nhwc/|batch/)'
 D2H_FILTER_QUICK='^d2h/(limit|auto|two_pass_pageable)/(f32|u8)/(64|1024)MiB/|^d2h/(limit|auto)/(f32|u8)/4KiB/'
 H2D_FILTER_QUICK='^h2d/(limit|auto|pageable_auto|two_step_pageable)/f32/64MiB/|^h2d/(limit|auto)/u8/64MiB/'
 H2D_FILTER_FULL='^h2d/[a-z_]+/[a-z0-9]+/(4KiB|1MiB|64MiB)/|^h2d/(limit|auto|staged_cpu|staged_device|pageable_auto|two_step_pageable)/f32/1024MiB/'

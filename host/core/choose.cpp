@@ -26,7 +26,9 @@ namespace detail {
 
 namespace {
 
-bool has_runs(const plan& p) { return p.rank == 0 || p.inner_stride() == 1; }
+/// Contiguous runs on both sides: the source's inner stride +1, and the destination's too where it
+/// is strided.
+bool has_runs(const plan& p) { return p.rank == 0 || (p.inner_stride() == 1 && (!p.scatter || p.dst_stride[p.rank - 1] == 1)); }
 std::int64_t run_count(const plan& p) { return p.rank == 0 ? 1 : p.units() / p.inner_extent(); }
 
 [[noreturn]] void cannot(strategy s, const std::string& why) {
@@ -40,12 +42,14 @@ strategy host_to_host(strategy forced) {
 }
 
 strategy device_to_device(const plan& p, strategy forced) {
+  const bool one_run = p.pat == pattern::contiguous && !p.scatter;
   switch (forced) {
-    case strategy::automatic: return p.pat == pattern::contiguous ? strategy::dma : strategy::direct;
+    case strategy::automatic: return one_run ? strategy::dma : strategy::direct;
     case strategy::dma:
-      if (p.pat != pattern::contiguous)
-        cannot(forced, "a device-to-device copy engine transfer needs a contiguous view (this one is " +
-                           std::string(to_string(p.pat)) + ")");
+      if (!one_run)
+        cannot(forced, "a device-to-device copy engine transfer needs a contiguous view into a contiguous "
+                       "destination (this one is " +
+                           std::string(to_string(p.pat)) + (p.scatter ? ", into a strided destination)" : ")"));
       return forced;
     case strategy::direct: return forced;
     default: cannot(forced, "a device-to-device copy runs as dma or direct");
@@ -65,8 +69,11 @@ strategy host_and_device(const plan& p, const copy_facts& f, strategy forced) {
   switch (forced) {
     case strategy::dma:
       if (!has_runs(p))
-        cannot(forced, "it copies contiguous runs of the source, but this view's inner stride is " +
-                           std::to_string(p.inner_stride()) + " units (pattern " + to_string(p.pat) + ")");
+        cannot(forced, p.inner_stride() != 1
+                           ? "it copies contiguous runs of the source, but this view's inner stride is " +
+                                 std::to_string(p.inner_stride()) + " units (pattern " + to_string(p.pat) + ")"
+                           : "it copies contiguous runs into contiguous runs, but the destination's inner stride is " +
+                                 std::to_string(p.dst_stride[p.rank - 1]) + " units");
       return forced;
     case strategy::direct:
       if (!pinned)
@@ -87,8 +94,10 @@ strategy host_and_device(const plan& p, const copy_facts& f, strategy forced) {
   // Pageable memory cannot be reached by a kernel or copied asynchronously, and is never pinned
   // behind the caller's back: it goes through pinned slots (host to device: the CPU gathers into them).
   if (!pinned) return strategy::staged;
-  if (p.pat == pattern::contiguous) return strategy::dma;
-  if (p.pat == pattern::long_runs && run_count(p) <= transfer_policy::dma_max_runs) return strategy::dma;
+  if (p.pat == pattern::contiguous && !p.scatter) return strategy::dma;
+  if ((p.pat == pattern::long_runs || (p.pat == pattern::contiguous && p.scatter)) && has_runs(p) &&
+      run_count(p) <= transfer_policy::dma_max_runs)
+    return strategy::dma;
   if (mapped && (f.capturing || p.bytes <= transfer_policy::direct_max_bytes)) return strategy::direct;
   if (f.capturing) {
     if (has_runs(p)) return strategy::dma;  // one copy per run: capturable

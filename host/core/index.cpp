@@ -530,4 +530,51 @@ view flip(const view& v, int axis) {
   return r;
 }
 
+view broadcast_to(const view& v, std::span<const std::int64_t> shape) {
+  detail::check_layout(v.lay);
+  if (shape.size() > std::size_t(max_rank))
+    throw invalid_view("cannot broadcast to shape " + shape_string(shape) + ": more than " +
+                       std::to_string(max_rank) + " dims");
+  const int rank = int(shape.size()), own = v.lay.rank;
+  const auto refuse = [&] {
+    throw invalid_view("could not broadcast input array from shape " + shape_string(v.lay.extents()) +
+                       " into shape " + shape_string(shape));
+  };
+  if (own > rank) refuse();
+  view r = v;
+  r.lay.rank = rank;
+  for (int i = 0; i < rank; ++i) {
+    const int from = i - (rank - own);  // v's dim aligned with dim i, counted from the right
+    const std::int64_t want = shape[std::size_t(i)];
+    if (want < 0) throw invalid_view("cannot broadcast to shape " + shape_string(shape) + ": negative extent");
+    if (from < 0) {
+      r.lay.shape[i] = want;
+      r.lay.stride[i] = 0;
+    } else if (v.lay.shape[from] == want) {
+      r.lay.shape[i] = want;
+      r.lay.stride[i] = v.lay.stride[from];
+    } else if (v.lay.shape[from] == 1) {
+      r.lay.shape[i] = want;
+      r.lay.stride[i] = 0;
+    } else {
+      refuse();
+    }
+  }
+  return r;
+}
+
+mutable_view slice(const mutable_view& v, std::string_view numpy_index) {
+  return assume_writable(slice(static_cast<const view&>(v), numpy_index));
+}
+mutable_view slice(const mutable_view& v, std::span<const index_item> items, std::string_view text_for_messages) {
+  return assume_writable(slice(static_cast<const view&>(v), items, text_for_messages));
+}
+mutable_view permute(const mutable_view& v, std::span<const int> axes) {
+  return assume_writable(permute(static_cast<const view&>(v), axes));
+}
+mutable_view permute(const mutable_view& v, std::initializer_list<int> axes) {
+  return assume_writable(permute(static_cast<const view&>(v), axes));
+}
+mutable_view flip(const mutable_view& v, int axis) { return assume_writable(flip(static_cast<const view&>(v), axis)); }
+
 }  // namespace stridecopy

@@ -44,6 +44,8 @@ struct sub_plan {
   std::int64_t src_offset;    ///< units from the whole plan's first element to this piece's
   std::int64_t first, count;  ///< output units of the piece, in its own numbering
   std::int64_t dst_offset;    ///< units from the caller's destination to where unit `first` lands
+  /// A scatter plan's piece: units from the whole destination walk's first element to this piece's.
+  std::int64_t dst_walk_offset;
 };
 /// Calls f(sub_plan) for output units [first, first + count) of p, in output order: once with p
 /// itself when p.rank <= max_dims, else once per index of the outer dims the range touches, each
@@ -53,39 +55,58 @@ void for_each_sub_plan(const plan& p, int max_dims, std::int64_t first, std::int
 
 /// Pattern, transpose dim and index width of a normalised walk (make_plan's last step).
 void classify(plan& p);
+/// The destination walk of a C-order output from the plan's first element: dst strides of the
+/// extents, scatter false, span [0, bytes).
+void fill_c_order_destination(plan& p);
+
+/// p as a gather into a contiguous destination: its source walk, a C-order output (the first half
+/// of a copy staged through a contiguous chunk).
+plan into_contiguous(const plan& p);
+/// p reading a source that is contiguous in output order (output unit o at unit o of a chunk
+/// gathered elsewhere): its destination walk, the source's C-order strides (the second half).
+plan from_contiguous(const plan& p);
 
 template <class F>
 void for_each_sub_plan(const plan& p, int max_dims, std::int64_t first, std::int64_t count, F&& f) {
   if (count <= 0) return;
-  if (p.rank <= max_dims) return f(sub_plan{p, 0, first, count, 0});
+  if (p.rank <= max_dims) return f(sub_plan{p, 0, first, count, 0, 0});
   const int outer = p.rank - max_dims;
-  sub_plan s{p, 0, 0, 0, 0};
+  sub_plan s{p, 0, 0, 0, 0, 0};
   plan& q = s.p;
   q.rank = max_dims;
-  std::int64_t inner_units = 1, lo = 0, hi = 0;
+  std::int64_t inner_units = 1, lo = 0, hi = 0, dst_hi = 0;
   for (int d = 0; d < max_dims; ++d) {
     q.extent[d] = p.extent[outer + d];
     q.stride[d] = p.stride[outer + d];
+    q.dst_stride[d] = p.dst_stride[outer + d];
     inner_units *= q.extent[d];
     const std::int64_t reach = (q.extent[d] - 1) * q.stride[d];  // within the whole plan's span: fits
     (reach < 0 ? lo : hi) += reach;
+    dst_hi += (q.extent[d] - 1) * q.dst_stride[d];
   }
   q.elements = inner_units / (p.type.itemsize / p.unit);
   q.bytes = std::size_t(q.elements) * std::size_t(p.type.itemsize);
   q.span_begin = lo * p.unit;
   q.span_end = (hi + 1) * p.unit;
+  if (p.scatter) {
+    q.dst_span_begin = 0;
+    q.dst_span_end = (dst_hi + 1) * p.unit;
+  } else {
+    fill_c_order_destination(q);
+  }
   classify(q);
   // Outer index o covers output units [o * inner_units, (o + 1) * inner_units).
   std::int64_t o = first / inner_units;
   const std::int64_t last = (first + count - 1) / inner_units;
   std::int64_t idx[max_plan_rank] = {};
-  std::int64_t offset = 0;
-  {  // the outer coordinates of o, and their offset
+  std::int64_t offset = 0, dst_walk = 0;
+  {  // the outer coordinates of o, and their offsets
     std::int64_t rem = o;
     for (int d = outer - 1; d >= 0; --d) {
       idx[d] = rem % p.extent[d];
       rem /= p.extent[d];
       offset += idx[d] * p.stride[d];
+      dst_walk += idx[d] * p.dst_stride[d];
     }
   }
   for (; o <= last; ++o) {
@@ -94,11 +115,14 @@ void for_each_sub_plan(const plan& p, int max_dims, std::int64_t first, std::int
     s.first = begin - o * inner_units;
     s.count = end - begin;
     s.dst_offset = begin - first;
+    s.dst_walk_offset = dst_walk;
     f(s);
     for (int d = outer - 1; d >= 0; --d) {  // next outer index
       offset += p.stride[d];
+      dst_walk += p.dst_stride[d];
       if (++idx[d] < p.extent[d]) break;
       offset -= idx[d] * p.stride[d];
+      dst_walk -= idx[d] * p.dst_stride[d];
       idx[d] = 0;
     }
   }

@@ -47,4 +47,38 @@ view contiguous_view(const void* data, dtype type, std::initializer_list<std::in
   return contiguous_view(data, type, std::span<const std::int64_t>(shape.begin(), shape.size()), memory);
 }
 
+mutable_view assume_writable(const view& made_from_writable_memory) { return mutable_view(made_from_writable_memory); }
+
+mutable_view make_view(void* data, dtype type, std::span<const std::int64_t> shape,
+                       std::span<const std::int64_t> strides, memory_kind memory) {
+  return assume_writable(make_view(static_cast<const void*>(data), type, shape, strides, memory));
+}
+
+mutable_view make_view(void* data, dtype type, std::initializer_list<std::int64_t> shape,
+                       std::initializer_list<std::int64_t> strides, memory_kind memory) {
+  return assume_writable(make_view(static_cast<const void*>(data), type, shape, strides, memory));
+}
+
+mutable_view make_view(std::nullptr_t, dtype type, std::span<const std::int64_t> shape,
+                       std::span<const std::int64_t> strides, memory_kind memory) {
+  return assume_writable(make_view(static_cast<const void*>(nullptr), type, shape, strides, memory));
+}
+
+mutable_view contiguous_view(void* data, dtype type, std::span<const std::int64_t> shape, memory_kind memory) {
+  return assume_writable(contiguous_view(static_cast<const void*>(data), type, shape, memory));
+}
+
+mutable_view contiguous_view(void* data, dtype type, std::initializer_list<std::int64_t> shape, memory_kind memory) {
+  return assume_writable(contiguous_view(static_cast<const void*>(data), type, shape, memory));
+}
+
+mutable_view contiguous_view(std::nullptr_t, dtype type, std::span<const std::int64_t> shape, memory_kind memory) {
+  return assume_writable(contiguous_view(static_cast<const void*>(nullptr), type, shape, memory));
+}
+
+mutable_view contiguous_view(std::nullptr_t, dtype type, std::initializer_list<std::int64_t> shape,
+                             memory_kind memory) {
+  return assume_writable(contiguous_view(static_cast<const void*>(nullptr), type, shape, memory));
+}
+
 }  // namespace stridecopy

@@ -1,5 +1,5 @@
 // host/cpu/gather.hpp — the CPU executor (internal): the gather from a strided host view into a
-// contiguous destination, behind copy_on_host, host-to-host plans and .npy writes of host views.
+// contiguous destination, behind host-to-host copies and .npy writes of host views.
 #pragma once
 
 #include <cstddef>

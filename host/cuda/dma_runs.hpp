@@ -18,15 +18,17 @@ struct dma_run {
   std::int64_t dst_offset = 0;
   std::size_t bytes = 0;
 };
-/// The runs of a plan whose inner stride is +1 (or of a single element), in output order.
+/// The runs of a plan whose inner stride is +1 (or of a single element), in output order; a strided
+/// destination's runs land at its walk's offsets.
 std::vector<dma_run> dma_runs(const plan& p);
 /// The same runs handed to fn one at a time, none stored (a file of millions of rows).
 void for_each_run(const plan& p, const std::function<void(const dma_run&)>& fn);
 
 /// Runs that one cudaMemcpy2DAsync moves: `height` rows of `width` bytes, `src_pitch` apart in the
-/// source (positive: 2D copies take no negative pitch) and packed in the output.
+/// source (positive: 2D copies take no negative pitch) and `dst_pitch` apart in the destination
+/// (`width`: packed).
 struct dma_2d {
-  std::size_t src_pitch = 0, width = 0, height = 0;
+  std::size_t src_pitch = 0, width = 0, height = 0, dst_pitch = 0;
 };
 /// The 2D copy of p, or nothing when p is not `height` forward runs a fixed positive pitch apart.
 bool as_2d_copy(const plan& p, dma_2d& out);

@@ -1,67 +1,19 @@
-// host/cuda/gather_launch.cu — the one place that launches kernels: picks the op of a plan (ops.cuh)
-// and launches run_op within the device's grid limits with cudaLaunchKernelEx, whose status belongs
-// to this launch alone. Built against the CUDA runtime simulator (tests/sim), this file is compiled
-// as C++ and the launch replays the op over its grid on the CPU instead.
+// host/cuda/gather_launch.cu — the gathers of one plan: picks its ops (ops.cuh) and launches each
+// (launch.cuh). The batches of many plans live in gather_batch.cu, so that the two sets of kernel
+// instantiations compile in parallel.
 #include "cuda/gather_launch.hpp"
 
 #include <cuda_runtime.h>
 
-#include <array>
-#include <atomic>
-
-#include "cuda/check.hpp"
-#include "cuda/launch_geometry.hpp"
+#include "cuda/launch.cuh"
 #include "cuda/ops.cuh"
-#include "cuda/runtime.hpp"
-#include "stridecopy/kernels/run_op.cuh"
-
-#ifdef STRIDECOPY_SIMULATOR
-#include "stridecopy_sim/kernel.hpp"
-#endif
 
 namespace stridecopy::detail {
-
-namespace {
-
-std::int64_t max_grid_x(int device) {
-  static std::array<std::atomic<int>, 64> cache{};
-  if (device >= 0 && device < int(cache.size()))
-    if (const int cached = cache[std::size_t(device)].load(std::memory_order_relaxed)) return cached;
-  int value = 0;
-  STRIDECOPY_CUDA_TRY(cudaDeviceGetAttribute(&value, cudaDevAttrMaxGridDimX, device));
-  if (device >= 0 && device < int(cache.size())) cache[std::size_t(device)].store(value, std::memory_order_relaxed);
-  return value;
-}
-
-template <class Op>
-void launch(const Op& op, cudaStream_t stream) {
-  using Index = typename Op::index_type;
-  for (const grid_slice& s : grid_slices(std::int64_t(op.blocks()), max_grid_x(current_device()))) {
-#ifdef STRIDECOPY_SIMULATOR
-    // run_op's CPU form: every thread of a phase before the barrier, then the next phase.
-    const auto offset = s.block_offset;
-    STRIDECOPY_CUDA_TRY(stridecopy_sim::launch(
-        stream, "run_op", s.blocks, Op::threads, Op::phases, std::size_t(Op::shared_bytes),
-        [op, offset](const stridecopy_sim::kernel_memory& mem, long long block, int thread, int phase) {
-          op(mem, Index(offset + block), thread, phase);
-        }));
-#else
-    cudaLaunchConfig_t config{};
-    config.gridDim = dim3(unsigned(s.blocks));
-    config.blockDim = dim3(unsigned(Op::threads));
-    config.dynamicSmemBytes = std::size_t(Op::shared_bytes);
-    config.stream = stream;
-    STRIDECOPY_CUDA_TRY(cudaLaunchKernelEx(&config, kernels::run_op<Op>, op, Index(s.block_offset)));
-#endif
-  }
-}
-
-}  // namespace
 
 void enqueue_gather(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, void* dst,
                     cudaStream_t stream, bool force_index64) {
   if (count <= 0) return;
-  visit_ops(p, src, first, count, dst, force_index64, [&](const auto& op) { launch(op, stream); });
+  visit_ops(p, src, first, count, dst, force_index64, [&](const auto& op) { launch_op(op, stream); });
 }
 
 }  // namespace stridecopy::detail

@@ -26,7 +26,8 @@ enum class h2d_gather : std::uint8_t {
 /// span within a slot, at most 1.25x the output's bytes sent), else none.
 h2d_schedule device_gather_plan(const plan& p);
 
-/// Copies plan p from pinned host memory at `src` (the first element) into device memory `dst`,
+/// Copies plan p from pinned host memory at `src` (the first element) into device memory `dst` (the
+/// output's first element, or for a strided destination its walk's),
 /// staged with the gather on the device by `schedule` (device_gather_plan, not empty), in stream
 /// order on `stream`; returns without waiting.
 void run_device_gather_h2d(const plan& p, const std::byte* src, std::byte* dst, cudaStream_t stream,

@@ -197,6 +197,8 @@ view host_array::as_view() const {
   return v;
 }
 
+mutable_view host_array::as_view() { return assume_writable(std::as_const(*this).as_view()); }
+
 // ---- device_buffer, device_array
 
 device_buffer::device_buffer(std::size_t bytes, cuda::stream_ref stream) : bytes_(bytes), stream_(stream.get()) {
@@ -256,5 +258,7 @@ view device_array::as_view() const {
   v.allocation = byte_range{buffer_.data(), buffer_.size()};
   return v;
 }
+
+mutable_view device_array::as_view() { return assume_writable(std::as_const(*this).as_view()); }
 
 }  // namespace stridecopy

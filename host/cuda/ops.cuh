@@ -7,6 +7,7 @@
 
 #include "core/plan_ops.hpp"
 #include "stridecopy/kernels/row_gather.cuh"
+#include "stridecopy/kernels/scatter.cuh"
 #include "stridecopy/kernels/transpose.cuh"
 #include "stridecopy/kernels/unit.hpp"
 #include "stridecopy/plan.hpp"
@@ -97,11 +98,32 @@ kernels::transpose_op<Unit, Index> make_transpose_op(const plan& p, const std::b
   };
 }
 
-/// Calls f(op) with the op that writes output units [first, first + count) of p: the row family by
-/// inner step for every pattern but a transpose, whose tiles need whole rows (a range that is not
-/// row-aligned falls back to the general family).
+/// Output units [first, first + count) of a plan whose destination is strided: `src` and `dst` are
+/// the walks' first elements.
+template <int Unit, class Index>
+kernels::scatter_op<Unit, Index> make_scatter_op(const plan& p, const std::byte* src, std::int64_t first,
+                                                 std::int64_t count, void* dst) {
+  using U = kernels::unit_t<Unit>;
+  const int outer = p.rank ? p.rank - 1 : 0;
+  return kernels::scatter_op<Unit, Index>{
+      .src = reinterpret_cast<const U*>(src),
+      .dst = static_cast<U*>(dst),
+      .first = Index(first),
+      .count = Index(count),
+      .row = kernels::fast_divmod<Index>(Index(p.rank ? p.extent[p.rank - 1] : 1)),
+      .src_step = Index(p.rank ? p.stride[p.rank - 1] : 1),
+      .dst_step = Index(p.rank ? p.dst_stride[p.rank - 1] : 1),
+      .src_rows = make_offset_map<Index>(p.extent.data(), p.stride.data(), 0, outer),
+      .dst_rows = make_offset_map<Index>(p.extent.data(), p.dst_stride.data(), 0, outer),
+  };
+}
+
+/// Calls f(op) with the op that writes output units [first, first + count) of p: the scatter family
+/// for a strided destination; else the row family by inner step for every pattern but a transpose,
+/// whose tiles need whole rows (a range that is not row-aligned falls back to the general family).
 template <int Unit, class Index, class F>
 void visit_op(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, void* dst, F&& f) {
+  if (p.scatter && p.pat != pattern::empty) return f(make_scatter_op<Unit, Index>(p, src, first, count, dst));
   switch (p.pat) {
     case pattern::empty: return;
     case pattern::contiguous:
@@ -133,13 +155,15 @@ void visit_op(const plan& p, const std::byte* src, std::int64_t first, std::int6
 }
 
 /// Calls f(op) for every op that writes output units [first, first + count) of p into dst (dst
-/// receives unit `first`): one op, or one per piece of a plan deeper than an offset map walks
-/// (for_each_sub_plan), each with its own source and destination pointers.
+/// receives unit `first`; for a strided destination, dst is its walk's first element): one op, or one
+/// per piece of a plan deeper than an offset map walks (for_each_sub_plan), each with its own source
+/// and destination pointers.
 template <class F>
 void visit_ops(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, void* dst, bool force64,
                F&& f) {
   for_each_sub_plan(p, kernels::max_walk_dims, first, count, [&](const sub_plan& s) {
-    visit_op(s.p, src + s.src_offset * p.unit, s.first, s.count, static_cast<std::byte*>(dst) + s.dst_offset * p.unit,
+    const std::int64_t to = p.scatter ? s.dst_walk_offset : s.dst_offset;
+    visit_op(s.p, src + s.src_offset * p.unit, s.first, s.count, static_cast<std::byte*>(dst) + to * p.unit,
              force64 || p.index64, f);
   });
 }

@@ -23,7 +23,7 @@ namespace stridecopy::detail {
 
 void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const piece_sink& sink, cudaStream_t stream,
                     const runs_sink* runs) {
-  // Host views are taken at their word, as copy_on_host takes them: no CUDA call, no context.
+  // Host views are taken at their word, as a copy with strategy::cpu takes them: no CUDA call, no context.
   const checked_source s = check_source(p, src, p.source == memory_kind::device);
   if (p.pat == pattern::empty) return;
   const plan q = narrow_unit(p, alignment_of(s.first));

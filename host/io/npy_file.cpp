@@ -336,7 +336,7 @@ void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref
   if (p.source != memory_kind::device && p.bytes > 0 &&
       out.truncates_mapping_of(reinterpret_cast<const void*>(span_first), span_bytes)) {
     own = host_array(v.type, v.shape(), order::c, memory_kind::pageable);
-    copy_on_host(v, own.data(), own.bytes());
+    copy(v, own.data(), own.bytes(), {}, {.how = strategy::cpu});
     const view copy = own.as_view();
     q = make_plan(copy, memory_kind::pageable);
     base = copy.base();

@@ -1,9 +1,10 @@
-// stridecopy/copy.hpp — the copies: any strided view into a contiguous C-order destination, on the
-// CPU or the GPU, in either direction. Every function checks everything before any work: a throw
-// leaves the destination untouched.
+// stridecopy/copy.hpp — the copies: any strided view into any writable view (or a contiguous C-order
+// buffer), host or device memory on either side, on the CPU or the GPU. Every function checks
+// everything before any work: a throw leaves the destination untouched.
 #pragma once
 
 #include <cstddef>
+#include <span>
 
 #include <cuda/stream_ref>
 
@@ -15,14 +16,18 @@
 namespace stridecopy {
 
 /// How a copy moves its bytes. Asked for through copy_options (or STRIDECOPY_STRATEGY); every copy
-/// returns the one that ran.
+/// returns the one that ran. The chooser picks from the two sides' memory and layouts: host to host
+/// runs on the CPU; device to device by kernels (one copy-engine transfer when both are contiguous);
+/// between host and device, a pinned side takes dma for contiguous runs, direct for small copies
+/// through mapped memory and staged for the rest, and a pageable side (never pinned behind the
+/// caller's back) always goes through pinned slots, the CPU gathering or scattering on its side.
 enum class strategy : std::uint8_t {
   automatic,  ///< asked: let the chooser decide (never returned)
-  none,       ///< ran: nothing to copy (the view is empty)
-  cpu,        ///< ran: a gather on the CPU (host source, host destination)
-  dma,        ///< the copy engine moves the view's contiguous runs as they are; no kernel, no scratch
-  staged,     ///< gather kernels fill a bounded device ring that the copy engine drains, overlapped
-  direct,     ///< gather kernels write the destination itself (device memory, or mapped pinned memory)
+  none,       ///< ran: nothing to copy (the view is empty, or the same elements on both sides)
+  cpu,        ///< ran: a copy on the CPU (host source, host destination)
+  dma,        ///< the copy engine moves contiguous runs of both sides as they are; no kernel, no scratch
+  staged,     ///< a bounded ring of device or pinned slots between the kernels and the copy engine, overlapped
+  direct,     ///< kernels read or write the other side itself (device memory, or mapped pinned memory)
 };
 const char* to_string(strategy s);
 
@@ -75,36 +80,58 @@ strategy copy_async(const plan& p, const void* src, void* dst, std::size_t dst_b
 strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
               const copy_options& options = {});
 
+// ---- one copy call: any view into any view
+
+/// Copies `src` into `dst` as np.copyto(dst, src, casting="no") does: src is broadcast to dst's shape
+/// (NumPy's rules; src's leading dims of extent 1 beyond dst's rank are dropped, as NumPy's
+/// assignment drops them), the dtypes must be equal, every element of dst is written once (a destination
+/// that would write an element twice — a zero stride, or strides that alias — is refused), and views
+/// that overlap in memory give the result of copying through a temporary (one of a chunk's size
+/// where both walk alike, a shift within one array; the same view on both sides is left as it is).
+/// That is NumPy's result too, except in one dimension with steps of one sign and different sizes,
+/// where NumPy's loop reads elements it has already written. Either
+/// side may be pageable or pinned host memory or device memory, as its view says (checked where CUDA
+/// can tell); direction, strategy and kernels follow from the two views (see strategy). The walk
+/// follows dst's memory order. Returns without waiting, as copy_async(plan, ...) does; the same
+/// stream rules hold (both views' memory is read and written in stream order). strategy::cpu forced
+/// takes both views' word that they are host memory and makes no CUDA call. Throws invalid_view for
+/// views that cannot be copied (before any work: dst untouched), cuda_error when CUDA fails.
+strategy copy_async(const view& src, const mutable_view& dst, cuda::stream_ref stream = cudaStream_t{},
+                    const copy_options& options = {});
+/// copy_async(src, dst), then waits until the copy is complete (refuses a capturing stream).
+strategy copy(const view& src, const mutable_view& dst, cuda::stream_ref stream = cudaStream_t{},
+              const copy_options& options = {});
+
+/// Copies the C-order elements of `src` into the contiguous destination `dst` (dst_bytes long), host
+/// or device memory (cudaPointerGetAttributes says which where CUDA is present; host memory
+/// otherwise), as copy_async(src, dst view) does: the form for a buffer of bytes (a pinned block, a
+/// cudaMalloc allocation, a std::vector). strategy::cpu forced copies host to host without a CUDA
+/// call, on options.threads threads.
+strategy copy_async(const view& src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
+                    const copy_options& options = {});
+/// copy_async(src, dst, dst_bytes), then waits until the copy is complete (refuses a capturing stream).
+strategy copy(const view& src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
+              const copy_options& options = {});
+
+/// One copy of a batch.
+struct copy_pair {
+  view src;
+  mutable_view dst;
+};
+/// Copies each pair as copy_async(src, dst) does, in one call, on `stream`, with the result of
+/// running the pairs one after another (a pair reads what an earlier pair of the batch wrote). Every
+/// pair is checked before any work (an error names its pair, and no destination is touched); the
+/// pairs' device memory must all be on one device, the stream's. Pairs that do not touch each
+/// other's memory run together: the kernels of every pair of one kernel family in one launch,
+/// copy-engine runs of one direction in one cudaMemcpyBatchAsync, host-to-host pairs in one CPU
+/// job; a pair that depends on an earlier one starts a new group. Staged copies (pageable memory,
+/// large transfers) run one by one, in order. Returns without waiting, as copy_async does.
+void copy_async(std::span<const copy_pair> pairs, cuda::stream_ref stream = cudaStream_t{},
+                const copy_options& options = {});
+/// copy_async(pairs), then waits until every copy is complete (refuses a capturing stream).
+void copy(std::span<const copy_pair> pairs, cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
+
 // ---- one-shot copies of a view
-
-/// Copies the C-order elements of a host view into host memory `dst` on the CPU, before
-/// returning. Needs no GPU and no CUDA driver. `threads` as copy_options::threads; anything else
-/// throws invalid_argument.
-void copy_on_host(const view& v, void* dst, std::size_t dst_bytes, int threads = 0);
-
-/// Copies the C-order elements of a view into host memory `dst`, on `stream`, as copy_async does.
-/// Device views use the strategies above (pinned destinations are the fast path; pageable ones go
-/// through pinned slots); host views are gathered on the CPU in stream order.
-strategy copy_to_host_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
-                            const copy_options& options = {});
-/// copy_to_host_async, then waits until the copy is complete (refuses a capturing stream).
-strategy copy_to_host(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
-                      const copy_options& options = {});
-
-/// Copies the C-order elements of a view into device memory `dst`, on `stream`. A device view is
-/// gathered by the kernels (or moved by one copy-engine transfer when it is contiguous) on the
-/// device that owns it. A host view goes one of three ways: dma (the contiguous runs of a pinned
-/// source), staged (the CPU gathers chunks into pinned slots that the copy engine sends, or, for a
-/// pinned source, the copy engine sends the bytes each chunk reads into a bounded device slot and the
-/// kernels gather from there), or direct (the kernels read mapped pinned memory: small copies). A
-/// pageable source is never pinned behind the caller's back: it is gathered into pinned slots. As
-/// copy_async: the source is read in stream order, and must stay valid and unchanged until `stream`
-/// has passed this point.
-strategy copy_to_device_async(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
-                              const copy_options& options = {});
-/// copy_to_device_async, then waits until the copy is complete (refuses a capturing stream).
-strategy copy_to_device(const view& v, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
-                        const copy_options& options = {});
 
 /// The view's elements in a new C-order device_array, allocated and filled on `stream` (stream-ordered
 /// allocation, freed in stream order): on the view's device for a device view, else on the current

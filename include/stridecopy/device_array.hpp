@@ -62,6 +62,8 @@ class device_array {
   [[nodiscard]] std::int64_t size() const { return element_count(layout_); }
   /// A device view of the whole array, with the allocation's bounds recorded.
   [[nodiscard]] view as_view() const;
+  /// The same, writable: a destination for copy.
+  [[nodiscard]] mutable_view as_view();
 
  private:
   device_buffer buffer_;

@@ -41,5 +41,17 @@ view permute(const view& v, std::span<const int> axes);
 view permute(const view& v, std::initializer_list<int> axes);
 /// NumPy's flip(v, axis): reverses one axis (negative axis wraps).
 view flip(const view& v, int axis);
+/// NumPy's broadcast_to(v, shape): v's dims aligned to the trailing dims of `shape`, each of extent
+/// 1 (stride 0) or equal to shape's; missing leading dims are added with stride 0. Throws
+/// invalid_view when the shapes do not broadcast, with NumPy's words.
+view broadcast_to(const view& v, std::span<const std::int64_t> shape);
+
+// The same on a mutable_view give a mutable_view (a broadcast view writes elements more than once,
+// so it is never one).
+mutable_view slice(const mutable_view& v, std::string_view numpy_index);
+mutable_view slice(const mutable_view& v, std::span<const index_item> items, std::string_view text_for_messages = {});
+mutable_view permute(const mutable_view& v, std::span<const int> axes);
+mutable_view permute(const mutable_view& v, std::initializer_list<int> axes);
+mutable_view flip(const mutable_view& v, int axis);
 
 }  // namespace stridecopy

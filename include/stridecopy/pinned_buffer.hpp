@@ -65,6 +65,8 @@ class host_array {
   [[nodiscard]] bool is_pinned() const noexcept { return buffer_.is_pinned(); }
   /// A view of the whole array, with the allocation's bounds recorded.
   [[nodiscard]] view as_view() const;
+  /// The same, writable: a destination for copy.
+  [[nodiscard]] mutable_view as_view();
 
  private:
   pinned_buffer buffer_;

@@ -63,6 +63,19 @@ struct plan {
   std::int64_t span_begin = 0;
   std::int64_t span_end = 0;
 
+  // ---- where the output goes. The destination's first element (the one output unit 0 lands on) is
+  // `dst_origin` bytes from the pointer a copy is given. When `scatter` is false the output is
+  // contiguous from there (a C-order destination, or one whose memory order the walk follows);
+  // when true, output unit o lands dst_stride-walk units from it (the same extents as the source's
+  // walk), within bytes [dst_span_begin, dst_span_end) around it.
+  bool scatter = false;
+  std::int64_t dst_origin = 0;
+  std::array<std::int64_t, max_plan_rank> dst_stride{};
+  std::int64_t dst_span_begin = 0;
+  std::int64_t dst_span_end = 0;
+  /// The destination allocation's size when its view recorded one.
+  std::optional<std::size_t> dst_allocation_bytes{};
+
   // ---- classification
   pattern pat = pattern::empty;
   int unit_dim = -1;     ///< transposed: the (outermost-first) dim whose stride is +-1
@@ -73,11 +86,20 @@ struct plan {
   [[nodiscard]] std::int64_t inner_stride() const { return rank ? stride[rank - 1] : 1; }
 };
 
-/// Validates `v` and normalises it into a plan for copies into `destination` memory. Throws
-/// invalid_view naming the problem: too many dims, a negative extent, an element count or byte span
-/// that overflows, an invalid dtype, or a span that leaves `v.allocation`. The view's data pointer
-/// is only used for its offset from the allocation's base and its alignment: a layout-only view
-/// (contiguous_view(nullptr, ...), then sliced) plans as well as one over real memory.
+/// Validates `v` and normalises it into a plan for copies into a C-order destination of `destination`
+/// memory. Throws invalid_view naming the problem: too many dims, a negative extent, an element count
+/// or byte span that overflows, an invalid dtype, or a span that leaves `v.allocation`. The view's
+/// data pointer is only used for its offset from the allocation's base and its alignment: a
+/// layout-only view (contiguous_view(nullptr, ...), then sliced) plans as well as one over real memory.
 plan make_plan(const view& v, memory_kind destination = memory_kind::pageable);
+
+/// A plan of two layouts: `src` copied into `dst` as np.copyto(dst, src, casting="no") does — src
+/// broadcast to dst's shape, equal dtypes — walking both in the order of dst's memory (dims sorted
+/// by dst's strides, reversed dims turned forward, dims merged where they merge in both). Throws
+/// invalid_view for shapes that do not broadcast, different dtypes, a destination that writes an
+/// element more than once (a zero stride, or strides that make elements alias; where that cannot be
+/// decided within bounded work it is refused too), or either span leaving its allocation. Pointers
+/// are used as make_plan uses them; a copy runs on the bases of any allocations of these layouts.
+plan make_plan(const view& src, const mutable_view& dst);
 
 }  // namespace stridecopy

@@ -47,6 +47,25 @@ struct view {
   [[nodiscard]] const void* base() const { return allocation ? allocation->base : data; }
 };
 
+/// A view that may be written through: one made from a pointer to writable memory. It is a view
+/// (it converts to one wherever a source is read), slicing, permuting or flipping it gives a
+/// mutable_view again, and a copy's destination must be one; a view made from a pointer to const
+/// never becomes one.
+struct mutable_view : view {
+  mutable_view() = default;
+  /// The writable pointer (the same address as `data`).
+  [[nodiscard]] void* mutable_data() const { return const_cast<void*>(data); }
+  [[nodiscard]] void* mutable_base() const { return const_cast<void*>(base()); }
+
+ private:
+  explicit mutable_view(const view& v) : view(v) {}
+  friend mutable_view assume_writable(const view& made_from_writable_memory);
+};
+
+/// The view as a mutable_view, on its maker's word that its memory is writable: what const_cast is
+/// to a pointer (for a view that came from elsewhere, e.g. a writable buffer a binding received).
+mutable_view assume_writable(const view& made_from_writable_memory);
+
 /// A view of `data` with the given shape and element strides (C order when `strides` is empty).
 view make_view(const void* data, dtype type, std::span<const std::int64_t> shape,
                std::span<const std::int64_t> strides = {}, memory_kind memory = memory_kind::pageable);
@@ -59,5 +78,22 @@ view contiguous_view(const void* data, dtype type, std::span<const std::int64_t>
                      memory_kind memory = memory_kind::pageable);
 view contiguous_view(const void* data, dtype type, std::initializer_list<std::int64_t> shape,
                      memory_kind memory = memory_kind::pageable);
+
+/// The same over writable memory: a mutable_view, which a copy may write. A null pointer describes a
+/// layout only (a plan's destination); a view made from a pointer to const is never writable.
+mutable_view make_view(void* data, dtype type, std::span<const std::int64_t> shape,
+                       std::span<const std::int64_t> strides = {}, memory_kind memory = memory_kind::pageable);
+mutable_view make_view(void* data, dtype type, std::initializer_list<std::int64_t> shape,
+                       std::initializer_list<std::int64_t> strides = {}, memory_kind memory = memory_kind::pageable);
+mutable_view make_view(std::nullptr_t, dtype type, std::span<const std::int64_t> shape,
+                       std::span<const std::int64_t> strides = {}, memory_kind memory = memory_kind::pageable);
+mutable_view contiguous_view(void* data, dtype type, std::span<const std::int64_t> shape,
+                             memory_kind memory = memory_kind::pageable);
+mutable_view contiguous_view(void* data, dtype type, std::initializer_list<std::int64_t> shape,
+                             memory_kind memory = memory_kind::pageable);
+mutable_view contiguous_view(std::nullptr_t, dtype type, std::span<const std::int64_t> shape,
+                             memory_kind memory = memory_kind::pageable);
+mutable_view contiguous_view(std::nullptr_t, dtype type, std::initializer_list<std::int64_t> shape,
+                             memory_kind memory = memory_kind::pageable);
 
 }  // namespace stridecopy

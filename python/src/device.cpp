@@ -297,7 +297,7 @@ nb::object to_device_array(const py_view& v, const stream_arg& s, int target) {
     if (cudaError_t rc = cudaEventRecord(st->ready, alloc); rc != cudaSuccess) cuda_failed("cudaEventRecord", rc);
     if (cudaError_t rc = cudaStreamWaitEvent(s.handle, st->ready, 0); rc != cudaSuccess)
       cuda_failed("cudaStreamWaitEvent", rc);
-    (void)copy_to_device_async(v.v, st->array.data(), st->array.bytes(), s.handle);
+    (void)copy_async(v.v, st->array.data(), st->array.bytes(), s.handle);
     if (cudaError_t rc = cudaEventRecord(st->ready, s.handle); rc != cudaSuccess) cuda_failed("cudaEventRecord", rc);
     // Host memory may change or go away once this returns (NumPy has no streams): wait for it.
     if (!from_device)

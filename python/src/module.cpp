@@ -67,6 +67,7 @@ NB_MODULE(_stridecopy, m) {
   sp::register_view(m);
   sp::register_device_array(m);
   sp::register_npy(m);
+  sp::register_copyto(m);
 
   m.def(
       "view", [](nb::handle obj) { return sp::view_of(obj); }, "obj"_a.none(),

@@ -82,6 +82,9 @@ struct source {
   std::unique_ptr<mapped_npy> mapped;    ///< a mapped .npy file (sc.load with an index)
   std::shared_ptr<device_state> result;  ///< a DeviceArray's memory
   int device = -1;                       ///< CUDA device of device memory, -1 for host memory
+  /// The producer lets us write (a writable buffer, a DLPack tensor not flagged read-only, an
+  /// interface whose read_only is False, a DeviceArray): what copyto's destination must be.
+  bool writable = false;
 
   source() = default;
   source(const source&) = delete;
@@ -172,6 +175,10 @@ nb::object optional_attr(nb::handle obj, const char* name);
 /// "int" for an int, "tuple" for a tuple: what Python's messages call a value's type.
 std::string py_type_name(nb::handle obj);
 py_view apply_key(const py_view& v, nb::handle key);
+/// dst[...] = value as np.copyto does it, complete on return: `value` is a view or anything view_of
+/// (or, failing that, numpy.asarray) reads, broadcast to dst's shape; dtypes must match.
+void copy_into(const py_view& dst, nb::handle value, nb::handle stream, int threads, const char* who);
+void register_copyto(nb::module_& m);
 /// view.numpy(out, stream, threads): the copy into host memory.
 nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int threads = 0);
 void register_view(nb::module_& m);

@@ -167,6 +167,7 @@ bool from_buffer(nb::handle obj, py_view& out) {
   }
   src->has_buffer = true;
   src->how = source::kind::buffer;
+  src->writable = src->buffer.readonly == 0;
   src->owner = nb::borrow(obj);
   const Py_buffer& b = src->buffer;
   if (b.suboffsets) throw nb::value_error("buffers with suboffsets (arrays of pointers) are not strided views");
@@ -298,11 +299,13 @@ bool from_dlpack(nb::handle obj, py_view& out, std::optional<nb::python_error>& 
     }
     src->managed = m;
     src->versioned = true;
+    src->writable = (m->flags & DLPACK_FLAG_BITMASK_READ_ONLY) == 0;
     t = &m->dl_tensor;
   } else if (PyCapsule_IsValid(cap, "dltensor")) {
     auto* m = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
     if (PyCapsule_SetName(cap, "used_dltensor") != 0) throw nb::python_error();
     src->managed = m;
+    src->writable = true;  // DLPack before 1.0 has no read-only flag: producers export writable memory
     t = &m->dl_tensor;
   } else {
     PyErr_Clear();
@@ -473,6 +476,7 @@ bool from_interface(nb::handle obj, py_view& out, bool cuda) {
   source_ptr src = make_source();
   src->how = cuda ? source::kind::cuda_array_interface : source::kind::array_interface;
   src->owner = nb::borrow(obj);
+  src->writable = !PyObject_IsTrue(nb::object(data[1]).ptr());
   const void* p = reinterpret_cast<const void*>(ptr);
   if (cuda) src->device = device_of_pointer(p);
   out.v = make_view(p, out.v.type, shape, strides, cuda ? memory_kind::device : memory_kind::pageable);
@@ -572,6 +576,7 @@ py_view view_of(nb::handle obj) {
     src->owner = nb::borrow(obj);
     src->result = d.st;
     src->device = d.st->device;
+    src->writable = true;
     out.v = d.st->array.as_view();
     out.how = d.how;
     out.dtype = d.dtype;

@@ -334,7 +334,7 @@ nb::object copy_into_cached_block(const py_view& self, nb::handle np_dtype, int 
   });
   {
     const release_unless_small unlocked(bytes, true);
-    copy_on_host(self.v, b->data, bytes, threads);
+    copy(self.v, b->data, bytes, {}, {.how = strategy::cpu, .threads = threads});
   }
   return wrap_host(b->data, bytes, self.v.type, l, owner, self.how, np_dtype);
 }
@@ -428,9 +428,9 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int thre
     {
       const release_unless_small unlocked(o.bytes, !device && !s.given);
       if (device || s.given)
-        (void)copy_to_host(self.v, o.data, o.bytes, s.handle, options);
+        (void)copy(self.v, o.data, o.bytes, s.handle, options);
       else
-        copy_on_host(self.v, o.data, o.bytes, threads);
+        copy(self.v, o.data, o.bytes, {}, {.how = strategy::cpu, .threads = threads});
     }
     return nb::borrow(out);
   }
@@ -445,7 +445,7 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int thre
     const release_unless_small unlocked(std::size_t(element_count(self.v.lay)) * std::size_t(self.v.type.itemsize), on_cpu);
     if (on_cpu) {
       h = host_array(self.v.type, self.v.shape());  // pinned, from the library's pool
-      copy_on_host(self.v, h.data(), h.bytes(), threads);
+      copy(self.v, h.data(), h.bytes(), {}, {.how = strategy::cpu, .threads = threads});
     } else {
       h = to_host(self.v, s.handle, options);
     }
@@ -599,6 +599,14 @@ void register_view(nb::module_& m) {
           nb::sig("def __getitem__(self, key: object, /) -> View"),
           "NumPy basic indexing, lazily: ints, slices (negative steps too), None, Ellipsis, or one index "
           "string such as \"[:, ::-1]\" (the CLI's parser). Raises IndexError as NumPy would.")
+      .def(
+          "__setitem__",
+          [](const py_view& self, nb::handle key, nb::handle value) {
+            copy_into(apply_key(self, key), value, nb::none(), 0, "View.__setitem__");
+          },
+          "key"_a.none(), "value"_a.none(), nb::sig("def __setitem__(self, key: object, value: object, /) -> None"),
+          "view[key] = value: copyto(view[key], value), complete on return. The view must be of writable "
+          "memory; value is any array, View or scalar of the view's dtype, broadcast as NumPy does.")
       .def(
           "transpose", [](const py_view& self, nb::args axes) { return transpose_axes(self, axes); },
            nb::sig("def transpose(self, *axes: int) -> View"),

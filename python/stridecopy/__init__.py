@@ -7,7 +7,8 @@ C-order array in one pass.
     bgr = sc.view(imgs)[:, ::-1].numpy()     # NumPy, PyTorch (CPU or CUDA), CuPy, JAX, ...
 
 ``view(obj)`` wraps an array without copying; indexing, ``transpose``, ``.T`` and ``flip`` make new
-views without touching data; ``.numpy()``, ``.to_device()`` and ``.save()`` copy. Errors: IndexError
+views without touching data; ``.numpy()``, ``.to_device()`` and ``.save()`` copy; ``copyto(dst, src)``
+and ``view[key] = value`` copy any view into any writable one, host or device, as ``np.copyto`` does. Errors: IndexError
 for indices (numpy.exceptions.AxisError for axes), ValueError / TypeError for views, types and
 arguments, OSError subclasses by errno and ValueError for .npy files, and :class:`CudaError` (a
 RuntimeError) for CUDA failures.
@@ -23,6 +24,7 @@ from ._stridecopy import (
     CudaError as CudaError,
     DeviceArray as DeviceArray,
     View as View,
+    copyto as copyto,
     cuda_available as cuda_available,
     get_num_threads as get_num_threads,
     release_cached_memory as release_cached_memory,
@@ -39,6 +41,7 @@ __all__ = [
     "CudaError",
     "DeviceArray",
     "View",
+    "copyto",
     "cuda_available",
     "get_num_threads",
     "load",

@@ -17,7 +17,7 @@ int device_part() {
   cudaStreamCreate(&s);
   stridecopy::device_array src(stridecopy::dtype_of<float>(), {8, 8}, s), dst(stridecopy::dtype_of<float>(), {8, 8}, s);
   cudaMemcpyAsync(src.data(), host.data(), 256, cudaMemcpyHostToDevice, s);
-  stridecopy::copy_to_device(stridecopy::flip(src.as_view(), 1), dst.data(), dst.bytes(), s);
+  stridecopy::copy(stridecopy::flip(src.as_view(), 1), dst.data(), dst.bytes(), s);
   std::vector<float> out(64);
   cudaMemcpyAsync(out.data(), dst.data(), 256, cudaMemcpyDeviceToHost, s);
   cudaStreamSynchronize(s);

@@ -24,7 +24,7 @@ int main() {
   const auto v = stridecopy::slice(stridecopy::contiguous_view(imgs.data(), stridecopy::dtype_of<float>(), {2, 3, 4, 5}),
                                    "[:, ::-1, :, :]");
   std::vector<float> out(imgs.size());
-  stridecopy::copy_on_host(v, out.data(), out.size() * sizeof(float));
+  stridecopy::copy(v, out.data(), out.size() * sizeof(float), {}, {.how = stridecopy::strategy::cpu});
   if (!is_bgr_of(out, imgs)) {
     std::printf("consumer: wrong host copy\n");
     return 1;

@@ -176,3 +176,47 @@ def test_an_array_on_another_device_than_the_current_one(rng):
         same_array(consumer.result(np.float32, expected.shape), expected)
     finally:
         p.close()
+
+
+class ReadOnlyInterface:
+    def __init__(self, a):
+        self.a = a
+
+    @property
+    def __cuda_array_interface__(self):
+        d = dict(self.a.__cuda_array_interface__)
+        d["data"] = (d["data"][0], True)
+        return d
+
+
+def test_copyto_between_device_and_host_views(rng):
+    a = values(rng)
+    p = sim_cuda.DeviceProducer(a, (slice(None), slice(None, None, -1)), delay_us=20000)
+    s = sim_cuda.stream()
+    try:
+        # Device into a strided device destination, after the producer's late write.
+        d = sc.view(np.zeros((2, 40, 56, 3), np.float32)).to_device()
+        sc.view(d).transpose(0, 3, 1, 2)[...] = InterfaceOnly(p)
+        same_array(d.numpy(), a[:, ::-1].transpose(0, 2, 3, 1).copy())
+        # Device into a strided host destination, on another stream.
+        out = np.zeros((2, 3, 56, 40), np.float32)
+        sc.copyto(out.transpose(0, 1, 3, 2)[:, :, ::-1], DLPackOnly(p), stream=s)
+        same_array(out.transpose(0, 1, 3, 2)[:, :, ::-1].copy(), a[:, ::-1].copy())
+        # A host view broadcast into device memory.
+        sc.copyto(d, a[0, 0, 0, :3])
+        same_array(d.numpy(), np.broadcast_to(a[0, 0, 0, :3], d.shape).copy())
+    finally:
+        p.close()
+
+
+def test_copyto_a_device_destination_waits_for_its_producer(rng):
+    a = values(rng)
+    p = sim_cuda.DeviceProducer(np.zeros_like(a), (), delay_us=20000)  # zeros, written late
+    try:
+        sc.copyto(p, sc.view(a)[:, ::-1])  # must land after the producer's write, not under it
+        same_array(sc.view(p).numpy(), a[:, ::-1].copy())
+        with pytest.raises(ValueError, match="read-only"):
+            sc.copyto(ReadOnlyInterface(p), a)
+        same_array(sc.view(p).numpy(), a[:, ::-1].copy())
+    finally:
+        p.close()
