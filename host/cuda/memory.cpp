@@ -15,6 +15,7 @@
 
 #include "core/checked_math.hpp"
 #include "cuda/check.hpp"
+#include "cuda/device_guard.hpp"
 #include "cuda/pinned_pool.hpp"
 #include "cuda/runtime.hpp"
 #include "stridecopy/copy.hpp"
@@ -229,11 +230,8 @@ device_buffer::~device_buffer() { release(); }
 void device_buffer::release() noexcept {
   if (data_) {
     // On its own device: the default stream is a device's own, and the free follows its work there.
-    int previous = -1;
-    (void)cudaGetDevice(&previous);
-    if (previous != device_) (void)cudaSetDevice(device_);
+    const detail::device_guard on(device_, std::nothrow);
     STRIDECOPY_CUDA_TRY_NOEXCEPT(cudaFreeAsync(data_, stream_));
-    if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
   }
   data_ = nullptr;
   bytes_ = 0;

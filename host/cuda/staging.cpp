@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "cuda/check.hpp"
+#include "cuda/device_guard.hpp"
 #include "cuda/pinned_pool.hpp"
 #include "cuda/ring_cache.hpp"
 #include "cuda/runtime.hpp"
@@ -106,9 +107,7 @@ void staging_ring::retire_host() {
 }
 
 staging_ring::~staging_ring() {
-  int previous = -1;
-  (void)cudaGetDevice(&previous);
-  if (previous != device_) (void)cudaSetDevice(device_);
+  const device_guard on(device_, std::nothrow);
   try {
     retire_device();
     retire_host();
@@ -119,7 +118,6 @@ staging_ring::~staging_ring() {
     if (host_ring_) pinned_release(host_ring_, host_block_);
   }
   // The streams and events go with the members, without waiting for queued work.
-  if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
 }
 
 namespace {
