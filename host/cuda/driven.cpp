@@ -83,13 +83,16 @@ void CUDART_CB hold_stream(void* arg) {
 /// Device to host: chunk k is gathered into device slot k % slots on the ring's second stream, the
 /// copy stream moves it to the pinned slot, and this thread copies it out once the copy is done,
 /// then queues chunk k + slots into the freed slots.
-void run_to_host(staging_ring& ring, const job& j) {
+void run_to_host(staging_ring& queued, const job& j) {
   const plan& p = j.p;
   const chunking chunks = chunk_output(p, staged_chunk_bytes(p));
   if (chunks.count == 0) return;
   const int slots = transfer_policy::slots;
-  ring.open();  // the second stream gathers into device slots: it must exist to wait for them
-  ring.reserve(std::size_t(chunks.chunk_units) * std::size_t(p.unit), slots, true, true, ring.gather_stream());
+  const ring_turn turn(queued, {.slot_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.unit),
+                                .slots = slots,
+                                .device = true,
+                                .host = true});
+  staging_ring& ring = turn.ring();
   const cudaStream_t gather = ring.gather_stream(), copy = ring.copy_stream();
   const auto first_of = [&](std::int64_t k) { return k * chunks.chunk_units; };
   const auto bytes_of = [&](std::int64_t k) {
@@ -106,53 +109,42 @@ void run_to_host(staging_ring& ring, const job& j) {
         cudaMemcpyAsync(ring.host_slot(s), ring.device_slot(s), bytes_of(k), cudaMemcpyDeviceToHost, copy));
     STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(s), copy));
   };
-  try {
-    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(gather, j.start.get(), 0));
-    for (std::int64_t k = 0; k < std::min<std::int64_t>(slots, chunks.count); ++k) enqueue(k);
-    for (std::int64_t k = 0; k < chunks.count; ++k) {
-      const int s = int(k % slots);
-      STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.device_free(s)));
-      std::memcpy(j.dst + first_of(k) * p.unit, ring.host_slot(s), bytes_of(k));
-      if (k + slots < chunks.count) enqueue(k + slots);
-    }
-  } catch (...) {
-    // The next copy must find the ring idle.
-    (void)cudaStreamSynchronize(gather);
-    (void)cudaStreamSynchronize(copy);
-    throw;
+  STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(gather, j.start.get(), 0));
+  for (std::int64_t k = 0; k < std::min<std::int64_t>(slots, chunks.count); ++k) enqueue(k);
+  for (std::int64_t k = 0; k < chunks.count; ++k) {
+    const int s = int(k % slots);
+    STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.device_free(s)));
+    std::memcpy(j.dst + first_of(k) * p.unit, ring.host_slot(s), bytes_of(k));
+    if (k + slots < chunks.count) enqueue(k + slots);
   }
 }
 
 /// Host to device: once the caller's earlier work is done (it may write the source), this thread
 /// gathers chunk k into pinned slot k % slots as soon as the slot's previous copy has read it, and
 /// the copy stream sends it to its place in the destination.
-void run_from_host(staging_ring& ring, const job& j) {
+void run_from_host(staging_ring& queued, const job& j) {
   const plan& p = j.p;
   const chunking chunks = chunk_output(p, staged_chunk_bytes(p));
   if (chunks.count == 0) return;
   const int slots = transfer_policy::slots;
   const std::size_t chunk_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.unit);
-  ring.reserve(chunk_bytes, slots, false, true, ring.copy_stream());
+  const ring_turn turn(queued, {.slot_bytes = chunk_bytes, .slots = slots, .host = true});
+  staging_ring& ring = turn.ring();
   const cudaStream_t copy = ring.copy_stream();
   const int team = team_size(chunk_bytes, j.threads);
-  try {
-    STRIDECOPY_CUDA_TRY(cudaEventSynchronize(j.start.get()));
-    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, j.start.get(), 0));  // earlier work may use the destination
-    for (std::int64_t k = 0; k < chunks.count; ++k) {
-      const int s = int(k % slots);
-      const std::int64_t first = k * chunks.chunk_units, n = std::min(chunks.chunk_units, p.units() - first);
-      STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.host_free(s)));
-      gather_range(p, j.src, first, n, ring.host_slot(s), team);
-      STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(j.dst + first * p.unit, ring.host_slot(s), std::size_t(n) * std::size_t(p.unit),
-                                          cudaMemcpyHostToDevice, copy));
-      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(s), copy));
-    }
-    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.done(), copy));
-    STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.done()));
-  } catch (...) {
-    (void)cudaStreamSynchronize(copy);
-    throw;
+  STRIDECOPY_CUDA_TRY(cudaEventSynchronize(j.start.get()));
+  STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, j.start.get(), 0));  // earlier work may use the destination
+  for (std::int64_t k = 0; k < chunks.count; ++k) {
+    const int s = int(k % slots);
+    const std::int64_t first = k * chunks.chunk_units, n = std::min(chunks.chunk_units, p.units() - first);
+    STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.host_free(s)));
+    gather_range(p, j.src, first, n, ring.host_slot(s), team);
+    STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(j.dst + first * p.unit, ring.host_slot(s), std::size_t(n) * std::size_t(p.unit),
+                                        cudaMemcpyHostToDevice, copy));
+    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(s), copy));
   }
+  STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.done(), copy));
+  STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.done()));
 }
 
 /// Runs the queue's copies in order until none is left.
