@@ -169,7 +169,7 @@ step_build() {
   echo "built with $(cmake --version | head -1), $(grep -E '^CMAKE_GENERATOR:' "$BUILD/CMakeCache.txt"), for CUDA $CUDA_ARCH"
   grep -E '^(GTest|benchmark|CLI11)_DIR:' "$BUILD/CMakeCache.txt"
   local f missing=0
-  for f in tests/stridecopy_tests tools/stridecopy bench/device_bench bench/d2h_bench bench/h2d_bench; do
+  for f in tests/stridecopy_tests tools/cli/stridecopy bench/device_bench bench/d2h_bench bench/h2d_bench; do
     [ -x "$BUILD/$f" ] || { echo "missing after the build: $BUILD/$f"; missing=1; }
   done
   return "$missing"
@@ -270,7 +270,7 @@ step_benchmarks() {
 step_oracle() {
   local args=(--cases 150 --no-fixed)
   [ "$MODE" = full ] && args=(--cases 600)
-  python3 tests/cli_numpy_oracle.py --cli "$BUILD/tools/stridecopy" --backend cuda "${args[@]}" --jobs 8 \
+  python3 tests/cli_numpy_oracle.py --cli "$BUILD/tools/cli/stridecopy" --backend cuda "${args[@]}" --jobs 8 \
     --workdir /tmp/stridecopy-oracle-cuda
 }
 

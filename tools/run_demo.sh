@@ -8,4 +8,4 @@ tools/install_deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" ${CMAKE_ARGS:-}
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target stridecopy_cli
-"$BUILD_DIR/tools/stridecopy" demo "$@"
+"$BUILD_DIR/tools/cli/stridecopy" demo "$@"

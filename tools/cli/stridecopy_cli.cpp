@@ -1,4 +1,4 @@
-// tools/stridecopy_cli.cpp — the `stridecopy` command-line program: `slice` writes a NumPy basic
+// tools/cli/stridecopy_cli.cpp — the `stridecopy` command-line program: `slice` writes a NumPy basic
 // index of a .npy file as a new C-order .npy file, `info` describes a .npy file's header, `demo`
 // runs the BGR example.
 #include <cstdint>
