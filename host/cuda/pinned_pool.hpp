@@ -29,7 +29,8 @@ class pinned_block {
   pinned_block() = default;
   /// A block of at least `bytes`; empty (false) when none can be had.
   explicit pinned_block(std::size_t bytes) : data_(pinned_allocate(bytes, block_)) {}
-  pinned_block(pinned_block&& o) noexcept : data_(std::exchange(o.data_, nullptr)), block_(std::exchange(o.block_, 0)) {}
+  pinned_block(pinned_block&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), block_(std::exchange(o.block_, 0)) {}
   pinned_block& operator=(pinned_block&& o) noexcept {
     std::swap(data_, o.data_);
     std::swap(block_, o.block_);
