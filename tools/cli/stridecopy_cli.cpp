@@ -185,7 +185,7 @@ int run_info(const std::string& in) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Copies strided views of .npy arrays into C-order .npy files, NumPy's way.", "stridecopy"};
-  app.set_version_flag("--version", std::string("stridecopy ") + STRIDECOPY_VERSION);
+  app.set_version_flag("--version", std::string("stridecopy ") + STRIDECOPY_VERSION_STRING);
   app.require_subcommand(1);
 
   std::string in, index_text, out, backend_name = "auto";
