@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # tools/run_fuzzers.sh [SECONDS] — builds the libFuzzer targets of fuzz/ (Clang, AddressSanitizer,
-# UndefinedBehaviorSanitizer) in build-fuzz/ and runs each for SECONDS (default 60; CI runs 60, longer
-# runs find more) from the committed seeds in fuzz/corpus/, which are only read: new inputs go to
-# build-fuzz/corpus/. A target that crashes, leaks, hangs or breaks a property fails: its whole report
-# and each input it saved (base64) are printed. The last line is "fuzzers: N passed, M failed"; the exit
-# status is 1 when one failed. Installs Clang, libFuzzer (libclang-rt-dev) and OpenMP for Clang
-# (libomp-dev) with apt-get where they are missing.
+# UndefinedBehaviorSanitizer) in build-fuzz/ (STRIDECOPY_BUILD_FUZZERS) and runs each for SECONDS (default
+# 60; CI runs 60, longer runs find more) from the committed seeds in fuzz/corpus/, which are only read:
+# new inputs go to build-fuzz/corpus/. A target that crashes, leaks, hangs or breaks a property fails:
+# its whole report and each input it saved (base64) are printed. The last line is "fuzzers: N passed,
+# M failed"; the exit status is 1 when one failed. Installs Clang, libFuzzer (libclang-rt-dev) and
+# OpenMP for Clang (libomp-dev) with apt-get where they are missing.
 #
 # Environment: BUILD_DIR (build-fuzz), TARGETS (all three), JOBS (build parallelism, nproc).
 set -euo pipefail
@@ -40,8 +40,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 mkdir -p "$BUILD_DIR"
-if ! { cmake -S fuzz -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
-       cmake --build "$BUILD_DIR" -j "$JOBS"; } >"$BUILD_DIR/build.log" 2>&1; then
+if ! { cmake -S . -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRIDECOPY_BUILD_FUZZERS=ON \
+         -DSTRIDECOPY_BUILD_TESTS=OFF -DSTRIDECOPY_BUILD_BENCH=OFF -DSTRIDECOPY_BUILD_TOOLS=OFF &&
+       cmake --build "$BUILD_DIR" -j "$JOBS" --target fuzz_index fuzz_npy_header fuzz_plan; } >"$BUILD_DIR/build.log" 2>&1; then
   cat "$BUILD_DIR/build.log"
   echo "run_fuzzers.sh: the fuzz targets did not build"
   echo "fuzzers: 0 passed, $(wc -w <<<"$TARGETS") failed"
@@ -62,7 +63,7 @@ for target in $TARGETS; do
   [ -f "fuzz/$name.dict" ] && args+=(-dict="fuzz/$name.dict")
   # The first directory receives new inputs; the committed seeds are only read.
   status=0
-  "$BUILD_DIR/$target" "${args[@]}" "$work" "fuzz/corpus/$name" >"$log" 2>&1 || status=$?
+  "$BUILD_DIR/fuzz/$target" "${args[@]}" "$work" "fuzz/corpus/$name" >"$log" 2>&1 || status=$?
   crashes=$(find "$artifacts" -type f | sort)
   if [ "$status" -eq 0 ] && [ -z "$crashes" ]; then
     passed=$((passed + 1))
@@ -76,7 +77,7 @@ for target in $TARGETS; do
       echo "---------------- $target: input $f ($(stat -c %s "$f") bytes), base64:"
       base64 -w 76 "$f"
     done
-    echo "---------------- reproduce: $BUILD_DIR/$target <input file>"
+    echo "---------------- reproduce: $BUILD_DIR/fuzz/$target <input file>"
   fi
 done
 echo "fuzzers: $passed passed, $failed failed"
