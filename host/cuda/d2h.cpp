@@ -48,7 +48,8 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
     // Always wait, also for a call's first chunks: the previous call on this ring may have run on
     // another stream with the same id's ring. Waiting for an event never recorded is a no-op.
     STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.device_free(slot), 0));
-    enqueue_gather(p, src, first, bytes / std::size_t(p.unit), ring.device_slot(slot), stream, force_index64);
+    enqueue_gather(p, src, first, std::int64_t(bytes / std::size_t(p.unit)), ring.device_slot(slot), stream,
+                   force_index64);
     STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(slot), stream));
     STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.filled(slot), 0));
     if (sink.what == staged_sink::kind::pinned) {

@@ -206,7 +206,7 @@ std::shared_ptr<driven_status> drive(driven_direction d, const plan& p, const st
   auto held = std::make_unique<std::shared_ptr<driven_status>>(j->status);
   STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(stream, hold_stream, held.get()));
   (void)held.release();  // hold_stream owns it now
-  const std::shared_ptr<driven_status> status = j->status;
+  std::shared_ptr<driven_status> status = j->status;
   bool start = false;
   {
     const std::lock_guard<std::mutex> lock(q->mutex);

@@ -219,7 +219,13 @@ void device_state::mark_shared() {
 device_state::~device_state() {
   // The memory is freed on the library's stream of its device, after every use known of it.
   const detail::device_guard on(device, std::nothrow);
-  const cudaStream_t free_on = array.data() ? memory_stream(device) : nullptr;
+  cudaStream_t free_on = nullptr;
+  try {
+    // Made when the memory was allocated on it: looked up, not created, here.
+    if (array.data()) free_on = memory_stream(device);
+  } catch (...) {
+    // Then the memory goes back on the stream it came from, after the work queued there alone.
+  }
   if (free_on) {
     if (ready) (void)cudaStreamWaitEvent(free_on, ready.get(), 0);
     for (const detail::owned_event& e : uses_) (void)cudaStreamWaitEvent(free_on, e.get(), 0);

@@ -141,8 +141,8 @@ void trim_host_blocks() noexcept;
 /// The library's own stream of `device` for allocating and freeing DeviceArray memory: never
 /// destroyed, so a free never runs on a stream its caller may have destroyed.
 cudaStream_t memory_stream(int device);
-/// view.to_device(stream): a DeviceArray on `device` (-1: the source's device, or the current one).
-nb::object to_device_array(const py_view& v, const stream_arg& s, int device = -1);
+/// view.to_device(stream): a DeviceArray on device `target` (-1: the source's device, or the current one).
+nb::object to_device_array(const py_view& v, const stream_arg& s, int target = -1);
 /// How an element type the library names travels to NumPy.
 element classify(const dtype& t);
 /// Types NumPy names more fully than a dtype value does (a datetime's unit, a record's fields).

@@ -27,8 +27,6 @@
 
 namespace {
 
-namespace fs = std::filesystem;
-
 constexpr int exit_usage = 2;  // bad arguments
 constexpr int exit_error = 1;  // everything else: unreadable input, bad index, I/O
 
@@ -183,7 +181,7 @@ int run_info(const std::string& in) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"Copies strided views of .npy arrays into C-order .npy files, NumPy's way.", "stridecopy"};
   app.set_version_flag("--version", std::string("stridecopy ") + STRIDECOPY_VERSION_STRING);
   app.require_subcommand(1);
@@ -249,5 +247,8 @@ int main(int argc, char** argv) {
   } catch (...) {
     report_error("unknown failure");
   }
+  return exit_error;
+} catch (...) {
+  // Setting up the options failed (out of memory): nothing was read or written.
   return exit_error;
 }
