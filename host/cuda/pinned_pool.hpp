@@ -27,8 +27,9 @@ void trim_pinned_pool();
 class pinned_block {
  public:
   pinned_block() = default;
-  /// A block of at least `bytes`; empty (false) when none can be had.
-  explicit pinned_block(std::size_t bytes) : data_(pinned_allocate(bytes, block_)) {}
+  /// A block of at least `bytes`; empty (false) when none can be had. Assigned in the body: block_,
+  /// which pinned_allocate fills, is initialised after data_ and would be reset to 0.
+  explicit pinned_block(std::size_t bytes) { data_ = pinned_allocate(bytes, block_); }
   pinned_block(pinned_block&& o) noexcept
       : data_(std::exchange(o.data_, nullptr)), block_(std::exchange(o.block_, 0)) {}
   pinned_block& operator=(pinned_block&& o) noexcept {
