@@ -72,7 +72,7 @@ def main():
     ap.add_argument("--tag", default="", help="suffix of the JSON's name: cli-<date>-<tag>.json")
     ap.add_argument("--out-dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     args = ap.parse_args()
-    cli = os.path.join(args.build, "tools", "stridecopy")
+    cli = os.path.join(args.build, "tools", "cli", "stridecopy")
     work = tempfile.mkdtemp(prefix="cli_bench_", dir=args.dir)
     rng = np.random.default_rng(1)
     paths = {"nchw": os.path.join(work, "nchw.npy"), "nhwc": os.path.join(work, "nhwc.npy")}

@@ -146,8 +146,8 @@ void host_batch(benchmark::State& state, std::size_t frame_bytes, int frames) {
 // glibc's memcpy or with non-temporal stores (glibc uses them only above 240 MB here, so for these sizes
 // the non-temporal copy is the faster, stricter limit). Split across threads either in one contiguous
 // part per thread, or in 1 MiB chunks handed out in turn, as the gather hands out its output (both
-// threads then work in neighbouring memory: glibc's memcpy of 60 MB took 5.2 ms against 5.8 in
-// halves, 2 threads, 2026-11-28). run_host_bench.py takes the fastest.
+// threads then work in neighbouring memory, which made glibc's memcpy about 10% faster on 2 threads:
+// bench/RESULTS.md). run_host_bench.py takes the fastest.
 enum class split { halves, chunks };
 
 void copy_part(std::byte* d, const std::byte* s, std::size_t n, bool nontemporal) {

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# fuzz/make_corpus.py — writes the fuzzers' seed corpora (fuzz/corpus/), committed with the targets.
 """Writes the fuzzers' seed corpora (fuzz/corpus/), committed with the targets; run it again only to
 change them.
 

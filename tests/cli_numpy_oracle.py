@@ -3,7 +3,7 @@
 # basic-index strings, the expected file written by np.save; plus fixed cases (errors, argv, info).
 """Run the stridecopy CLI on random .npy inputs and index expressions and compare with NumPy.
 
-    python3 tests/cli_numpy_oracle.py --cli build/tools/stridecopy --cases 2000 --workdir DIR [--seed N]
+    python3 tests/cli_numpy_oracle.py --cli build/tools/cli/stridecopy --cases 2000 --workdir DIR [--seed N]
                                       [--backend host|cuda|auto] [--no-fixed] [--jobs N]
     python3 tests/cli_numpy_oracle.py --self-test --workdir DIR     # the harness against a Python stand-in
 

@@ -1,5 +1,6 @@
-// tests/cpu_gather_test.cpp — copy_on_host and the range gather against the reference, on fresh
-// random data, into poisoned and canary-guarded destinations; bad input leaves them untouched.
+// tests/cpu_gather_test.cpp — host-to-host copies (strategy::cpu) and the range gather against the
+// reference, on fresh random data, into poisoned and canary-guarded destinations; bad input leaves
+// them untouched.
 #include <gtest/gtest.h>
 
 #include <algorithm>

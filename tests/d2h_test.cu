@@ -1,4 +1,4 @@
-// tests/d2h_test.cu — copy_to_host / to_host / save_npy of device views on a real GPU (skipped where
+// tests/d2h_test.cu — copy / to_host / save_npy of device views to the host on a real GPU (skipped where
 // none is present): every strategy (forced and automatic) x view class x size (0 bytes, 1 element,
 // 4 KiB, 1 MiB, 256 MiB), pinned and pageable destinations between canaries, several host threads on
 // their own streams, one stream handle shared by two threads (a pageable bounce and a .npy write

@@ -14,17 +14,16 @@
 #   peers       bench/peers.py: PyTorch, CuPy and NumPy beside stridecopy on this card
 #   summary     the step table, the targets and the ratio tables (bench/report_device.py)
 #
-#   tools/gpu_check.sh [--quick | --full] [--steps build,tests,...] [--deadline SECONDS]
+#   tools/gpu_check.sh [--quick | --full] [--steps build,tests,...] [--out DIR] [--deadline SECONDS]
 #   tools/gpu_check.sh --help | --fingerprint
 #
 # Each step prints its budget when it starts and its elapsed time when it ends, and runs under
 # `timeout`; a step that fails or runs out of time does not stop the later ones, except the build (no
-# build: only the summary runs). --deadline (default 570 s, 0 for none) bounds the whole run: a step
-# gets its budget or what is left before the deadline, less the summary's, whichever is smaller.
-# Results: bench/results/<card>-<date>/, one log per step, gpu_check.log (the running log: every
-# step's header, the tail of its log and its result) and summary.txt. When OUT is set, the results are
-# also copied there after every step, as at most three files: OUT/gpu_check.log, OUT/summary.txt and
-# OUT/gpu_check.tgz (the whole results folder; each written under a temporary name, then renamed).
+# build: only the summary runs). --deadline (none unless given) bounds the whole run: a step then gets
+# its budget or what is left before the deadline, less the summary's, whichever is smaller.
+# Results go to --out DIR (default bench/results/<card>-<date>/), as each step ends: one log per
+# step, gpu_check.log (the running log: every step's header, the tail of its log and its result),
+# the benchmarks' JSON and summary.txt.
 #
 # --quick (the default) measures what the performance targets need: device to host and device to
 # device for the NCHW view family (the 7 views of bench/nchw_views.hpp) in float32 and uint8 at 64 MiB
@@ -34,8 +33,8 @@
 # most 200 iterations: 200 at 4 KiB, 10 at 64 MiB, 3 at 1 GiB). --full runs everything the benchmark
 # programs register (5 repetitions, the same bound; host to device: 3 repetitions and 1 GiB in float32
 # only), every sanitizer group, 600 oracle cases and the fixed ones, and the peers at every size and
-# dtype: about 17 minutes in all, more than one deadline, so split it with --steps into three runs
-# (estimates below):
+# dtype: about 17 minutes in all, in one run or split with --steps into shorter ones (estimates
+# below):
 #   tools/gpu_check.sh --full --steps build,tests,memcheck,racecheck,oracle,summary
 #   tools/gpu_check.sh --full --steps build,benchmarks,summary
 #   tools/gpu_check.sh --full --steps build,peers,summary
@@ -84,7 +83,7 @@
 #                      4 KiB ~1; imports and CUDA start ~8; inputs of 1 GiB ~3                    = 12
 #                    (NumPy's host copy is timed at 4 KiB and 64 MiB only in --quick)
 #   summary       2
-#   total       362  (6.0 min); with the budgets below, at most the 570 s deadline
+#   total       362  (6.0 min)
 #
 # ---- Estimate of --full, the same way: build 115, tests 60, memcheck 60 (a third group at the same
 # time: the >2^31-element and 256 MiB cases, ~35 s of host-side generation and checks), racecheck
@@ -93,8 +92,8 @@
 # 599 cases: the 1 GiB ones 87 s, 64 MiB 15, 1 MiB and 4 KiB 18 at 3 repetitions, x 5/3, + inputs 9;
 # device_bench's 189 ~12; h2d_bench's 627 cases, 3 repetitions: 4 KiB 21 x 9 x 3 x 201 x 0.1 ms = 11,
 # 1 MiB the same x 0.3 ms = 34, 64 MiB 21 x 9 x 3 x 11 x ~8 ms = 50, 1 GiB f32 7 x 6 x 3 x 4 x ~100 ms
-# = 50, inputs ~17: ~160), peers 175 (84 cases x 6 calls; 1 GiB: 21 x 6 x 1.15 s), summary 2: 1020 s,
-# as the three runs above of ~460, ~500 and ~290 s (a warm machine builds nothing again).
+# = 50, inputs ~17: ~160), peers 175 (84 cases x 6 calls; 1 GiB: 21 x 6 x 1.15 s), summary 2: 1020 s;
+# the three runs above take ~460, ~500 and ~290 s (a build folder that is up to date builds nothing).
 set -uo pipefail
 
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
@@ -135,10 +134,9 @@ usage() {
     printf '  %-11s %6s %6s %10s\n' "$s" "${BUDGET_QUICK[$s]}" "${BUDGET_FULL[$s]}" "[${ESTIMATE_QUICK[$s]}]"
   done
   echo "The estimate's arithmetic is in the header of tools/gpu_check.sh."
-  echo "Environment: GPU_CHECK_BUILD_DIR (build-gpu), GPU_CHECK_CUDA_ARCH (native), GPU_CHECK_RESULTS_DIR"
-  echo "(bench/results/<card>-<date>), GPU_CHECK_DEPS_DIR (/tmp/stridecopy-deps), GPU_CHECK_BUDGET_SCALE"
-  echo "(100: every budget in percent, for a machine slower than the one estimated; with --deadline 0),"
-  echo "STRIDECOPY_COMMIT (the commit id to record where git is not available)."
+  echo "Environment: GPU_CHECK_BUILD_DIR (build-gpu), GPU_CHECK_CUDA_ARCH (native), GPU_CHECK_DEPS_DIR"
+  echo "(/tmp/stridecopy-deps), GPU_CHECK_BUDGET_SCALE (100: every budget in percent, for a machine slower"
+  echo "than the one estimated), STRIDECOPY_COMMIT (the commit id to record where git is not available)."
 }
 
 # A digest of the sources (not of results or builds): the same here and on a copy without .git.
@@ -172,7 +170,7 @@ step_build() {
   echo "built with $(cmake --version | sed -n 1p), $(grep -E '^CMAKE_GENERATOR:' "$BUILD/CMakeCache.txt"), for CUDA $CUDA_ARCH"
   grep -E '^(GTest|benchmark|CLI11)_DIR:' "$BUILD/CMakeCache.txt"
   local f missing=0
-  for f in tests/stridecopy_tests tools/stridecopy bench/device_bench bench/d2h_bench bench/h2d_bench; do
+  for f in tests/stridecopy_tests tools/cli/stridecopy bench/device_bench bench/d2h_bench bench/h2d_bench; do
     [ -x "$BUILD/$f" ] || { echo "missing after the build: $BUILD/$f"; missing=1; }
   done
   return "$missing"
@@ -273,7 +271,7 @@ step_benchmarks() {
 step_oracle() {
   local args=(--cases 150 --no-fixed)
   [ "$MODE" = full ] && args=(--cases 600)
-  python3 tests/cli_numpy_oracle.py --cli "$BUILD/tools/stridecopy" --backend cuda "${args[@]}" --jobs 8 \
+  python3 tests/cli_numpy_oracle.py --cli "$BUILD/tools/cli/stridecopy" --backend cuda "${args[@]}" --jobs 8 \
     --workdir /tmp/stridecopy-oracle-cuda
 }
 
@@ -327,7 +325,8 @@ fi
 # The main part: options, the results folder, then the steps one after another.
 
 MODE=quick
-DEADLINE=570
+DEADLINE=0
+OUT_DIR=""
 SELECTED=("${STEPS[@]}")
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -343,6 +342,11 @@ while [ $# -gt 0 ]; do
       DEADLINE=$2
       shift ;;
     --deadline=*) DEADLINE=${1#--deadline=} ;;
+    --out)
+      [ $# -ge 2 ] || { echo "gpu_check: --out needs a folder" >&2; exit 2; }
+      OUT_DIR=$2
+      shift ;;
+    --out=*) OUT_DIR=${1#--out=} ;;
     --fingerprint) fingerprint; exit 0 ;;
     -h | --help) usage; exit 0 ;;
     *) echo "gpu_check: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -364,7 +368,7 @@ if [ -z "$CARD" ]; then
   CARD=no-gpu
 fi
 STAMP=$(date -u +%Y-%m-%d)
-DIR=${GPU_CHECK_RESULTS_DIR:-bench/results/$CARD-$STAMP}
+DIR=${OUT_DIR:-bench/results/$CARD-$STAMP}
 BUILD=${GPU_CHECK_BUILD_DIR:-build-gpu}
 CUDA_ARCH=${GPU_CHECK_CUDA_ARCH:-native}
 DEPS_DIR=${GPU_CHECK_DEPS_DIR:-/tmp/stridecopy-deps}
@@ -381,25 +385,6 @@ export MODE CARD STAMP DIR BUILD CUDA_ARCH DEPS_DIR COMMIT FINGERPRINT REPS ITER
 LOG=$DIR/gpu_check.log
 : >"$DIR/steps.tsv"
 
-# Copies the running log, the summary and a tarball of the results folder to OUT (when set): each
-# under a temporary name first, then renamed, so that OUT never holds half a file.
-publish() {
-  [ -n "${OUT:-}" ] || return 0
-  local tgz=$OUT/gpu_check.tgz
-  cp "$LOG" "$OUT/gpu_check.log.tmp" && mv -f "$OUT/gpu_check.log.tmp" "$OUT/gpu_check.log"
-  if [ -f "$DIR/summary.txt" ]; then
-    cp "$DIR/summary.txt" "$OUT/summary.txt.tmp" && mv -f "$OUT/summary.txt.tmp" "$OUT/summary.txt"
-  fi
-  tar czf "$tgz.tmp" --exclude=.step-start -C "$(dirname "$DIR")" "$(basename "$DIR")" 2>/dev/null
-  if [ "$(stat -c %s "$tgz.tmp" 2>/dev/null || echo 0)" -gt $((15 << 20)) ]; then
-    # Kept under 15 MiB: the files over 2 MiB are left out, and listed in left_out_of_tarball.txt.
-    find "$DIR" -type f -size +2M -printf '%P\n' >"$DIR/left_out_of_tarball.txt"
-    tar czf "$tgz.tmp" --exclude=.step-start -C "$(dirname "$DIR")" --exclude-from=<(sed "s|^|$(basename "$DIR")/|" "$DIR/left_out_of_tarball.txt") \
-      "$(basename "$DIR")" 2>/dev/null
-  fi
-  mv -f "$tgz.tmp" "$tgz"
-}
-
 say() { echo "$*" | tee -a "$LOG"; }
 
 {
@@ -410,7 +395,6 @@ say() { echo "$*" | tee -a "$LOG"; }
   nvcc --version 2>/dev/null | tail -2
   echo "$(nproc) cores; $(cmake --version 2>/dev/null | sed -n 1p)"
 } | tee -a "$LOG"
-publish
 
 start=$(now)
 status=0
@@ -468,11 +452,9 @@ for s in "${STEPS[@]}"; do
     [ "$s" = summary ] && cp "$DIR/summary.log" "$DIR/summary.txt"
   fi
   printf '%s\t%s\t%s\t%s\n' "$s" "$result" "$elapsed" "$limit" >>"$DIR/steps.tsv"
-  publish
 done
 
 say ""
 say "gpu_check: $([ $status -eq 0 ] && echo PASSED || echo FAILED) in $(($(now) - start)) s, results in $DIR"
 [ -f "$DIR/summary.txt" ] && cat "$DIR/summary.txt"
-publish
 exit $status

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # tools/run_fuzzers.sh [SECONDS] — builds the libFuzzer targets of fuzz/ (Clang, AddressSanitizer,
-# UndefinedBehaviorSanitizer) in build-fuzz/ and runs each for SECONDS (default 60; CI runs 60, longer
-# runs find more) from the committed seeds in fuzz/corpus/, which are only read: new inputs go to
-# build-fuzz/corpus/. A target that crashes, leaks, hangs or breaks a property fails: its whole report
-# and each input it saved (base64) are printed. The last line is "fuzzers: N passed, M failed"; the exit
-# status is 1 when one failed. Installs Clang, libFuzzer (libclang-rt-dev) and OpenMP for Clang
-# (libomp-dev) with apt-get where they are missing.
+# UndefinedBehaviorSanitizer) with the fuzz preset, in build-fuzz/, and runs each for SECONDS (default
+# 60; CI runs 60, longer runs find more) from the committed seeds in fuzz/corpus/, which are only read:
+# new inputs go to build-fuzz/corpus/. A target that crashes, leaks, hangs or breaks a property fails:
+# its whole report and each input it saved (base64) are printed. The last line is "fuzzers: N passed,
+# M failed"; the exit status is 1 when one failed. Installs Clang, libFuzzer (libclang-rt-dev) and
+# OpenMP for Clang (libomp-dev) with apt-get where they are missing.
 #
-# Environment: BUILD_DIR (build-fuzz), TARGETS (all three), JOBS (build parallelism, nproc).
+# Environment: TARGETS (all three), JOBS (build parallelism, nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
-BUILD_DIR=${BUILD_DIR:-build-fuzz}
+BUILD_DIR=build-fuzz  # the fuzz preset's
 TARGETS=${TARGETS:-fuzz_index fuzz_npy_header fuzz_plan}
 JOBS=${JOBS:-$(nproc)}
 
@@ -40,8 +40,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 mkdir -p "$BUILD_DIR"
-if ! { cmake -S fuzz -B "$BUILD_DIR" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
-       cmake --build "$BUILD_DIR" -j "$JOBS"; } >"$BUILD_DIR/build.log" 2>&1; then
+if ! { cmake --preset fuzz && cmake --build --preset fuzz -j "$JOBS"; } >"$BUILD_DIR/build.log" 2>&1; then
   cat "$BUILD_DIR/build.log"
   echo "run_fuzzers.sh: the fuzz targets did not build"
   echo "fuzzers: 0 passed, $(wc -w <<<"$TARGETS") failed"
@@ -62,7 +61,7 @@ for target in $TARGETS; do
   [ -f "fuzz/$name.dict" ] && args+=(-dict="fuzz/$name.dict")
   # The first directory receives new inputs; the committed seeds are only read.
   status=0
-  "$BUILD_DIR/$target" "${args[@]}" "$work" "fuzz/corpus/$name" >"$log" 2>&1 || status=$?
+  "$BUILD_DIR/fuzz/$target" "${args[@]}" "$work" "fuzz/corpus/$name" >"$log" 2>&1 || status=$?
   crashes=$(find "$artifacts" -type f | sort)
   if [ "$status" -eq 0 ] && [ -z "$crashes" ]; then
     passed=$((passed + 1))
@@ -76,7 +75,7 @@ for target in $TARGETS; do
       echo "---------------- $target: input $f ($(stat -c %s "$f") bytes), base64:"
       base64 -w 76 "$f"
     done
-    echo "---------------- reproduce: $BUILD_DIR/$target <input file>"
+    echo "---------------- reproduce: $BUILD_DIR/fuzz/$target <input file>"
   fi
 done
 echo "fuzzers: $passed passed, $failed failed"

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # tools/run_sanitizers.sh — the library, its tests and the CLI built with AddressSanitizer and
-# UndefinedBehaviorSanitizer (cmake/sanitizers.cmake), in build-sanitize/, and the whole ctest suite
-# run under them: the first report fails the run (halt_on_error=1, no recovery), leaks included. The
-# installed-package tests build their programs with the same flags. Left out: the benchmarks (not
-# built) and kernels_static_check, which runs nvcc on the kernels by itself and has no host code
-# to instrument. (CI runs this after tools/run_tests.sh.)
+# UndefinedBehaviorSanitizer (cmake/sanitizers.cmake; the sanitize preset, in build-sanitize/), and
+# the whole ctest suite run under them: the first report fails the run (halt_on_error=1, no
+# recovery), leaks included. The installed-package tests build their programs with the same flags.
+# Left out: the benchmarks (not built) and kernels_static_check, which runs nvcc on the kernels by
+# itself and has no host code to instrument. (CI runs this after tools/run_tests.sh.)
 #
 # The sanitizers instrument host code only, so without a GPU the kernels are compiled once, as PTX;
-# CMAKE_ARGS overrides that (-DCMAKE_CUDA_ARCHITECTURES=native on a GPU machine) and adds settings.
+# the script's arguments are added to the configure and override that
+# (tools/run_sanitizers.sh -DCMAKE_CUDA_ARCHITECTURES=native on a GPU machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
-BUILD_DIR=${BUILD_DIR:-build-sanitize}
+BUILD_DIR=build-sanitize  # the sanitize preset's
 JOBS=${JOBS:-$(nproc)}
 
 # protect_shadow_gap=0: with a CUDA driver loaded, the driver maps the address range ASan keeps as
@@ -21,9 +22,8 @@ JOBS=${JOBS:-$(nproc)}
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:protect_shadow_gap=0:allocator_may_return_null=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRIDECOPY_SANITIZE="address;undefined" \
-  -DSTRIDECOPY_BUILD_BENCH=OFF -DCMAKE_CUDA_ARCHITECTURES=90-virtual ${CMAKE_ARGS:-}
-cmake --build "$BUILD_DIR" -j "$JOBS"
+cmake --preset sanitize "$@"
+cmake --build --preset sanitize -j "$JOBS"
 
 # The sanitizers are really in: the test program carries their runtimes, and the consumer's configure
 # gets their flags.

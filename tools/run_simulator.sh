@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # tools/run_simulator.sh — every GPU test against the CUDA runtime simulator (tests/sim), on a machine
 # without a GPU. The library, the GPU tests and the Python module are built with
-# -DSTRIDECOPY_SIMULATOR=ON in build-sim/ and run with two simulated devices: ctest once per seed of
-# random delays, then the Python tests against that build of the package; then the GPU tests once
-# more under ThreadSanitizer (build-sim-tsan/). A failing run names its seed and how to replay it.
+# -DSTRIDECOPY_SIMULATOR=ON (the simulator preset, in build-sim/) and run with two simulated devices:
+# ctest once per seed of random delays, then the Python tests against that build of the package; then
+# the GPU tests once more under ThreadSanitizer (the simulator-tsan preset, in build-sim-tsan/). A
+# failing run names its seed and how to replay it.
 #
-#   tools/run_simulator.sh [--seeds 1,2,3] [--no-tsan]
+#   tools/run_simulator.sh [--seeds 1,2,3] [--no-tsan] [-DNAME=VALUE ...]   (-D: added to both configures)
 #
 # Under ThreadSanitizer (5-15 times slower) the tests of 72 MiB through every strategy are left out:
 # they add no thread that the other tests lack.
@@ -14,20 +15,21 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 seeds=1,2,3
 tsan=1
+cmake_args=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seeds) seeds=$2; shift 2 ;;
     --no-tsan) tsan=0; shift ;;
-    *) echo "usage: tools/run_simulator.sh [--seeds 1,2,3] [--no-tsan]" >&2; exit 2 ;;
+    -D*) cmake_args+=("$1"); shift ;;
+    *) echo "usage: tools/run_simulator.sh [--seeds 1,2,3] [--no-tsan] [-DNAME=VALUE ...]" >&2; exit 2 ;;
   esac
 done
 jobs=${JOBS:-$(nproc)}
 export STRIDECOPY_SIM_DEVICES=2
 export STRIDECOPY_SIM_DELAY_US=${STRIDECOPY_SIM_DELAY_US:-200}
 
-cmake -S . -B build-sim -DSTRIDECOPY_SIMULATOR=ON -DSTRIDECOPY_PYTHON=ON -DSTRIDECOPY_WERROR=ON \
-  -DCMAKE_BUILD_TYPE=Release ${CMAKE_ARGS:-}
-cmake --build build-sim -j "$jobs"
+cmake --preset simulator "${cmake_args[@]}"
+cmake --build --preset simulator -j "$jobs"
 
 replay() {
   echo "run_simulator.sh: failed with STRIDECOPY_SIM_SEED=$1; replay a test with" >&2
@@ -47,12 +49,10 @@ echo "run_simulator.sh: the Python tests against the package built on the simula
   python3 -m pytest -q -p no:cacheprovider --rootdir=. .) || { replay 1 build-sim; exit 1; }
 
 [ "$tsan" = 1 ] || exit 0
-# Tests are listed when ctest runs (PRE_TEST): a test program is not run at build time under the
+# Tests are listed when ctest runs (PRE_TEST, in the preset): a test program is not run at build time under the
 # sanitizer. allocator_may_return_null: the out-of-memory tests see a failed allocation, as without it.
-cmake -S . -B build-sim-tsan -DSTRIDECOPY_SIMULATOR=ON -DSTRIDECOPY_SANITIZE=thread -DSTRIDECOPY_WERROR=ON \
-  -DSTRIDECOPY_BUILD_TOOLS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST \
-  ${CMAKE_ARGS:-}
-cmake --build build-sim-tsan -j "$jobs"
+cmake --preset simulator-tsan "${cmake_args[@]}"
+cmake --build --preset simulator-tsan -j "$jobs"
 seed=${seeds%%,*}
 echo "run_simulator.sh: the GPU tests under ThreadSanitizer, seed $seed"
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 allocator_may_return_null=1${TSAN_OPTIONS:+ $TSAN_OPTIONS}" \

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # tools/run_tests.sh — the test command (README, CI): install dependencies, configure with warnings as
-# errors, build everything, run every test under ctest; then install the Python package (pip) and run
-# its tests (pytest). GPU tests skip where no device is present, and then run against the CUDA
-# runtime simulator (tools/run_simulator.sh: three seeds, the Python tests, ThreadSanitizer).
+# errors (the default preset, in build/), build everything, run every test under ctest; then install
+# the Python package (pip) and run its tests (pytest). GPU tests skip where no device is present, and
+# then run against the CUDA runtime simulator (tools/run_simulator.sh: three seeds, the Python tests,
+# ThreadSanitizer).
+#
+#   tools/run_tests.sh [-DNAME=VALUE ...]    the arguments are added to the configure of build/
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install_deps.sh
-BUILD_DIR=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -DSTRIDECOPY_WERROR=ON ${CMAKE_ARGS:-}
-cmake --build "$BUILD_DIR" -j "$(nproc)"
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 900
+cmake --preset default "$@"
+cmake --build --preset default -j "$(nproc)"
+ctest --preset default -j "$(nproc)" --timeout 900
 
 # The Python package: the wheel build compiles the library and the module only (pyproject.toml).
 # nanobind and scikit-build-core are already here, so the build needs no network and stays

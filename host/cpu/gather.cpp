@@ -250,9 +250,8 @@ STRIDECOPY_MULTIVERSION void transpose_tile(const plan& p, const std::byte* firs
 
 // Large transposes whose output nontemporal.hpp writes in whole vectors stream it (no read for
 // ownership of the destination): 3 planes of 4-byte units interleaved (NCHW -> NHWC, RGB), and 2-D
-// transposes of 8-byte units in whole 64-byte lines. Measured on one thread (host_bench, A/B,
-// medians of 3 runs, 2026-11-28): .transpose(0, 2, 3, 1) 12.5 -> 10.6 ms, the float64 2048x2048
-// transpose 17.4 -> 7.9 ms.
+// transposes of 8-byte units in whole 64-byte lines. Written this way, the float64 2048 x 2048
+// transpose runs 2.2x faster on one thread than through the tiles (bench/RESULTS.md has the runs).
 transpose_way transpose_way_of(const plan& p, const transpose_shape& t, const std::byte* dst) {
   if (p.bytes < nontemporal_bytes || t.m != 1 || p.stride[p.unit_dim] != 1) return transpose_way::tiles;
   const auto addr = reinterpret_cast<std::uintptr_t>(dst);
@@ -264,11 +263,8 @@ transpose_way transpose_way_of(const plan& p, const transpose_shape& t, const st
 // Whether a row-walked (not transposed) plan writes its output with non-temporal stores: large outputs
 // whose rows nontemporal.hpp vectorises (runs, every-other-element rows of 4-byte units, reversed rows
 // of 4- and 8-byte units, packed 3-byte reverses). The output is written forward in whole lines, so
-// the read for ownership of every destination line is saved. A/B runs of host_bench: [:, ::-1, :, :]
-// 1.3x, [:, :, ::-1, ::-1] 1.2x and [..., ::2] 1.3x faster (2026-11-26); short reversed rows
-// ([..., ::-1], 5 KB) lost 1.2x while nt_reverse read each row backwards, and gained (0.85 -> 0.88 of
-// memcpy on one thread) once it read the source forward (2026-11-28); uint8 RGB <-> BGR
-// 4.3 -> 3.2 ms on one thread with byte shuffles.
+// the read for ownership of every destination line is saved: [:, ::-1, :, :] runs 1.3x faster than
+// with cached stores (bench/RESULTS.md has the runs of every view).
 bool streams_rows(const plan& p) {
   if (p.bytes < nontemporal_bytes || p.rank == 0) return false;
   const std::int64_t step = p.inner_stride(), n = p.inner_extent();

@@ -39,11 +39,11 @@ inline void nt_copy(std::byte* __restrict d, const std::byte* __restrict s, std:
 }
 
 /// Asks for the source line `prefetch_distance` bytes ahead of p. The hardware prefetchers alone kept
-/// too few lines in flight for the gathers below (A/B, 2 threads, ratio to the same run's memcpy,
-/// medians of 2-3 runs each, 2026-11-28): x[..., ::2], whose read stream is twice its write stream,
-/// 0.55 -> 0.70 (1, 4, 8 and 16 KiB ahead tried, 8 best); reversed rows 0.81-0.91 -> 1.07-1.15;
-/// uint8 RGB <-> BGR 0.85 -> 1.0. Prefetches never fault, so reaching past the source's end is
-/// harmless. nt_copy has none: it is also the benchmark's memcpy limit, which stays a plain copy.
+/// too few lines in flight for the gathers below: with 8 KiB ahead (the best of 1 to 16 KiB),
+/// x[..., ::2], whose read stream is twice its write stream, went from 0.55 to 0.70 of memcpy's speed
+/// on 2 threads (bench/RESULTS.md has the runs of every gather). Prefetches never fault, so reaching
+/// past the source's end is harmless. nt_copy has none: it is also the benchmark's memcpy limit,
+/// which stays a plain copy.
 inline constexpr std::int64_t prefetch_distance = 8 << 10;
 inline void prefetch_ahead(const void* p) {
 #if defined(__x86_64__)

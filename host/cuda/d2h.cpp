@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <memory>
-#include <mutex>
 #include <vector>
 
 #include "core/choose.hpp"
@@ -26,11 +24,11 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
   const chunking chunks = chunk_output(p, staged_chunk_bytes(p));
   if (chunks.count == 0) return;
   const int slots = transfer_policy::slots;
-  const std::shared_ptr<staging_ring> held = acquire_ring(stream);
-  staging_ring& ring = *held;
-  const std::lock_guard<std::mutex> lock(ring.mutex);
-  const bool host_slots = sink.what == staged_sink::kind::callback;
-  ring.reserve(std::size_t(chunks.chunk_units) * std::size_t(p.unit), slots, true, host_slots, stream);
+  const ring_turn turn(stream, {.slot_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.unit),
+                                .slots = slots,
+                                .device = true,
+                                .host = sink.what == staged_sink::kind::callback});
+  staging_ring& ring = turn.ring();
   const cudaStream_t copy = ring.copy_stream();
   const auto bytes_of = [&](std::int64_t k) {
     return std::size_t(std::min(chunks.chunk_units, p.units() - k * chunks.chunk_units)) * std::size_t(p.unit);
@@ -43,41 +41,35 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
       (*sink.callback)(ring.host_slot(slot), bytes_of(handed));
     }
   };
-  try {
-    for (std::int64_t k = 0; k < chunks.count; ++k) {
-      const int slot = int(k % slots);
-      const std::int64_t first = k * chunks.chunk_units;
-      const std::size_t bytes = bytes_of(k);
-      // Always wait, also for a call's first chunks: the previous call on this ring may have run on
-      // another stream with the same id's ring. Waiting for an event never recorded is a no-op.
-      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.device_free(slot), 0));
-      enqueue_gather(p, src, first, bytes / std::size_t(p.unit), ring.device_slot(slot), stream, force_index64);
-      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(slot), stream));
-      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.filled(slot), 0));
-      if (sink.what == staged_sink::kind::pinned) {
-        STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(sink.dst + first * p.unit, ring.device_slot(slot), bytes,
-                                            cudaMemcpyDeviceToHost, copy));
-        STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(slot), copy));
-        continue;
-      }
-      STRIDECOPY_CUDA_TRY(
-          cudaMemcpyAsync(ring.host_slot(slot), ring.device_slot(slot), bytes, cudaMemcpyDeviceToHost, copy));
+  for (std::int64_t k = 0; k < chunks.count; ++k) {
+    const int slot = int(k % slots);
+    const std::int64_t first = k * chunks.chunk_units;
+    const std::size_t bytes = bytes_of(k);
+    // Always wait, also for a call's first chunks: the previous call on this ring may have run on
+    // another stream with the same id's ring. Waiting for an event never recorded is a no-op.
+    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.device_free(slot), 0));
+    enqueue_gather(p, src, first, std::int64_t(bytes / std::size_t(p.unit)), ring.device_slot(slot), stream,
+                   force_index64);
+    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(slot), stream));
+    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.filled(slot), 0));
+    if (sink.what == staged_sink::kind::pinned) {
+      STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(sink.dst + first * p.unit, ring.device_slot(slot), bytes,
+                                          cudaMemcpyDeviceToHost, copy));
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(slot), copy));
-      // The host slot of chunk k + 1 is free once chunk k + 1 - slots is handed over.
-      if (k + 1 >= slots) hand_over(k + 2 - slots);
+      continue;
     }
-    if (sink.what == staged_sink::kind::callback) {
-      hand_over(chunks.count);
-      return;
-    }
-    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.done(), copy));
-    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.done(), 0));
-  } catch (...) {
-    // Nothing enqueued may outlive the failure: the next call must find the ring idle.
-    (void)cudaStreamSynchronize(stream);
-    (void)cudaStreamSynchronize(copy);
-    throw;
+    STRIDECOPY_CUDA_TRY(
+        cudaMemcpyAsync(ring.host_slot(slot), ring.device_slot(slot), bytes, cudaMemcpyDeviceToHost, copy));
+    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(slot), copy));
+    // The host slot of chunk k + 1 is free once chunk k + 1 - slots is handed over.
+    if (k + 1 >= slots) hand_over(k + 2 - slots);
   }
+  if (sink.what == staged_sink::kind::callback) {
+    hand_over(chunks.count);
+    return;
+  }
+  STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.done(), copy));
+  STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.done(), 0));
 }
 
 }  // namespace stridecopy::detail

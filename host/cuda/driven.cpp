@@ -84,57 +84,53 @@ void CUDART_CB hold_stream(void* arg) {
 /// Device to host: chunk k is gathered into device slot k % slots on the ring's second stream, the
 /// copy stream moves it to the pinned slot, and this thread copies it out once the copy is done,
 /// then queues chunk k + slots into the freed slots.
-void run_to_host(staging_ring& ring, const job& j) {
+void run_to_host(staging_ring& queued, const job& j) {
   const plan& p = j.p;
   const plan into_slots = into_contiguous(p), from_slots = from_contiguous(p);
   const chunking chunks = chunk_output(p, staged_chunk_bytes(p));
   if (chunks.count == 0) return;
   const int slots = transfer_policy::slots;
-  ring.open();  // the second stream gathers into device slots: it must exist to wait for them
-  ring.reserve(std::size_t(chunks.chunk_units) * std::size_t(p.unit), slots, true, true, ring.gather_stream());
-  const cudaStream_t on = ring.gather_stream(), copy = ring.copy_stream();
+  const ring_turn turn(queued, {.slot_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.unit),
+                                .slots = slots,
+                                .device = true,
+                                .host = true});
+  staging_ring& ring = turn.ring();
+  const cudaStream_t gather = ring.gather_stream(), copy = ring.copy_stream();
   const auto first_of = [&](std::int64_t k) { return k * chunks.chunk_units; };
   const auto bytes_of = [&](std::int64_t k) {
     return std::size_t(std::min(chunks.chunk_units, p.units() - first_of(k))) * std::size_t(p.unit);
   };
   const auto enqueue = [&](std::int64_t k) {
     const int s = int(k % slots);
-    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(on, ring.device_free(s), 0));
-    enqueue_gather(into_slots, j.src, first_of(k), std::int64_t(bytes_of(k)) / p.unit, ring.device_slot(s), on,
+    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(gather, ring.device_free(s), 0));
+    enqueue_gather(into_slots, j.src, first_of(k), std::int64_t(bytes_of(k)) / p.unit, ring.device_slot(s), gather,
                    j.force_index64);
-    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(s), on));
+    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(s), gather));
     STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.filled(s), 0));
     STRIDECOPY_CUDA_TRY(
         cudaMemcpyAsync(ring.host_slot(s), ring.device_slot(s), bytes_of(k), cudaMemcpyDeviceToHost, copy));
     STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(s), copy));
   };
-  try {
-    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(on, j.start.get(), 0));
-    for (std::int64_t k = 0; k < std::min<std::int64_t>(slots, chunks.count); ++k) enqueue(k);
-    for (std::int64_t k = 0; k < chunks.count; ++k) {
-      const int s = int(k % slots);
-      STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.device_free(s)));
-      if (p.scatter) {  // the slot holds output units [first, first + n): the source at first
-        const auto* chunk = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(ring.host_slot(s)) -
-                                                               std::uintptr_t(first_of(k) * p.unit));
-        copy_range(from_slots, chunk, j.dst, first_of(k), std::int64_t(bytes_of(k)) / p.unit);
-      } else {
-        std::memcpy(j.dst + first_of(k) * p.unit, ring.host_slot(s), bytes_of(k));
-      }
-      if (k + slots < chunks.count) enqueue(k + slots);
+  STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(gather, j.start.get(), 0));
+  for (std::int64_t k = 0; k < std::min<std::int64_t>(slots, chunks.count); ++k) enqueue(k);
+  for (std::int64_t k = 0; k < chunks.count; ++k) {
+    const int s = int(k % slots);
+    STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.device_free(s)));
+    if (p.scatter) {  // the slot holds output units [first, first + n): the source at first
+      const auto* chunk = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(ring.host_slot(s)) -
+                                                             std::uintptr_t(first_of(k) * p.unit));
+      copy_range(from_slots, chunk, j.dst, first_of(k), std::int64_t(bytes_of(k)) / p.unit);
+    } else {
+      std::memcpy(j.dst + first_of(k) * p.unit, ring.host_slot(s), bytes_of(k));
     }
-  } catch (...) {
-    // The next copy must find the ring idle.
-    (void)cudaStreamSynchronize(on);
-    (void)cudaStreamSynchronize(copy);
-    throw;
+    if (k + slots < chunks.count) enqueue(k + slots);
   }
 }
 
 /// Host to device: once the caller's earlier work is done (it may write the source), this thread
 /// gathers chunk k into pinned slot k % slots as soon as the slot's previous copy has read it, and
 /// the copy stream sends it to its place in the destination.
-void run_from_host(staging_ring& ring, const job& j) {
+void run_from_host(staging_ring& queued, const job& j) {
   const plan& p = j.p;
   const plan into_slots = into_contiguous(p), from_slots = from_contiguous(p);
   const chunking chunks = chunk_output(p, staged_chunk_bytes(p));
@@ -142,38 +138,33 @@ void run_from_host(staging_ring& ring, const job& j) {
   const int slots = transfer_policy::slots;
   const std::size_t chunk_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.unit);
   // A strided destination: each chunk goes to a device slot, and a kernel scatters it from there.
-  ring.reserve(chunk_bytes, slots, p.scatter, true, ring.copy_stream());
+  const ring_turn turn(queued, {.slot_bytes = chunk_bytes, .slots = slots, .device = p.scatter, .host = true});
+  staging_ring& ring = turn.ring();
   const cudaStream_t copy = ring.copy_stream();
   const int team = team_size(chunk_bytes, j.threads);
-  try {
-    STRIDECOPY_CUDA_TRY(cudaEventSynchronize(j.start.get()));
-    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, j.start.get(), 0));  // earlier work may use the destination
-    for (std::int64_t k = 0; k < chunks.count; ++k) {
-      const int s = int(k % slots);
-      const std::int64_t first = k * chunks.chunk_units, n = std::min(chunks.chunk_units, p.units() - first);
-      STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.host_free(s)));
-      gather_range(into_slots, j.src, first, n, ring.host_slot(s), team);
-      const std::size_t bytes = std::size_t(n) * std::size_t(p.unit);
-      if (p.scatter) {  // the device slot, then the kernel (both on the copy stream, so in order)
-        STRIDECOPY_CUDA_TRY(
-            cudaMemcpyAsync(ring.device_slot(s), ring.host_slot(s), bytes, cudaMemcpyHostToDevice, copy));
-        STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(s), copy));
-        const auto* chunk = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(ring.device_slot(s)) -
-                                                               std::uintptr_t(first * p.unit));
-        enqueue_gather(from_slots, chunk, first, n, j.dst, copy, j.force_index64);
-        STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(s), copy));
-      } else {
-        STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(j.dst + first * p.unit, ring.host_slot(s), bytes, cudaMemcpyHostToDevice,
-                                            copy));
-        STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(s), copy));
-      }
+  STRIDECOPY_CUDA_TRY(cudaEventSynchronize(j.start.get()));
+  STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, j.start.get(), 0));  // earlier work may use the destination
+  for (std::int64_t k = 0; k < chunks.count; ++k) {
+    const int s = int(k % slots);
+    const std::int64_t first = k * chunks.chunk_units, n = std::min(chunks.chunk_units, p.units() - first);
+    STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.host_free(s)));
+    gather_range(into_slots, j.src, first, n, ring.host_slot(s), team);
+    const std::size_t bytes = std::size_t(n) * std::size_t(p.unit);
+    if (p.scatter) {  // the device slot, then the kernel (both on the copy stream, so in order)
+      STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(ring.device_slot(s), ring.host_slot(s), bytes, cudaMemcpyHostToDevice, copy));
+      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(s), copy));
+      const auto* chunk = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(ring.device_slot(s)) -
+                                                             std::uintptr_t(first * p.unit));
+      enqueue_gather(from_slots, chunk, first, n, j.dst, copy, j.force_index64);
+      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(s), copy));
+    } else {
+      STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(j.dst + first * p.unit, ring.host_slot(s), bytes, cudaMemcpyHostToDevice,
+                                          copy));
+      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(s), copy));
     }
-    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.done(), copy));
-    STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.done()));
-  } catch (...) {
-    (void)cudaStreamSynchronize(copy);
-    throw;
   }
+  STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.done(), copy));
+  STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.done()));
 }
 
 /// Runs the queue's copies in order until none is left.
@@ -235,7 +226,7 @@ std::shared_ptr<driven_status> drive(driven_direction d, const plan& p, const st
   auto held = std::make_unique<std::shared_ptr<driven_status>>(j->status);
   STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(stream, hold_stream, held.get()));
   (void)held.release();  // hold_stream owns it now
-  const std::shared_ptr<driven_status> status = j->status;
+  std::shared_ptr<driven_status> status = j->status;
   bool start = false;
   {
     const std::lock_guard<std::mutex> lock(q->mutex);

@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 
 #include "core/choose.hpp"
 #include "core/plan_ops.hpp"
@@ -30,35 +28,26 @@ void run_device_gather_h2d(const plan& p, const std::byte* src, std::byte* dst, 
   const int slots = transfer_policy::slots;
   const std::int64_t count = std::int64_t(schedule.chunks.size());
   if (count == 0) return;
-  const std::shared_ptr<staging_ring> held = acquire_ring(stream);
-  staging_ring& ring = *held;
-  const std::lock_guard<std::mutex> lock(ring.mutex);
-  ring.reserve(schedule.slot_bytes, slots, true, false, stream);
+  const ring_turn turn(stream, {.slot_bytes = schedule.slot_bytes, .slots = slots, .device = true});
+  staging_ring& ring = turn.ring();
   const cudaStream_t copy = ring.copy_stream();
-  try {
-    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.started(), stream));
-    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.started(), 0));
-    for (std::int64_t k = 0; k < count; ++k) {
-      const int s = int(k % slots);
-      const h2d_chunk& c = schedule.chunks[std::size_t(k)];
-      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.device_free(s), 0));
-      STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(ring.device_slot(s), src + c.span.begin, std::size_t(c.span.bytes()),
-                                          cudaMemcpyHostToDevice, copy));
-      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(s), copy));
-      STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.filled(s), 0));
-      // The slot holds source bytes [span.begin, span.end) around the first element, which
-      // therefore sits span.begin bytes before the slot's start (integers: it may lie outside).
-      const auto* first_element = reinterpret_cast<const std::byte*>(
-          reinterpret_cast<std::uintptr_t>(ring.device_slot(s)) - std::uintptr_t(c.span.begin));
-      enqueue_gather(p, first_element, c.first, c.count, p.scatter ? dst : dst + c.first * p.unit, stream,
-                     force_index64);
-      STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(s), stream));
-    }
-  } catch (...) {
-    // Nothing enqueued may outlive the failure: the next call must find the ring idle.
-    (void)cudaStreamSynchronize(stream);
-    (void)cudaStreamSynchronize(copy);
-    throw;
+  STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.started(), stream));
+  STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.started(), 0));
+  for (std::int64_t k = 0; k < count; ++k) {
+    const int s = int(k % slots);
+    const h2d_chunk& c = schedule.chunks[std::size_t(k)];
+    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.device_free(s), 0));
+    STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(ring.device_slot(s), src + c.span.begin, std::size_t(c.span.bytes()),
+                                        cudaMemcpyHostToDevice, copy));
+    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(s), copy));
+    STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.filled(s), 0));
+    // The slot holds source bytes [span.begin, span.end) around the first element, which
+    // therefore sits span.begin bytes before the slot's start (integers: it may lie outside).
+    const auto* first_element = reinterpret_cast<const std::byte*>(
+        reinterpret_cast<std::uintptr_t>(ring.device_slot(s)) - std::uintptr_t(c.span.begin));
+    enqueue_gather(p, first_element, c.first, c.count, p.scatter ? dst : dst + c.first * p.unit, stream,
+                   force_index64);
+    STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(s), stream));
   }
 }
 

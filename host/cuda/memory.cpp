@@ -15,6 +15,7 @@
 
 #include "core/checked_math.hpp"
 #include "cuda/check.hpp"
+#include "cuda/device_guard.hpp"
 #include "cuda/pinned_pool.hpp"
 #include "cuda/runtime.hpp"
 #include "stridecopy/copy.hpp"
@@ -62,9 +63,9 @@ class pinned_pool {
     const std::lock_guard<std::mutex> lock(mutex_);
     free_.emplace(block, p);
   }
-  void release_after(void* p, std::size_t block, cudaEvent_t done) {
+  void release_after(void* p, std::size_t block, detail::owned_event done) {
     const std::lock_guard<std::mutex> lock(mutex_);
-    pending_.push_back({p, block, done});
+    pending_.push_back({p, block, std::move(done)});
   }
   void trim() {
     std::multimap<std::size_t, void*> blocks;
@@ -75,8 +76,7 @@ class pinned_pool {
       waiting.swap(pending_);
     }
     for (const pending& w : waiting) {
-      (void)cudaEventSynchronize(w.done);
-      (void)cudaEventDestroy(w.done);
+      (void)cudaEventSynchronize(w.done.get());
       blocks.emplace(w.block, w.p);
     }
     for (auto& [size, p] : blocks) (void)cudaFreeHost(p);
@@ -86,13 +86,12 @@ class pinned_pool {
   struct pending {
     void* p;
     std::size_t block;
-    cudaEvent_t done;
+    detail::owned_event done;
   };
   /// Moves the blocks whose work is done to the free list (under the lock; never waits).
   void settle() {
     std::erase_if(pending_, [&](const pending& w) {
-      if (cudaEventQuery(w.done) != cudaSuccess) return false;
-      (void)cudaEventDestroy(w.done);
+      if (cudaEventQuery(w.done.get()) != cudaSuccess) return false;
       free_.emplace(w.block, w.p);
       return true;
     });
@@ -123,8 +122,8 @@ std::size_t array_bytes(const dtype& type, const layout& l, std::span<const std:
 namespace detail {
 void* pinned_allocate(std::size_t bytes, std::size_t& block) { return pinned_pool::instance().allocate(bytes, block); }
 void pinned_release(void* p, std::size_t block) noexcept { pinned_pool::instance().release(p, block); }
-void pinned_release_after(void* p, std::size_t block, cudaEvent_t done) noexcept {
-  pinned_pool::instance().release_after(p, block, done);
+void pinned_release_after(void* p, std::size_t block, owned_event done) noexcept {
+  pinned_pool::instance().release_after(p, block, std::move(done));
 }
 void trim_pinned_pool() { pinned_pool::instance().trim(); }
 }  // namespace detail
@@ -231,11 +230,8 @@ device_buffer::~device_buffer() { release(); }
 void device_buffer::release() noexcept {
   if (data_) {
     // On its own device: the default stream is a device's own, and the free follows its work there.
-    int previous = -1;
-    (void)cudaGetDevice(&previous);
-    if (previous != device_) (void)cudaSetDevice(device_);
+    const detail::device_guard on(device_, std::nothrow);
     STRIDECOPY_CUDA_TRY_NOEXCEPT(cudaFreeAsync(data_, stream_));
-    if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
   }
   data_ = nullptr;
   bytes_ = 0;

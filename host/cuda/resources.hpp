@@ -58,6 +58,7 @@ class owned_event {
     if (handle_) STRIDECOPY_CUDA_TRY_NOEXCEPT(cudaEventDestroy(handle_));
   }
   [[nodiscard]] cudaEvent_t get() const { return handle_; }
+  explicit operator bool() const { return handle_ != nullptr; }
   /// Records the event on `s`, then makes `waiter` wait for it: `waiter`'s later work follows `s`'s
   /// work so far.
   void order(cudaStream_t s, cudaStream_t waiter) const {

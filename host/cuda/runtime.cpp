@@ -1,4 +1,4 @@
-// host/cuda/runtime.cpp — pointer queries, the device guard, stream identity; cuda_available().
+// host/cuda/runtime.cpp — pointer queries, the current device, stream identity; cuda_available().
 #include "cuda/runtime.hpp"
 
 #include "cuda/check.hpp"
@@ -41,17 +41,6 @@ int current_device() {
   int device = 0;
   STRIDECOPY_CUDA_TRY(cudaGetDevice(&device));
   return device;
-}
-
-device_guard::device_guard(int device) {
-  STRIDECOPY_CUDA_TRY(cudaGetDevice(&previous_));
-  if (previous_ != device) {
-    STRIDECOPY_CUDA_TRY(cudaSetDevice(device));
-    switched_ = true;
-  }
-}
-device_guard::~device_guard() {
-  if (switched_) STRIDECOPY_CUDA_TRY_NOEXCEPT(cudaSetDevice(previous_));
 }
 
 int stream_device(cudaStream_t s) {

@@ -4,6 +4,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "cuda/device_guard.hpp"  // the callers that ask which device is current also switch it
 #include "stridecopy/view.hpp"
 
 namespace stridecopy::detail {
@@ -19,20 +20,6 @@ pointer_info query_pointer(const void* p);
 
 /// The current device.
 int current_device();
-
-/// Makes `device` current for the guard's lifetime and restores the previous device after; neither
-/// touches the runtime when `device` is already current.
-class device_guard {
- public:
-  explicit device_guard(int device);
-  ~device_guard();
-  device_guard(const device_guard&) = delete;
-  device_guard& operator=(const device_guard&) = delete;
-
- private:
-  int previous_ = -1;
-  bool switched_ = false;
-};
 
 /// The device of stream `s` (the current device for the legacy and per-thread default streams,
 /// which follow it).

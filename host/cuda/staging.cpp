@@ -1,4 +1,4 @@
-// host/cuda/staging.cpp — staging rings and their cache, keyed by (device, stream id).
+// host/cuda/staging.cpp — staging rings, their cache keyed by (device, stream id), and one call's turn on a ring.
 #include "cuda/staging.hpp"
 
 #include <algorithm>
@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "cuda/check.hpp"
+#include "cuda/device_guard.hpp"
 #include "cuda/pinned_pool.hpp"
 #include "cuda/ring_cache.hpp"
 #include "cuda/runtime.hpp"
@@ -27,51 +28,38 @@ void staging_ring::open() {
   }
 }
 
-void staging_ring::reserve(std::size_t slot_bytes, int slots, bool device_slots, bool host_slots, cudaStream_t user) {
+void staging_ring::reserve(const slot_request& want, cudaStream_t user) {
   open();
-  while (int(filled_.size()) < slots) {
+  while (int(filled_.size()) < want.slots) {
     owned_event f = owned_event::create(), d = owned_event::create(), h = owned_event::create();
     filled_.push_back(std::move(f));
     device_free_.push_back(std::move(d));
     host_free_.push_back(std::move(h));
   }
   // Power-of-two slot sizes from 1 MiB: a ring grows a handful of times in its life at most.
-  std::size_t want = std::size_t(1) << 20;
-  while (want < slot_bytes) want *= 2;
-  if (device_slots && (!device_ring_ || want > device_slot_bytes_ || slots > device_slots_)) {
-    const std::size_t bytes = std::max(want, device_slot_bytes_);
-    const int count = std::max(slots, device_slots_);
-    void* ring = nullptr;
-    STRIDECOPY_CUDA_TRY(cudaMallocAsync(&ring, bytes * std::size_t(count), copy_.get()));
-    try {
-      // The caller's stream writes or reads device slots too: it follows the allocation.
-      allocated_.order(copy_.get(), user);
-    } catch (...) {
-      (void)cudaFreeAsync(ring, copy_.get());
-      throw;
-    }
+  std::size_t slot_bytes = std::size_t(1) << 20;
+  while (slot_bytes < want.slot_bytes) slot_bytes *= 2;
+  if (want.device && (!device_ring_.data() || slot_bytes > device_slot_bytes_ || want.slots > device_slots_)) {
+    const std::size_t bytes = std::max(slot_bytes, device_slot_bytes_);
+    const int count = std::max(want.slots, device_slots_);
+    device_buffer ring(bytes * std::size_t(count), copy_.get());
+    // The caller's stream writes or reads device slots too: it follows the allocation.
+    allocated_.order(copy_.get(), user);
     retire_device();
-    device_ring_ = ring;
+    device_ring_ = std::move(ring);
     device_slot_bytes_ = bytes;
     device_slots_ = count;
   }
-  if (host_slots && (!host_ring_ || want > host_slot_bytes_ || slots > host_slots_)) {
-    const std::size_t bytes = std::max(want, host_slot_bytes_);
-    const int count = std::max(slots, host_slots_);
-    std::size_t block = 0;
-    void* ring = pinned_allocate(bytes * std::size_t(count), block);
+  if (want.host && (!host_ring_ || slot_bytes > host_slot_bytes_ || want.slots > host_slots_)) {
+    const std::size_t bytes = std::max(slot_bytes, host_slot_bytes_);
+    const int count = std::max(want.slots, host_slots_);
+    pinned_block ring(bytes * std::size_t(count));
     if (!ring)
       throw cuda_error("cannot allocate " + std::to_string(bytes * std::size_t(count)) +
                            " bytes of pinned memory for the staging slots",
                        int(cudaErrorMemoryAllocation));
-    try {
-      retire_host();
-    } catch (...) {
-      pinned_release(ring, block);
-      throw;
-    }
-    host_ring_ = ring;
-    host_block_ = block;
+    retire_host();
+    host_ring_ = std::move(ring);
     host_slot_bytes_ = bytes;
     host_slots_ = count;
   }
@@ -84,9 +72,9 @@ void staging_ring::after_every_use() const {
 }
 
 void staging_ring::retire_device() {
-  if (!device_ring_) return;
+  if (!device_ring_.data()) return;
   after_every_use();
-  STRIDECOPY_CUDA_TRY(cudaFreeAsync(std::exchange(device_ring_, nullptr), copy_.get()));
+  device_ring_ = device_buffer{};  // freed on the copy stream, which now follows every use
   device_slot_bytes_ = 0;
   device_slots_ = 0;
 }
@@ -94,32 +82,24 @@ void staging_ring::retire_device() {
 void staging_ring::retire_host() {
   if (!host_ring_) return;
   after_every_use();
-  cudaEvent_t used = nullptr;
-  STRIDECOPY_CUDA_TRY(cudaEventCreateWithFlags(&used, cudaEventDisableTiming));
-  if (const cudaError_t e = cudaEventRecord(used, copy_.get()); e != cudaSuccess) {
-    (void)cudaEventDestroy(used);
-    throw_cuda_error(e, "cudaEventRecord(used, copy_.get())");
-  }
-  pinned_release_after(std::exchange(host_ring_, nullptr), host_block_, used);
-  host_block_ = host_slot_bytes_ = 0;
+  owned_event used = owned_event::create();
+  STRIDECOPY_CUDA_TRY(cudaEventRecord(used.get(), copy_.get()));
+  host_ring_.release_after(std::move(used));
+  host_slot_bytes_ = 0;
   host_slots_ = 0;
 }
 
 staging_ring::~staging_ring() {
-  int previous = -1;
-  (void)cudaGetDevice(&previous);
-  if (previous != device_) (void)cudaSetDevice(device_);
+  const device_guard on(device_, std::nothrow);
   try {
     retire_device();
     retire_host();
   } catch (...) {
-    // Ordering failed (a runtime being torn down, a lost device): wait for everything instead.
+    // Ordering failed (a runtime being torn down, a lost device): wait for everything instead; the
+    // owners then give the memory back at once.
     (void)cudaDeviceSynchronize();
-    if (device_ring_) (void)cudaFree(device_ring_);
-    if (host_ring_) pinned_release(host_ring_, host_block_);
   }
-  // The streams and events go with the members, without waiting for queued work.
-  if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
+  // The memory, streams and events go with the members, without waiting for queued work.
 }
 
 namespace {
@@ -132,8 +112,7 @@ ring_cache<ring_key, staging_ring>& rings() {
   return *cache;
 }
 
-}  // namespace
-
+/// The cached ring of `stream` on the current device.
 std::shared_ptr<staging_ring> acquire_ring(cudaStream_t stream) {
   const int device = current_device();
   auto ring = rings().acquire({device, stream_id(stream)}, [&] { return new staging_ring(device); });
@@ -147,6 +126,28 @@ std::shared_ptr<staging_ring> acquire_ring(cudaStream_t stream) {
     return on_device > idle_ring_bytes || pinned > idle_ring_bytes;
   });
   return ring;
+}
+
+}  // namespace
+
+ring_turn::ring_turn(std::shared_ptr<staging_ring> held, staging_ring* ring, const slot_request& want,
+                     std::optional<cudaStream_t> caller)
+    : held_(std::move(held)), ring_(ring ? *ring : *held_), lock_(ring_.mutex), caller_(caller) {
+  ring_.open();  // a driven copy's gather stream must exist before it can wait for the device slots
+  ring_.reserve(want, caller_ ? *caller_ : ring_.gather_stream());
+}
+
+ring_turn::ring_turn(cudaStream_t stream, const slot_request& want)
+    : ring_turn(acquire_ring(stream), nullptr, want, stream) {}
+
+ring_turn::ring_turn(staging_ring& ring, const slot_request& want) : ring_turn(nullptr, &ring, want, std::nullopt) {}
+
+ring_turn::~ring_turn() {
+  if (std::uncaught_exceptions() <= exceptions_) return;
+  // Nothing the failed call queued may outlive it: the next call must find the ring idle.
+  if (caller_) (void)cudaStreamSynchronize(*caller_);
+  (void)cudaStreamSynchronize(ring_.copy_stream());
+  (void)cudaStreamSynchronize(ring_.gather_stream());
 }
 
 std::size_t staging_scratch_bytes() {

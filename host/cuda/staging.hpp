@@ -1,19 +1,32 @@
 // host/cuda/staging.hpp — staging rings (internal): device slots, pinned host slots, a copy stream and
-// a gather stream, with events per slot for each hand-over. One ring per (device, stream), cached in a
-// bounded cache and reused across calls, by both directions. Nothing a ring does waits on the host:
-// memory is allocated and given back in stream order.
+// a gather stream, with events per slot for each hand-over; ring_turn, one call's use of a ring. One
+// ring per (device, stream), cached in a bounded cache and reused across calls, by both directions.
+// Nothing a ring does waits on the host: memory is allocated and given back in stream order.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
+#include "cuda/pinned_pool.hpp"
 #include "cuda/resources.hpp"
+#include "stridecopy/device_array.hpp"
 
 namespace stridecopy::detail {
+
+/// What one call asks of a ring: at least `slots` slots of `slot_bytes` each, on the device and/or
+/// pinned on the host.
+struct slot_request {
+  std::size_t slot_bytes = 0;
+  int slots = 0;
+  bool device = false;
+  bool host = false;
+};
 
 class staging_ring {
  public:
@@ -26,19 +39,11 @@ class staging_ring {
   /// Gives the memory back after every operation that uses it, in stream order; does not wait.
   ~staging_ring();
 
-  /// Makes the streams and events (once; all or none).
-  void open();
-  /// At least `slots` slots of `slot_bytes` each: on the device when `device_slots`, pinned on the
-  /// host when `host_slots`. New device memory is allocated in stream order on the copy stream and
-  /// `user` is made to wait for it; the memory it replaces goes back once every operation that used
-  /// it has run. Never waits on the host.
-  void reserve(std::size_t slot_bytes, int slots, bool device_slots, bool host_slots, cudaStream_t user);
-
-  [[nodiscard]] std::byte* device_slot(int s) const {
-    return static_cast<std::byte*>(device_ring_) + std::size_t(s) * device_slot_bytes_;
+  [[nodiscard]] std::byte* device_slot(int s) {
+    return static_cast<std::byte*>(device_ring_.data()) + std::size_t(s) * device_slot_bytes_;
   }
-  [[nodiscard]] std::byte* host_slot(int s) const {
-    return static_cast<std::byte*>(host_ring_) + std::size_t(s) * host_slot_bytes_;
+  [[nodiscard]] std::byte* host_slot(int s) {
+    return static_cast<std::byte*>(host_ring_.get()) + std::size_t(s) * host_slot_bytes_;
   }
   [[nodiscard]] cudaStream_t copy_stream() const { return copy_.get(); }
   /// The ring's own stream for gathers that a library thread queues (driven copies).
@@ -56,11 +61,18 @@ class staging_ring {
   [[nodiscard]] cudaEvent_t started() const { return started_.get(); }
   [[nodiscard]] cudaEvent_t done() const { return done_.get(); }
   /// Device memory the ring holds.
-  [[nodiscard]] std::size_t scratch_bytes() const { return device_ring_ ? device_slot_bytes_ * std::size_t(device_slots_) : 0; }
+  [[nodiscard]] std::size_t scratch_bytes() const { return device_ring_.size(); }
   /// Pinned host memory the ring holds.
-  [[nodiscard]] std::size_t pinned_bytes() const { return host_ring_ ? host_block_ : 0; }
+  [[nodiscard]] std::size_t pinned_bytes() const { return host_ring_.size(); }
 
  private:
+  friend class ring_turn;
+  /// Makes the streams and events (once; all or none).
+  void open();
+  /// The slots `want` names. New device memory is allocated in stream order on the copy stream and
+  /// `user` is made to wait for it; the memory it replaces goes back once every operation that used
+  /// it has run. Never waits on the host.
+  void reserve(const slot_request& want, cudaStream_t user);
   /// Makes the copy stream wait for every use of the slots so far: the gather stream's work and
   /// each slot's last user, whatever stream recorded its events.
   void after_every_use() const;
@@ -73,17 +85,43 @@ class staging_ring {
   owned_stream copy_, gather_;
   owned_event started_, done_, allocated_, fence_;
   std::vector<owned_event> filled_, device_free_, host_free_;
-  void* device_ring_ = nullptr;
+  device_buffer device_ring_;  ///< allocated and freed on copy_, so declared after it
   std::size_t device_slot_bytes_ = 0;
   int device_slots_ = 0;
-  void* host_ring_ = nullptr;
-  std::size_t host_block_ = 0;  ///< the pinned pool's block size
+  pinned_block host_ring_;
   std::size_t host_slot_bytes_ = 0;
   int host_slots_ = 0;
 };
 
-/// The ring of `stream` on the current device, locked by the caller through its mutex.
-std::shared_ptr<staging_ring> acquire_ring(cudaStream_t stream);
+/// One call's turn on a staging ring, from its reservation to its end, the same for every pipeline
+/// of both directions: it holds the ring's mutex (calls on one stream take turns) and reserves the
+/// slots the call asks for. A call that leaves by an exception has work queued on the ring's streams
+/// and its caller's that may still read or write the slots: the turn then waits for all of it, so the
+/// next call finds the ring idle.
+class ring_turn {
+ public:
+  /// The cached ring of `stream` on the current device; `stream` works on the slots too (it waits for
+  /// new device slots, and for everything on a failure).
+  ring_turn(cudaStream_t stream, const slot_request& want);
+  /// A ring only a library thread uses (a driven copy's): its own gather stream works on the device slots.
+  ring_turn(staging_ring& ring, const slot_request& want);
+  ~ring_turn();
+  ring_turn(const ring_turn&) = delete;
+  ring_turn& operator=(const ring_turn&) = delete;
+
+  [[nodiscard]] staging_ring& ring() const { return ring_; }
+
+ private:
+  /// On the ring `held` owns, or on `ring` when it is given.
+  ring_turn(std::shared_ptr<staging_ring> held, staging_ring* ring, const slot_request& want,
+            std::optional<cudaStream_t> caller);
+
+  std::shared_ptr<staging_ring> held_;
+  staging_ring& ring_;
+  std::lock_guard<std::mutex> lock_;
+  std::optional<cudaStream_t> caller_;
+  int exceptions_ = std::uncaught_exceptions();
+};
 
 /// How many rings the cache keeps beyond those in use, and the memory the idle ones may keep in
 /// all (device and pinned host memory each): rings past either bound are given back, least

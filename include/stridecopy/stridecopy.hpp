@@ -10,4 +10,5 @@
 #include "stridecopy/npy.hpp"
 #include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/plan.hpp"
+#include "stridecopy/version.hpp"
 #include "stridecopy/view.hpp"

@@ -6,7 +6,9 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <new>
 #include <string>
+#include <utility>
 
 #include "dlpack.hpp"
 #include "module.hpp"
@@ -58,18 +60,15 @@ void export_deleter(M* m) {
     // The consumer has queued its last use of the memory on its stream by now: the free must wait
     // for it. On the array's device: a default stream is that device's, and an event must be
     // recorded on a stream of its own device.
-    int previous = -1;
-    const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != ctx->st->device &&
-                          cudaSetDevice(ctx->st->device) == cudaSuccess;
-    cudaEvent_t e = nullptr;
-    if (cudaEventCreateWithFlags(&e, cudaEventDisableTiming) == cudaSuccess && cudaEventRecord(e, ctx->consumer) == cudaSuccess) {
-      ctx->st->add_use(e);
-    } else {
+    const detail::device_guard on(ctx->st->device, std::nothrow);
+    try {
+      detail::owned_event e = detail::owned_event::create();
+      STRIDECOPY_CUDA_TRY(cudaEventRecord(e.get(), ctx->consumer));
+      ctx->st->add_use(std::move(e));
+    } catch (...) {
       // Nothing to order the free after: wait for the device instead (the free follows).
-      if (e) (void)cudaEventDestroy(e);
       (void)cudaDeviceSynchronize();
     }
-    if (switched) (void)cudaSetDevice(previous);
     (void)cudaGetLastError();
   }
   delete ctx;
@@ -153,8 +152,8 @@ nb::object device_dlpack(const py_device_array& self, nb::handle stream, nb::han
   const consumer_stream c = parse_consumer(stream);
   (void)dl_type(self);  // an unsupported type fails before any ordering
   if (c.order) {
-    const device_scope on(st.device);  // the consumer's default stream is the array's device's
-    if (cudaError_t rc = cudaStreamWaitEvent(c.handle, st.ready, 0); rc != cudaSuccess)
+    const detail::device_guard on(st.device);  // the consumer's default stream is the array's device's
+    if (cudaError_t rc = cudaStreamWaitEvent(c.handle, st.ready.get(), 0); rc != cudaSuccess)
       cuda_failed("cudaStreamWaitEvent", rc);
   }
   const bool versioned = !max_version.is_none() && nb::cast<int>(max_version[0]) >= 1;
@@ -201,15 +200,15 @@ std::string device_repr(py_device_array& self) {
 
 void device_state::settle() {
   if (!pending || !ready) return;
-  if (cudaEventQuery(ready) == cudaSuccess)
+  if (cudaEventQuery(ready.get()) == cudaSuccess)
     pending.reset();
   else
     (void)cudaGetLastError();  // "not ready" is not an error
 }
 
-void device_state::add_use(cudaEvent_t e) {
+void device_state::add_use(detail::owned_event e) {
   const std::lock_guard<std::mutex> lock(mutex_);
-  uses_.push_back(e);
+  uses_.push_back(std::move(e));
 }
 
 void device_state::mark_shared() {
@@ -219,20 +218,24 @@ void device_state::mark_shared() {
 
 device_state::~device_state() {
   // The memory is freed on the library's stream of its device, after every use known of it.
-  int previous = -1;
-  const bool switched = cudaGetDevice(&previous) == cudaSuccess && previous != device &&
-                        cudaSetDevice(device) == cudaSuccess;
-  const cudaStream_t free_on = array.data() ? memory_stream(device) : nullptr;
+  const detail::device_guard on(device, std::nothrow);
+  cudaStream_t free_on = nullptr;
+  try {
+    // Made when the memory was allocated on it: looked up, not created, here.
+    if (array.data()) free_on = memory_stream(device);
+  } catch (...) {
+    // Then the memory goes back on the stream it came from, after the work queued there alone.
+  }
   if (free_on) {
-    if (ready) (void)cudaStreamWaitEvent(free_on, ready, 0);
-    for (cudaEvent_t e : uses_) (void)cudaStreamWaitEvent(free_on, e, 0);
+    if (ready) (void)cudaStreamWaitEvent(free_on, ready.get(), 0);
+    for (const detail::owned_event& e : uses_) (void)cudaStreamWaitEvent(free_on, e.get(), 0);
     // Consumers through __cuda_array_interface__ name no stream: wait for the device, as cudaFree does.
     if (shared_) (void)cudaDeviceSynchronize();
   }
   array = device_array{};
-  for (cudaEvent_t e : uses_) (void)cudaEventDestroy(e);
-  if (ready) (void)cudaEventDestroy(ready);
-  if (switched) (void)cudaSetDevice(previous);
+  // The events go here, not with the members: the check below then also clears what they leave.
+  uses_.clear();
+  ready = detail::owned_event{};
   (void)cudaGetLastError();
 }
 
@@ -244,7 +247,7 @@ cudaStream_t memory_stream(int device) {
   if (streams->size() <= std::size_t(device)) streams->resize(std::size_t(device) + 1, nullptr);
   cudaStream_t& s = (*streams)[std::size_t(device)];
   if (!s) {
-    const device_scope on(device);
+    const detail::device_guard on(device);
     if (cudaError_t rc = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking); rc != cudaSuccess) {
       s = nullptr;
       cuda_failed("cudaStreamCreateWithFlags", rc);
@@ -286,19 +289,18 @@ nb::object to_device_array(const py_view& v, const stream_arg& s, int target) {
     int device = target >= 0 ? target : v.src->device;
     if (device < 0)
       if (cudaError_t rc = cudaGetDevice(&device); rc != cudaSuccess) cuda_failed("cudaGetDevice", rc);
-    const device_scope on(device);
+    const detail::device_guard on(device);
     st->device = device;
     // Allocated (and later freed) on the library's stream; the caller's stream waits for the
     // allocation before its copy.
     const cudaStream_t alloc = memory_stream(device);
     st->array = device_array(v.v.type, v.v.shape(), alloc);
-    if (cudaError_t rc = cudaEventCreateWithFlags(&st->ready, cudaEventDisableTiming); rc != cudaSuccess)
-      cuda_failed("cudaEventCreateWithFlags", rc);
-    if (cudaError_t rc = cudaEventRecord(st->ready, alloc); rc != cudaSuccess) cuda_failed("cudaEventRecord", rc);
-    if (cudaError_t rc = cudaStreamWaitEvent(s.handle, st->ready, 0); rc != cudaSuccess)
+    st->ready = detail::owned_event::create();
+    if (cudaError_t rc = cudaEventRecord(st->ready.get(), alloc); rc != cudaSuccess) cuda_failed("cudaEventRecord", rc);
+    if (cudaError_t rc = cudaStreamWaitEvent(s.handle, st->ready.get(), 0); rc != cudaSuccess)
       cuda_failed("cudaStreamWaitEvent", rc);
     (void)copy_async(v.v, st->array.data(), st->array.bytes(), s.handle);
-    if (cudaError_t rc = cudaEventRecord(st->ready, s.handle); rc != cudaSuccess) cuda_failed("cudaEventRecord", rc);
+    if (cudaError_t rc = cudaEventRecord(st->ready.get(), s.handle); rc != cudaSuccess) cuda_failed("cudaEventRecord", rc);
     // Host memory may change or go away once this returns (NumPy has no streams): wait for it.
     if (!from_device)
       if (cudaError_t rc = cudaStreamSynchronize(s.handle); rc != cudaSuccess) cuda_failed("cudaStreamSynchronize", rc);

@@ -15,6 +15,9 @@
 
 #include <stridecopy/stridecopy.hpp>
 
+#include "cuda/device_guard.hpp"
+#include "cuda/resources.hpp"
+
 namespace stridecopy::python {
 
 namespace nb = nanobind;
@@ -34,27 +37,9 @@ enum class element : std::uint8_t {
   throw cuda_error(std::string(call) + " failed: " + cudaGetErrorName(rc) + ": " + cudaGetErrorString(rc), int(rc));
 }
 
-/// Makes `device` current for a scope: results are allocated where their source lives, and PyTorch
-/// exports a tensor only while its device is the current one.
-class device_scope {
- public:
-  explicit device_scope(int device) : device_(cuda_available() ? device : -1) {
-    // Without a device there is nothing to make current; the copy itself says so in its own words.
-    if (device_ < 0) return;
-    if (cudaError_t rc = cudaGetDevice(&previous_); rc != cudaSuccess) cuda_failed("cudaGetDevice", rc);
-    if (previous_ != device_)
-      if (cudaError_t rc = cudaSetDevice(device_); rc != cudaSuccess) cuda_failed("cudaSetDevice", rc);
-  }
-  ~device_scope() {
-    if (device_ >= 0 && previous_ != device_) (void)cudaSetDevice(previous_);
-  }
-  device_scope(const device_scope&) = delete;
-  device_scope& operator=(const device_scope&) = delete;
-
- private:
-  int device_;
-  int previous_ = -1;
-};
+/// `device` where a CUDA device is present, else -1, which a device_guard leaves alone: without a
+/// device there is nothing to make current, and the copy itself says so in its own words.
+inline int usable_device(int device) { return cuda_available() ? device : -1; }
 
 /// A stream argument: None, an int handle, or an object naming a CUDA stream.
 struct stream_arg {
@@ -112,7 +97,7 @@ struct py_view {
 /// handed the pointer to consumers whose streams nobody names, for all work on the device.
 struct device_state {
   device_array array;
-  cudaEvent_t ready = nullptr;   ///< recorded on `stream` after the copy
+  detail::owned_event ready;     ///< recorded on `stream` after the copy
   cudaStream_t stream = nullptr; ///< the caller's stream the copy was queued on (reported, not used)
   int device = 0;
   nb::object stream_owner;       ///< released with the GIL (see the deleter in device.cpp)
@@ -120,15 +105,15 @@ struct device_state {
 
   /// Drops `pending` once the copy has completed.
   void settle();
-  /// A consumer's last use: `e` (recorded after it; owned from now on) must complete before the free.
-  void add_use(cudaEvent_t e);
+  /// A consumer's last use: `e` (recorded after it) must complete before the free.
+  void add_use(detail::owned_event e);
   /// __cuda_array_interface__ has handed the pointer out.
   void mark_shared();
   ~device_state();
 
  private:
   std::mutex mutex_;  ///< consumers release their capsules on any thread
-  std::vector<cudaEvent_t> uses_;
+  std::vector<detail::owned_event> uses_;
   bool shared_ = false;
 };
 using device_ptr = std::shared_ptr<device_state>;
@@ -159,8 +144,8 @@ void trim_host_blocks() noexcept;
 /// The library's own stream of `device` for allocating and freeing DeviceArray memory: never
 /// destroyed, so a free never runs on a stream its caller may have destroyed.
 cudaStream_t memory_stream(int device);
-/// view.to_device(stream): a DeviceArray on `device` (-1: the source's device, or the current one).
-nb::object to_device_array(const py_view& v, const stream_arg& s, int device = -1);
+/// view.to_device(stream): a DeviceArray on device `target` (-1: the source's device, or the current one).
+nb::object to_device_array(const py_view& v, const stream_arg& s, int target = -1);
 /// How an element type the library names travels to NumPy.
 element classify(const dtype& t);
 /// Types NumPy names more fully than a dtype value does (a datetime's unit, a record's fields).

@@ -272,7 +272,8 @@ bool from_dlpack(nb::handle obj, py_view& out, std::optional<nb::python_error>& 
   const bool on_device = device_type == kDLCUDA || device_type == kDLCUDAManaged;
   nb::object capsule;
   try {
-    const device_scope on(on_device ? device_id : -1);
+    // PyTorch exports a tensor only while its device is the current one.
+    const detail::device_guard on(usable_device(on_device ? device_id : -1));
     capsule = call_dlpack(obj, on_device);
   } catch (nb::python_error& e) {
     // NumPy refuses types DLPack has no code for (bfloat16, datetime), PyTorch tensors that need
@@ -518,7 +519,7 @@ source_ptr make_source() {
 void source::order_before(const stream_arg& s) const {
   if (device < 0) return;
   // The default stream is the current device's, and PyTorch exports only on the current device.
-  const device_scope on(device);
+  const detail::device_guard on(usable_device(device));
   switch (how) {
     case kind::dlpack: {
       // The producer makes our stream wait for its own pending work (array API: consumer's stream).
@@ -555,7 +556,7 @@ void source::order_before(const stream_arg& s) const {
     }
     case kind::device_result: {
       result->settle();
-      const cudaError_t rc = cudaStreamWaitEvent(s.handle, result->ready, 0);
+      const cudaError_t rc = cudaStreamWaitEvent(s.handle, result->ready.get(), 0);
       if (rc != cudaSuccess) {
         (void)cudaGetLastError();
         throw cuda_error(std::string("cudaStreamWaitEvent failed: ") + cudaGetErrorString(rc), int(rc));

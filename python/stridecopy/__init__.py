@@ -20,6 +20,7 @@ import os
 from typing import TYPE_CHECKING, BinaryIO, Literal, Union, overload
 
 from . import _stridecopy
+from ._version import __version__ as __version__
 from ._stridecopy import (
     CudaError as CudaError,
     DeviceArray as DeviceArray,
@@ -35,7 +36,6 @@ from ._stridecopy import (
 if TYPE_CHECKING:
     import numpy
 
-__version__ = "0.1.0"
 
 __all__ = [
     "CudaError",

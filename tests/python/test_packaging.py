@@ -28,3 +28,9 @@ def test_stubs_describe_the_installed_module():
     for cls in (sc.View, sc.DeviceArray):
         names = {n for n in vars(cls) if not n.startswith("_") or n in ("__len__", "__dlpack__", "__getitem__")}
         assert names <= declared[cls.__name__], names - declared[cls.__name__]
+
+
+def test_version_is_the_projects():
+    # CMakeLists.txt's project(VERSION) is the one place the version is written: the distribution's
+    # metadata (pyproject.toml reads it there) and the package's __version__ (configured from it) agree.
+    assert sc.__version__ == importlib.metadata.version("stridecopy")

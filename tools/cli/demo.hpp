@@ -1,4 +1,4 @@
-// tools/demo.hpp — `stridecopy demo`: the README's BGR example, verified and timed.
+// tools/cli/demo.hpp — `stridecopy demo`: the README's BGR example, verified and timed.
 #pragma once
 
 #include <string>

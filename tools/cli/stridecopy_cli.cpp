@@ -1,4 +1,4 @@
-// tools/stridecopy_cli.cpp — the `stridecopy` command-line program: `slice` writes a NumPy basic
+// tools/cli/stridecopy_cli.cpp — the `stridecopy` command-line program: `slice` writes a NumPy basic
 // index of a .npy file as a new C-order .npy file, `info` describes a .npy file's header, `demo`
 // runs the BGR example.
 #include <cstdint>
@@ -26,8 +26,6 @@
 #include "stridecopy/stridecopy.hpp"
 
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr int exit_usage = 2;  // bad arguments
 constexpr int exit_error = 1;  // everything else: unreadable input, bad index, I/O
@@ -183,9 +181,9 @@ int run_info(const std::string& in) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"Copies strided views of .npy arrays into C-order .npy files, NumPy's way.", "stridecopy"};
-  app.set_version_flag("--version", std::string("stridecopy ") + STRIDECOPY_VERSION);
+  app.set_version_flag("--version", std::string("stridecopy ") + STRIDECOPY_VERSION_STRING);
   app.require_subcommand(1);
 
   std::string in, index_text, out, backend_name = "auto";
@@ -249,5 +247,8 @@ int main(int argc, char** argv) {
   } catch (...) {
     report_error("unknown failure");
   }
+  return exit_error;
+} catch (...) {
+  // Setting up the options failed (out of memory): nothing was read or written.
   return exit_error;
 }

@@ -1,4 +1,4 @@
-// tools/demo.cpp — the BGR example: a [4, 3, 966, 1296] float32 batch viewed as [:, ::-1, :, :]
+// tools/cli/demo.cpp — the BGR example: a [4, 3, 966, 1296] float32 batch viewed as [:, ::-1, :, :]
 // (RGB -> BGR), copied into a pinned NumPy-layout buffer and into a .npy, verified and timed against
 // the limit measured in the same run.
 #include "demo.hpp"
