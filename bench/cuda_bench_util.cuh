@@ -13,8 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
-#include <string>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "nchw_views.hpp"
@@ -23,13 +23,13 @@
 #include "stridecopy/index.hpp"
 #include "stridecopy/view.hpp"
 
-#define BENCH_CUDA(call)                                                                        \
-  do {                                                                                          \
-    const cudaError_t e_ = (call);                                                              \
-    if (e_ != cudaSuccess) {                                                                    \
-      std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(e_));                 \
-      std::exit(1);                                                                             \
-    }                                                                                           \
+#define BENCH_CUDA(call)                                                      \
+  do {                                                                        \
+    const cudaError_t e_ = (call);                                            \
+    if (e_ != cudaSuccess) {                                                  \
+      std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(e_)); \
+      std::exit(1);                                                           \
+    }                                                                         \
   } while (0)
 
 namespace stridecopy::bench {
@@ -109,8 +109,8 @@ void for_each_case(std::initializer_list<std::size_t> sizes, F&& f) {
   for (std::size_t bytes : sizes)
     for (int item : {4, 2, 1})
       for (int v = 0; v < int(nchw_view_names.size()); ++v) {
-        const std::string size = bytes < (std::size_t(1) << 20) ? std::to_string(bytes >> 10) + "KiB"
-                                                                 : std::to_string(bytes >> 20) + "MiB";
+        const std::string size =
+            bytes < (std::size_t(1) << 20) ? std::to_string(bytes >> 10) + "KiB" : std::to_string(bytes >> 20) + "MiB";
         f(bytes, item, v, std::string(dtype_name(item)) + "/" + size + "/" + nchw_view_names[std::size_t(v)]);
       }
 }
@@ -146,15 +146,17 @@ inline void take_iterations_flag(int& argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--help" || a == "-h")
-      std::printf("  [--iterations=N]  fixed iteration counts: each repetition moves about N x 64 MiB\n"
-                  "                    (at least 3, at most 20 N iterations); 0 or absent: Google Benchmark's\n"
-                  "                    own counts from --benchmark_min_time\n");
+      std::printf(
+          "  [--iterations=N]  fixed iteration counts: each repetition moves about N x 64 MiB\n"
+          "                    (at least 3, at most 20 N iterations); 0 or absent: Google Benchmark's\n"
+          "                    own counts from --benchmark_min_time\n");
     if (a.rfind("--iterations=", 0) == 0) {
       const std::string v = a.substr(13);
       char* end = nullptr;
       const long long n = std::strtoll(v.c_str(), &end, 10);
       if (v.empty() || *end != '\0' || n < 0 || n > 100000) {
-        std::fprintf(stderr, "%s: --iterations needs a whole number from 0 to 100000, not \"%s\"\n", argv[0], v.c_str());
+        std::fprintf(stderr, "%s: --iterations needs a whole number from 0 to 100000, not \"%s\"\n", argv[0],
+                     v.c_str());
         std::exit(2);
       }
       iterations_flag() = benchmark::IterationCount(n);
@@ -171,7 +173,8 @@ inline void take_iterations_flag(int& argc, char** argv) {
 inline bool listing_only(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true" || a == "--benchmark_list_tests=1") return true;
+    if (a == "--benchmark_list_tests" || a == "--benchmark_list_tests=true" || a == "--benchmark_list_tests=1")
+      return true;
   }
   return false;
 }

@@ -15,9 +15,9 @@
 #include <memory>
 #include <random>
 
-#include "cuda_bench_util.cuh"
 #include "core/choose.hpp"
 #include "cuda/staging.hpp"
+#include "cuda_bench_util.cuh"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/plan.hpp"
@@ -91,20 +91,25 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   pinned_mapped.destination = sc::memory_kind::pinned;
   pinned_mapped.destination_mapped = true;
   const sc::strategy chosen = sc::detail::choose(p, pinned_mapped, sc::strategy::automatic);
-  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) + " auto=" + sc::to_string(chosen));
-  auto strategy_copy = [&](sc::strategy how) {
-    sc::copy_async(nv.v, w.pinned->data(), w.base_bytes, stream, {how});
-  };
+  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) +
+                 " auto=" + sc::to_string(chosen));
+  auto strategy_copy = [&](sc::strategy how) { sc::copy_async(nv.v, w.pinned->data(), w.base_bytes, stream, {how}); };
   switch (m) {
     case method::limit:
       sb::time_on_stream(state, stream, l2, p.bytes, [&] {
         BENCH_CUDA(cudaMemcpyAsync(w.pinned->data(), w.src->data(), p.bytes, cudaMemcpyDeviceToHost, stream));
       });
       break;
-    case method::automatic: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::automatic); }); break;
+    case method::automatic:
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::automatic); });
+      break;
     case method::dma: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::dma); }); break;
-    case method::staged: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::staged); }); break;
-    case method::direct: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::direct); }); break;
+    case method::staged:
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::staged); });
+      break;
+    case method::direct:
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::direct); });
+      break;
     case method::two_pass_pageable:
     case method::two_pass_pinned: {
       void* dst = m == method::two_pass_pinned ? w.pinned->data() : static_cast<void*>(w.pageable.data());
@@ -150,10 +155,10 @@ int main(int argc, char** argv) {
                      method::two_pass_pageable, method::two_pass_pinned, method::to_host_warm}) {
       if (m == method::dma && !runs) continue;
       if (m == method::two_pass_pageable && bytes > (std::size_t(64) << 20) && item != 4) continue;  // time
-      sb::bounded(
-          benchmark::RegisterBenchmark(("d2h/" + std::string(method_name(m)) + "/" + tag).c_str(), run, bytes, item, v, m)
-              ->UseManualTime(),
-          bytes);
+      sb::bounded(benchmark::RegisterBenchmark(("d2h/" + std::string(method_name(m)) + "/" + tag).c_str(), run, bytes,
+                                               item, v, m)
+                      ->UseManualTime(),
+                  bytes);
     }
   });
   benchmark::RegisterBenchmark("d2h_to_host_cold/f32/64MiB/row_reverse", to_host_cold)->UseManualTime()->Iterations(3);

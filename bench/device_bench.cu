@@ -11,11 +11,11 @@
 
 #include <cmath>
 #include <cstdio>
-#include <string>
-#include <vector>
 #include <map>
 #include <memory>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "cuda_bench_util.cuh"
 #include "stridecopy/copy.hpp"
@@ -68,7 +68,8 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat));
   switch (m) {
     case method::gather:
-      sb::time_on_stream(state, stream, l2, p.bytes, [&] { sc::copy_async(nv.v, w.dst->data(), w.base_bytes, stream); });
+      sb::time_on_stream(state, stream, l2, p.bytes,
+                         [&] { sc::copy_async(nv.v, w.dst->data(), w.base_bytes, stream); });
       break;
     case method::memcpy_limit:
       sb::time_on_stream(state, stream, l2, p.bytes, [&] {
@@ -98,8 +99,8 @@ void batch(benchmark::State& state, std::size_t frame_bytes, int frames, bool on
     BENCH_CUDA(cudaMemset(src->data(), 1, bytes));
   }
   const auto f32 = sc::dtype_of<float>();
-  const sc::view all = sc::make_view(static_cast<const void*>(src->data()), f32, {frames, side, side}, {},
-                                     sc::memory_kind::device);
+  const sc::view all =
+      sc::make_view(static_cast<const void*>(src->data()), f32, {frames, side, side}, {}, sc::memory_kind::device);
   const sc::mutable_view slots = sc::make_view(dst->data(), f32, {frames, side, side}, {}, sc::memory_kind::device);
   std::vector<sc::copy_pair> pairs;
   for (std::int64_t f = 0; f < frames; ++f) {
@@ -142,15 +143,15 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (!listing && !sb::device_present("device_bench")) return 0;
   if (!listing) sb::add_bench_context();
-  sb::for_each_case({std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30},
-                    [](std::size_t bytes, int item, int v, const std::string& tag) {
-                      for (auto [name, m] : {std::pair{"gather", method::gather}, std::pair{"two_pass", method::two_pass},
-                                             std::pair{"memcpy", method::memcpy_limit}})
-                        sb::bounded(benchmark::RegisterBenchmark(("d2d/" + std::string(name) + "/" + tag).c_str(), run,
-                                                                 bytes, item, v, m)
-                                        ->UseManualTime(),
-                                    bytes);
-                    });
+  sb::for_each_case({std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30}, [](std::size_t bytes, int item,
+                                                                                            int v,
+                                                                                            const std::string& tag) {
+    for (auto [name, m] : {std::pair{"gather", method::gather}, std::pair{"two_pass", method::two_pass},
+                           std::pair{"memcpy", method::memcpy_limit}})
+      sb::bounded(benchmark::RegisterBenchmark(("d2d/" + std::string(name) + "/" + tag).c_str(), run, bytes, item, v, m)
+                      ->UseManualTime(),
+                  bytes);
+  });
   for (const auto& [frame, frames] : {std::pair<std::size_t, int>{4096, 64}, {std::size_t(1) << 20, 16}})
     for (const bool one_call : {true, false})
       sb::bounded(benchmark::RegisterBenchmark((std::string(one_call ? "batch/one_call/" : "batch/per_frame/") +

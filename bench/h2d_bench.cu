@@ -18,9 +18,9 @@
 #include <memory>
 #include <random>
 
-#include "cuda_bench_util.cuh"
 #include "core/choose.hpp"
 #include "cuda/staging.hpp"
+#include "cuda_bench_util.cuh"
 #include "dispatch.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/error.hpp"
@@ -113,7 +113,8 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   facts.source_mapped = !from_pageable;
   facts.destination = sc::memory_kind::device;
   const sc::strategy chosen = sc::detail::choose(p, facts, sc::strategy::automatic);
-  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) + " auto=" + sc::to_string(chosen));
+  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) +
+                 " auto=" + sc::to_string(chosen));
   void* dst = w.dst->data();
   const auto copy_as = [&](sc::strategy how, sc::detail::h2d_gather gather = sc::detail::h2d_gather::automatic) {
     sc::detail::exec_options exec;
@@ -122,33 +123,33 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   };
   const auto timed = [&](auto&& body) { sb::time_on_stream(state, stream, l2, p.bytes, body); };
   try {
-  switch (m) {
-    case method::limit:
-      timed([&] { BENCH_CUDA(cudaMemcpyAsync(dst, w.pinned->data(), p.bytes, cudaMemcpyHostToDevice, stream)); });
-      break;
-    case method::automatic:
-    case method::pageable_auto: timed([&] { copy_as(sc::strategy::automatic); }); break;
-    case method::dma: timed([&] { copy_as(sc::strategy::dma); }); break;
-    case method::staged_cpu: timed([&] { copy_as(sc::strategy::staged, sc::detail::h2d_gather::cpu); }); break;
-    case method::staged_device: timed([&] { copy_as(sc::strategy::staged, sc::detail::h2d_gather::device); }); break;
-    case method::direct: timed([&] { copy_as(sc::strategy::direct); }); break;
-    case method::two_step_pinned:
-    case method::two_step_pageable: {
-      // What a user writes today: a contiguous host copy (np.ascontiguousarray), then the upload. The
-      // host copy runs before the upload is enqueued, as it would in user code, and is timed with it.
-      void* tmp = m == method::two_step_pinned ? w.pinned_tmp->data() : static_cast<void*>(w.pageable_tmp.data());
-      timed([&] {
-        BENCH_CUDA(cudaStreamSynchronize(stream));  // the flush first: the host copy is not overlapped with it
-        sc::copy(nv.v, tmp, w.base_bytes, {}, {.how = sc::strategy::cpu});
-        BENCH_CUDA(cudaMemcpyAsync(dst, tmp, p.bytes, cudaMemcpyHostToDevice, stream));
-      });
-      break;
+    switch (m) {
+      case method::limit:
+        timed([&] { BENCH_CUDA(cudaMemcpyAsync(dst, w.pinned->data(), p.bytes, cudaMemcpyHostToDevice, stream)); });
+        break;
+      case method::automatic:
+      case method::pageable_auto: timed([&] { copy_as(sc::strategy::automatic); }); break;
+      case method::dma: timed([&] { copy_as(sc::strategy::dma); }); break;
+      case method::staged_cpu: timed([&] { copy_as(sc::strategy::staged, sc::detail::h2d_gather::cpu); }); break;
+      case method::staged_device: timed([&] { copy_as(sc::strategy::staged, sc::detail::h2d_gather::device); }); break;
+      case method::direct: timed([&] { copy_as(sc::strategy::direct); }); break;
+      case method::two_step_pinned:
+      case method::two_step_pageable: {
+        // What a user writes today: a contiguous host copy (np.ascontiguousarray), then the upload. The
+        // host copy runs before the upload is enqueued, as it would in user code, and is timed with it.
+        void* tmp = m == method::two_step_pinned ? w.pinned_tmp->data() : static_cast<void*>(w.pageable_tmp.data());
+        timed([&] {
+          BENCH_CUDA(cudaStreamSynchronize(stream));  // the flush first: the host copy is not overlapped with it
+          sc::copy(nv.v, tmp, w.base_bytes, {}, {.how = sc::strategy::cpu});
+          BENCH_CUDA(cudaMemcpyAsync(dst, tmp, p.bytes, cudaMemcpyHostToDevice, stream));
+        });
+        break;
+      }
+      case method::to_device_warm:
+        // to_device allocates its result with cudaMallocAsync on the stream (the pool keeps it warm).
+        timed([&] { benchmark::DoNotOptimize(sc::to_device(nv.v, stream)); });
+        break;
     }
-    case method::to_device_warm:
-      // to_device allocates its result with cudaMallocAsync on the stream (the pool keeps it warm).
-      timed([&] { benchmark::DoNotOptimize(sc::to_device(nv.v, stream)); });
-      break;
-  }
   } catch (const sc::error& e) {  // a strategy forced where it cannot run (a device gather that does not fit)
     BENCH_CUDA(cudaStreamSynchronize(stream));
     state.SkipWithError(e.what());
@@ -168,15 +169,15 @@ int main(int argc, char** argv) {
   const auto sizes = {std::size_t(4) << 10, std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30};
   sb::for_each_case(sizes, [](std::size_t bytes, int item, int v, const std::string& tag) {
     const bool runs = v == 0 || v == 4;  // channel reverse and crop are runs; the rest are gathers
-    for (method m : {method::limit, method::automatic, method::dma, method::staged_cpu, method::staged_device,
-                     method::direct, method::pageable_auto, method::two_step_pinned, method::two_step_pageable,
-                     method::to_device_warm}) {
+    for (method m :
+         {method::limit, method::automatic, method::dma, method::staged_cpu, method::staged_device, method::direct,
+          method::pageable_auto, method::two_step_pinned, method::two_step_pageable, method::to_device_warm}) {
       if (m == method::dma && !runs) continue;
       if (m == method::two_step_pageable && bytes > (std::size_t(64) << 20) && item != 4) continue;  // time
-      sb::bounded(
-          benchmark::RegisterBenchmark(("h2d/" + std::string(method_name(m)) + "/" + tag).c_str(), run, bytes, item, v, m)
-              ->UseManualTime(),
-          bytes);
+      sb::bounded(benchmark::RegisterBenchmark(("h2d/" + std::string(method_name(m)) + "/" + tag).c_str(), run, bytes,
+                                               item, v, m)
+                      ->UseManualTime(),
+                  bytes);
     }
   });
   benchmark::RunSpecifiedBenchmarks();

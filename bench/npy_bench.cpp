@@ -34,7 +34,8 @@ struct inputs {
     }
     views = sc::bench::nchw_views(nchw.as_view(), nhwc.as_view());
     const char* dir = std::getenv("NPY_BENCH_DIR");
-    out = fs::path(dir ? dir : fs::temp_directory_path().string()) / ("npy_bench_" + std::to_string(::getpid()) + ".npy");
+    out =
+        fs::path(dir ? dir : fs::temp_directory_path().string()) / ("npy_bench_" + std::to_string(::getpid()) + ".npy");
   }
   ~inputs() {
     std::error_code ec;
@@ -71,17 +72,22 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   for (std::size_t i = 0; i < data().views.size(); ++i) {
     const auto& nv = data().views[i];
-    benchmark::RegisterBenchmark(("save_npy/" + nv.name).c_str(), [i](benchmark::State& s) {
-      save(s, data().views[i].v, data().views[i].numpy);
-    })->UseManualTime()->Iterations(10);
+    benchmark::RegisterBenchmark(("save_npy/" + nv.name).c_str(),
+                                 [i](benchmark::State& s) { save(s, data().views[i].v, data().views[i].numpy); })
+        ->UseManualTime()
+        ->Iterations(10);
   }
   // The same bytes, contiguous: what np.save of a contiguous array does, from stridecopy.
-  benchmark::RegisterBenchmark("save_npy/contiguous_f32", [](benchmark::State& s) {
-    save(s, data().nchw.as_view(), "contiguous float32 [4, 3, 966, 1296]");
-  })->UseManualTime()->Iterations(10);
-  benchmark::RegisterBenchmark("save_npy/contiguous_u8", [](benchmark::State& s) {
-    save(s, data().nhwc.as_view(), "contiguous uint8 [4, 966, 1296, 3]");
-  })->UseManualTime()->Iterations(10);
+  benchmark::RegisterBenchmark(
+      "save_npy/contiguous_f32",
+      [](benchmark::State& s) { save(s, data().nchw.as_view(), "contiguous float32 [4, 3, 966, 1296]"); })
+      ->UseManualTime()
+      ->Iterations(10);
+  benchmark::RegisterBenchmark(
+      "save_npy/contiguous_u8",
+      [](benchmark::State& s) { save(s, data().nhwc.as_view(), "contiguous uint8 [4, 966, 1296, 3]"); })
+      ->UseManualTime()
+      ->Iterations(10);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -1,9 +1,9 @@
 // bench/plan_bench.cpp — Google Benchmark, host only: what a call costs beyond its bytes. make_plan
 // alone, and per-call time of a small CPU copy (64 B, 4 KiB, 64 KiB) made four ways: a reused plan
 // (copy), a one-shot copy(view, dst, bytes) (plans every call), the same with strategy::cpu forced
-// (no CUDA call; the team chosen from the size), and forced onto two threads; beside memcpy of the same bytes in the same run. Two
-// views: a contiguous [rows, 16] float32 array, whose gather is a memcpy (so a way's time minus
-// memcpy's is the call's overhead), and the same array with its rows reversed (a real gather).
+// (no CUDA call; the team chosen from the size), and forced onto two threads; beside memcpy of the same bytes in the
+// same run. Two views: a contiguous [rows, 16] float32 array, whose gather is a memcpy (so a way's time minus memcpy's
+// is the call's overhead), and the same array with its rows reversed (a real gather).
 #include <benchmark/benchmark.h>
 
 #include <cstring>
@@ -40,7 +40,9 @@ void per_call(benchmark::State& state, std::size_t bytes, bool reversed, way w) 
       case way::reused_plan: (void)sc::copy(p, c.src.data(), c.dst.data(), bytes); break;
       case way::one_shot: (void)sc::copy(c.v, c.dst.data(), bytes); break;
       case way::forced_cpu: sc::copy(c.v, c.dst.data(), bytes, {}, {.how = sc::strategy::cpu}); break;
-      case way::forced_cpu_two_threads: sc::copy(c.v, c.dst.data(), bytes, {}, {.how = sc::strategy::cpu, .threads = 2}); break;
+      case way::forced_cpu_two_threads:
+        sc::copy(c.v, c.dst.data(), bytes, {}, {.how = sc::strategy::cpu, .threads = 2});
+        break;
     }
     benchmark::DoNotOptimize(c.dst.data());
     benchmark::ClobberMemory();
@@ -50,7 +52,8 @@ void per_call(benchmark::State& state, std::size_t bytes, bool reversed, way w) 
 }
 
 void make_plan_alone(benchmark::State& state) {
-  const sc::view bgr = sc::slice(sc::contiguous_view(nullptr, sc::dtype_of<float>(), sc::bench::bgr_shape), "[:, ::-1, :, :]");
+  const sc::view bgr =
+      sc::slice(sc::contiguous_view(nullptr, sc::dtype_of<float>(), sc::bench::bgr_shape), "[:, ::-1, :, :]");
   for (auto _ : state) benchmark::DoNotOptimize(sc::make_plan(bgr));
   state.SetLabel("the BGR example [:, ::-1, :, :]");
 }

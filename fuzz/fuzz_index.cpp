@@ -74,7 +74,7 @@ struct model_item {
 };
 
 struct outcome {
-  std::string error;          // a substring the message must hold; empty when the index applies
+  std::string error;  // a substring the message must hold; empty when the index applies
   std::vector<std::int64_t> shape;
   std::vector<i128> offsets;  // byte offset of every result element from the view's data, C order
   i128 origin = 0;            // where the result's data pointer lies, in bytes
@@ -253,7 +253,8 @@ void check_slice(const small_view& sv, const std::vector<model_item>& items, std
   CHECK(data_offset(r) == m.origin,
         context + "\ndata pointer at " + fuzz::to_string(data_offset(r)) + ", model " + fuzz::to_string(m.origin));
   const std::vector<i128> got = walk(r);
-  CHECK(got == m.offsets, context + "\nelements " + describe_offsets(got) + "\nmodel    " + describe_offsets(m.offsets));
+  CHECK(got == m.offsets,
+        context + "\nelements " + describe_offsets(got) + "\nmodel    " + describe_offsets(m.offsets));
 }
 
 // ---- flip and permute -----------------------------------------------------------------------------
@@ -288,17 +289,18 @@ void check_flip(const small_view& sv, int axis) {
   const i128 extent = sv.shape[d], stride = sv.stride[d];
   // The last element becomes the first: its offset must fit, in elements and in bytes, and a stride
   // of -2^63 has no negation where it is used.
-  if (extent > 1 && (stride == i64_min || !fits_i64((extent - 1) * stride) ||
-                     !fits_i64((extent - 1) * stride * sv.itemsize)))
-    return expect_refusal([&] { return sc::flip(v, axis); }, extent > 1 && stride == i64_min ? "cannot be negated" : "overflows int64",
-                          context);
+  if (extent > 1 &&
+      (stride == i64_min || !fits_i64((extent - 1) * stride) || !fits_i64((extent - 1) * stride * sv.itemsize)))
+    return expect_refusal([&] { return sc::flip(v, axis); },
+                          extent > 1 && stride == i64_min ? "cannot be negated" : "overflows int64", context);
   sc::view r;
   try {
     r = sc::flip(v, axis);
   } catch (const sc::error& e) {
     CHECK(false, context + "\nflip refused: " + e.what());
   }
-  CHECK(r.rank() == rank && std::equal(sv.shape.begin(), sv.shape.end(), r.shape().begin()), context + "\nshape changed");
+  CHECK(r.rank() == rank && std::equal(sv.shape.begin(), sv.shape.end(), r.shape().begin()),
+        context + "\nshape changed");
   const std::vector<i128> expected = mapped_walk(sv, sv.shape, [&](std::vector<std::int64_t> idx) {
     idx[d] = sv.shape[d] - 1 - idx[d];
     return idx;
@@ -365,9 +367,12 @@ void check_same_items(const std::vector<sc::index_item>& a, const std::vector<sc
   CHECK(a.size() == b.size(), context + "\nitem count " + std::to_string(a.size()) + " vs " + std::to_string(b.size()));
   for (std::size_t i = 0; i < a.size(); ++i) {
     const auto &x = a[i], &y = b[i];
-    const std::string at = context + "\nitem " + std::to_string(i) + ": \"" + canonical(x) + "\" vs \"" + canonical(y) + "\"";
+    const std::string at =
+        context + "\nitem " + std::to_string(i) + ": \"" + canonical(x) + "\" vs \"" + canonical(y) + "\"";
     CHECK(x.what == y.what, at);
-    if (positions) CHECK(x.position == y.position, at + "\nposition " + std::to_string(x.position) + " vs " + std::to_string(y.position));
+    if (positions)
+      CHECK(x.position == y.position,
+            at + "\nposition " + std::to_string(x.position) + " vs " + std::to_string(y.position));
     if (x.what == kind::integer) CHECK(x.value == y.value && x.overflow == y.overflow, at);
     if (x.what == kind::slice) {
       CHECK(x.has_start == y.has_start && x.has_stop == y.has_stop && x.has_step == y.has_step && !x.overflow &&
@@ -472,7 +477,9 @@ class speller {
     if (base == 10) {
       body = digits;
     } else {
-      body = std::string("0") + (base == 16 ? (upper ? "X" : "x") : base == 8 ? (upper ? "O" : "o") : (upper ? "B" : "b"));
+      body = std::string("0") + (base == 16  ? (upper ? "X" : "x")
+                                 : base == 8 ? (upper ? "O" : "o")
+                                             : (upper ? "B" : "b"));
       if (in_.ConsumeIntegralInRange(0, 5) == 0) body += '_';  // "0x_1f" is Python too
       body += digits;
     }
@@ -495,9 +502,9 @@ class speller {
     switch (in_.ConsumeIntegralInRange(0, 9)) {
       case 0: {
         static const i128 far[] = {
-            i128(i64_max), i128(i64_max) + 1, i128(i64_min), i128(i64_min) - 1, i128(i64_max) - 1,
-            i128(i64_min) + 1, (i128(1) << 64) + 2, -((i128(1) << 64) + 1), i128(1) << 62, -(i128(1) << 62),
-            i128(i64_max) * 1000,
+            i128(i64_max),     i128(i64_max) + 1, i128(i64_min),        i128(i64_min) - 1,
+            i128(i64_max) - 1, i128(i64_min) + 1, (i128(1) << 64) + 2,  -((i128(1) << 64) + 1),
+            i128(1) << 62,     -(i128(1) << 62),  i128(i64_max) * 1000,
         };
         return far[in_.ConsumeIntegralInRange<std::size_t>(0, std::size(far) - 1)];
       }
@@ -561,8 +568,15 @@ class speller {
 std::int64_t draw_stride(FuzzedDataProvider& in) {
   switch (in.ConsumeIntegralInRange(0, 11)) {
     case 0: {
-      static const std::int64_t far[] = {i64_max, i64_min, i64_min + 1, std::int64_t(1) << 62, -(std::int64_t(1) << 62),
-                                         (std::int64_t(1) << 61) + 1, i64_max / 2, i64_max / 3, -(i64_max / 5)};
+      static const std::int64_t far[] = {i64_max,
+                                         i64_min,
+                                         i64_min + 1,
+                                         std::int64_t(1) << 62,
+                                         -(std::int64_t(1) << 62),
+                                         (std::int64_t(1) << 61) + 1,
+                                         i64_max / 2,
+                                         i64_max / 3,
+                                         -(i64_max / 5)};
       return far[in.ConsumeIntegralInRange<std::size_t>(0, std::size(far) - 1)];
     }
     case 1: return in.ConsumeIntegral<std::int64_t>();
@@ -581,9 +595,11 @@ void check_parsed(const std::vector<model_item>& items, const std::vector<std::s
     const auto& p = parsed[i];
     const std::string at = context + "\nitem " + std::to_string(i) + " parsed as \"" + canonical(p) + "\"";
     CHECK(p.what == m.what, at + ": kind differs");
-    CHECK(p.position == positions[i], at + ": position " + std::to_string(p.position) + ", written at " + std::to_string(positions[i]));
+    CHECK(p.position == positions[i],
+          at + ": position " + std::to_string(p.position) + ", written at " + std::to_string(positions[i]));
     if (m.what == kind::integer) {
-      CHECK(p.value == clamp(m.value, i64_min) && p.overflow == !fits_i64(m.value), at + ": value " + fuzz::to_string(m.value));
+      CHECK(p.value == clamp(m.value, i64_min) && p.overflow == !fits_i64(m.value),
+            at + ": value " + fuzz::to_string(m.value));
     } else if (m.what == kind::slice) {
       CHECK(p.has_start == m.has[0] && p.has_stop == m.has[1] && p.has_step == m.has[2] && !p.overflow, at + ": parts");
       CHECK(!m.has[0] || p.start == clamp(m.part[0], i64_min), at + ": start " + fuzz::to_string(m.part[0]));
@@ -644,7 +660,8 @@ void check_drawn(FuzzedDataProvider& in) {
   const int n = shuffle ? rank : in.ConsumeIntegralInRange(0, rank + 1);
   for (int i = 0; i < n; ++i) axes.push_back(shuffle ? i : in.ConsumeIntegralInRange(-rank - 1, rank));
   if (shuffle) {
-    for (int i = n - 1; i > 0; --i) std::swap(axes[std::size_t(i)], axes[in.ConsumeIntegralInRange<std::size_t>(0, std::size_t(i))]);
+    for (int i = n - 1; i > 0; --i)
+      std::swap(axes[std::size_t(i)], axes[in.ConsumeIntegralInRange<std::size_t>(0, std::size_t(i))]);
     for (auto& a : axes)
       if (in.ConsumeIntegralInRange(0, 3) == 0) a -= rank;  // negative axes wrap
   }
@@ -654,16 +671,19 @@ void check_drawn(FuzzedDataProvider& in) {
   if (in.ConsumeIntegralInRange(0, 15) == 0) {
     sc::view bad = sv.make();
     if (rank > 0 && in.ConsumeBool())
-      bad.lay.shape[std::size_t(in.ConsumeIntegralInRange(0, rank - 1))] = -in.ConsumeIntegralInRange<std::int64_t>(1, i64_max);
+      bad.lay.shape[std::size_t(in.ConsumeIntegralInRange(0, rank - 1))] =
+          -in.ConsumeIntegralInRange<std::int64_t>(1, i64_max);
     else
-      bad.lay.rank = in.ConsumeBool() ? sc::max_rank + in.ConsumeIntegralInRange(1, 1000) : -in.ConsumeIntegralInRange(1, 1000);
+      bad.lay.rank =
+          in.ConsumeBool() ? sc::max_rank + in.ConsumeIntegralInRange(1, 1000) : -in.ConsumeIntegralInRange(1, 1000);
     auto refuses = [&](auto&& f, const char* what) {
       try {
         (void)f();
       } catch (const sc::invalid_view&) {
         return;
       }
-      CHECK(false, context + "\n" + what + " accepted a layout of rank " + std::to_string(bad.lay.rank) + " or a negative extent");
+      CHECK(false, context + "\n" + what + " accepted a layout of rank " + std::to_string(bad.lay.rank) +
+                       " or a negative extent");
     };
     refuses([&] { return sc::slice(bad, text); }, "slice");
     refuses([&] { return sc::flip(bad, 0); }, "flip");

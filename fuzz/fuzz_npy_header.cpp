@@ -80,14 +80,16 @@ std::string must_make(std::string_view descr, const shape_t& shape, const std::s
   try {
     return sc::make_npy_header(descr, shape);
   } catch (const sc::error& e) {
-    CHECK(false, context + "\nmake_npy_header(" + printable(descr) + ", " + shape_text(shape) + ") refused: " + e.what());
+    CHECK(false,
+          context + "\nmake_npy_header(" + printable(descr) + ", " + shape_text(shape) + ") refused: " + e.what());
   }
 }
 
 // A header as make_npy_header writes it: np.save's framing, and it parses back to (descr, shape).
 void check_written(const std::string& h, const std::string& descr, const shape_t& shape, const std::string& context) {
   const std::string at = context + "\nwritten: " + printable(h);
-  CHECK(h.size() % 64 == 0 && h.size() >= 64 && h.back() == '\n', at + "\nnot 64-byte aligned or not ending in a newline");
+  CHECK(h.size() % 64 == 0 && h.size() >= 64 && h.back() == '\n',
+        at + "\nnot 64-byte aligned or not ending in a newline");
   CHECK(std::string_view(h).substr(0, 6) == magic && h[7] == 0 && h[6] >= 1 && h[6] <= 3, at + "\nmagic or version");
   const sc::npy_header back = must_parse(h, at);
   CHECK(back.descr == descr, at + "\ndescr read back: " + printable(back.descr) + ", written: " + printable(descr));
@@ -101,7 +103,8 @@ void check_written(const std::string& h, const std::string& descr, const shape_t
 // that); parse_npy_header reads back those of fewer than 2^63 elements and bytes and refuses the rest.
 void check_readable(const std::string& h, const std::string& descr, const shape_t& shape, int itemsize,
                     const std::string& context) {
-  if (fits_i64(array_bytes(shape, 1)) && fits_i64(array_bytes(shape, itemsize))) return check_written(h, descr, shape, context);
+  if (fits_i64(array_bytes(shape, 1)) && fits_i64(array_bytes(shape, itemsize)))
+    return check_written(h, descr, shape, context);
   try {
     (void)sc::parse_npy_header(h);
   } catch (const sc::npy_error& e) {
@@ -141,7 +144,8 @@ void check_raw(std::string_view bytes) {
   } catch (const sc::error& e) {
     CHECK(false, context + "\nthe header's descr " + printable(h.descr) + " does not parse on its own: " + e.what());
   }
-  CHECK(d.type == h.type && d.literal == h.descr, context + "\ndescr " + printable(h.descr) + " is not canonical: " + printable(d.literal));
+  CHECK(d.type == h.type && d.literal == h.descr,
+        context + "\ndescr " + printable(h.descr) + " is not canonical: " + printable(d.literal));
 
   const std::string written = must_make(h.descr, h.shape, context);
   check_written(written, h.descr, h.shape, context);
@@ -160,7 +164,8 @@ void check_raw(std::string_view bytes) {
 
 shape_t draw_shape(FuzzedDataProvider& in) {
   shape_t shape;
-  const int rank = in.ConsumeIntegralInRange(0, 15) == 0 ? in.ConsumeIntegralInRange(0, 66) : in.ConsumeIntegralInRange(0, 4);
+  const int rank =
+      in.ConsumeIntegralInRange(0, 15) == 0 ? in.ConsumeIntegralInRange(0, 66) : in.ConsumeIntegralInRange(0, 4);
   for (int d = 0; d < rank; ++d) {
     switch (in.ConsumeIntegralInRange(0, 15)) {
       case 0: shape.push_back(in.ConsumeIntegral<std::int64_t>()); break;
@@ -178,8 +183,9 @@ void check_by_type(FuzzedDataProvider& in) {
   static const int sizes[] = {0, 1, 2, 3, 4, 8, 12, 16, 24, 32, 40, 7};
   sc::dtype t;
   t.kind = kinds[in.ConsumeIntegralInRange<std::size_t>(0, sizeof(kinds) - 2)];
-  t.itemsize = in.ConsumeIntegralInRange(0, 7) == 0 ? in.ConsumeIntegral<int>()
-                                                     : sizes[in.ConsumeIntegralInRange<std::size_t>(0, std::size(sizes) - 1)];
+  t.itemsize = in.ConsumeIntegralInRange(0, 7) == 0
+                   ? in.ConsumeIntegral<int>()
+                   : sizes[in.ConsumeIntegralInRange<std::size_t>(0, std::size(sizes) - 1)];
   t.byteorder = orders[in.ConsumeIntegralInRange<std::size_t>(0, sizeof(orders) - 2)];
   const shape_t shape = draw_shape(in);
   const std::string context = "type {" + printable(std::string(1, t.kind)) + ", " + std::to_string(t.itemsize) + ", " +

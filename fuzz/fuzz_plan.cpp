@@ -84,7 +84,9 @@ count count_view(const sc::view& v, sc::memory_kind destination) {
   }
   c.bytes = c.elements * v.type.itemsize;
   if (!fits_i64(c.bytes)) return {count::bad_view};
-  if (v.allocation) c.origin = i128(std::int64_t(reinterpret_cast<std::uintptr_t>(v.data) - reinterpret_cast<std::uintptr_t>(v.allocation->base)));
+  if (v.allocation)
+    c.origin = i128(
+        std::int64_t(reinterpret_cast<std::uintptr_t>(v.data) - reinterpret_cast<std::uintptr_t>(v.allocation->base)));
   if (c.bytes == 0) return c;  // nothing is read: no span, no bounds
   for (int d = 0; d < v.lay.rank; ++d) {
     const i128 reach = i128(v.lay.shape[d] - 1) * v.lay.stride[d];
@@ -117,8 +119,14 @@ std::int64_t draw_stride(FuzzedDataProvider& in) {
   switch (in.ConsumeIntegralInRange(0, 15)) {
     case 0: return in.ConsumeIntegral<std::int64_t>();
     case 1: {
-      static const std::int64_t far[] = {i64_max, i64_min, i64_min + 1, std::int64_t(1) << 62, -(std::int64_t(1) << 62),
-                                         std::int64_t(1) << 32, (std::int64_t(1) << 30) + 1, i64_max / 3};
+      static const std::int64_t far[] = {i64_max,
+                                         i64_min,
+                                         i64_min + 1,
+                                         std::int64_t(1) << 62,
+                                         -(std::int64_t(1) << 62),
+                                         std::int64_t(1) << 32,
+                                         (std::int64_t(1) << 30) + 1,
+                                         i64_max / 3};
       return far[in.ConsumeIntegralInRange<std::size_t>(0, std::size(far) - 1)];
     }
     case 2: return in.ConsumeIntegralInRange<std::int64_t>(-100, 100);
@@ -128,11 +136,12 @@ std::int64_t draw_stride(FuzzedDataProvider& in) {
 
 sc::dtype draw_type(FuzzedDataProvider& in) {
   static const sc::dtype valid[] = {
-      {'u', 1, '|'}, {'b', 1, '|'}, {'i', 2, '<'}, {'f', 2, '>'}, {'f', 4, '<'}, {'i', 4, '>'}, {'f', 8, '<'},
+      {'u', 1, '|'}, {'b', 1, '|'}, {'i', 2, '<'},  {'f', 2, '>'},  {'f', 4, '<'},  {'i', 4, '>'},  {'f', 8, '<'},
       {'M', 8, '>'}, {'c', 8, '<'}, {'f', 12, '<'}, {'c', 16, '>'}, {'f', 16, '<'}, {'c', 24, '<'}, {'c', 32, '>'},
-      {'V', 3, '|'}, {'V', 6, '|'}, {'S', 5, '|'}, {'V', 48, '|'}, {'U', 12, '<'}, {'V', 0, '|'}, {'S', 0, '|'},
+      {'V', 3, '|'}, {'V', 6, '|'}, {'S', 5, '|'},  {'V', 48, '|'}, {'U', 12, '<'}, {'V', 0, '|'},  {'S', 0, '|'},
   };
-  if (in.ConsumeIntegralInRange(0, 15) > 0) return valid[in.ConsumeIntegralInRange<std::size_t>(0, std::size(valid) - 1)];
+  if (in.ConsumeIntegralInRange(0, 15) > 0)
+    return valid[in.ConsumeIntegralInRange<std::size_t>(0, std::size(valid) - 1)];
   sc::dtype t;
   t.kind = in.ConsumeIntegral<char>();
   t.itemsize = in.ConsumeBool() ? in.ConsumeIntegral<int>() : in.ConsumeIntegralInRange(0, 40);
@@ -159,7 +168,8 @@ std::string describe(const sc::view& v, sc::memory_kind destination) {
   s += " address 2^44+" + std::to_string(reinterpret_cast<std::uintptr_t>(v.data) - base_address);
   s += " memory " + std::to_string(int(v.memory)) + "->" + std::to_string(int(destination));
   if (v.allocation)
-    s += " allocation at 2^44" + std::string(reinterpret_cast<std::uintptr_t>(v.allocation->base) > base_address ? "+" : "-") +
+    s += " allocation at 2^44" +
+         std::string(reinterpret_cast<std::uintptr_t>(v.allocation->base) > base_address ? "+" : "-") +
          std::to_string(reinterpret_cast<std::uintptr_t>(v.allocation->base) > base_address
                             ? reinterpret_cast<std::uintptr_t>(v.allocation->base) - base_address
                             : base_address - reinterpret_cast<std::uintptr_t>(v.allocation->base)) +
@@ -219,7 +229,8 @@ bool is_c_contiguous(const sc::view& v) {
 // What every non-empty plan (made, or narrowed) must hold, given its view.
 void check_walk(const sc::plan& p, const sc::view& v, const count& c, const std::string& context) {
   const i128 item = v.type.itemsize;
-  CHECK(p.unit >= 1 && p.unit <= 16 && (p.unit & (p.unit - 1)) == 0 && item % p.unit == 0, context + "\nunit " + std::to_string(p.unit));
+  CHECK(p.unit >= 1 && p.unit <= 16 && (p.unit & (p.unit - 1)) == 0 && item % p.unit == 0,
+        context + "\nunit " + std::to_string(p.unit));
   CHECK(i128(p.units()) == c.elements * (item / p.unit), context + "\nunits() " + std::to_string(p.units()));
   CHECK(p.rank >= 0 && p.rank <= sc::max_plan_rank, context + "\nplan rank " + std::to_string(p.rank));
   i128 product = 1, lo = 0, hi = 0;
@@ -231,12 +242,14 @@ void check_walk(const sc::plan& p, const sc::view& v, const count& c, const std:
     (s < 0 ? lo : hi) += (e - 1) * s;
     if (d + 1 < p.rank)
       CHECK(s != i128(p.extent[std::size_t(d + 1)]) * p.stride[std::size_t(d + 1)],
-            context + "\ndims " + std::to_string(d) + " and " + std::to_string(d + 1) + " walk memory evenly: not merged");
+            context + "\ndims " + std::to_string(d) + " and " + std::to_string(d + 1) +
+                " walk memory evenly: not merged");
   }
   CHECK(product == i128(p.units()), context + "\nthe plan's extents multiply to " + fuzz::to_string(product));
   // The walk reaches exactly the span, in units.
   CHECK(lo * p.unit == c.lo * item && (hi + 1) * p.unit == (c.hi + 1) * item,
-        context + "\nthe walk reaches [" + fuzz::to_string(lo * p.unit) + ", " + fuzz::to_string((hi + 1) * p.unit) + ")");
+        context + "\nthe walk reaches [" + fuzz::to_string(lo * p.unit) + ", " + fuzz::to_string((hi + 1) * p.unit) +
+            ")");
   // Pattern and index width, from the walk.
   const i128 inner = p.rank ? p.stride[std::size_t(p.rank - 1)] : 1;
   auto unit_stride = [&](int d) { return p.stride[std::size_t(d)] == 1 || p.stride[std::size_t(d)] == -1; };
@@ -245,7 +258,9 @@ void check_walk(const sc::plan& p, const sc::view& v, const count& c, const std:
   CHECK((p.pat == sc::pattern::reversed_rows) == (p.rank >= 1 && inner == -1), pat);
   if (p.pat == sc::pattern::rows || p.pat == sc::pattern::long_runs) {
     CHECK(p.rank >= 2 && inner == 1, pat);
-    CHECK((p.pat == sc::pattern::long_runs) == (i128(p.inner_extent()) * p.unit >= i128(sc::plan_policy::long_run_bytes)), pat);
+    CHECK(
+        (p.pat == sc::pattern::long_runs) == (i128(p.inner_extent()) * p.unit >= i128(sc::plan_policy::long_run_bytes)),
+        pat);
   }
   if (p.pat == sc::pattern::transposed) {
     CHECK(inner != 1 && inner != -1 && p.unit_dim >= 0 && p.unit_dim <= p.rank - 2 && unit_stride(p.unit_dim), pat);
@@ -265,8 +280,8 @@ void check_walk(const sc::plan& p, const sc::view& v, const count& c, const std:
     if (a != b) {
       std::size_t i = 0;
       while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
-      CHECK(false, context + "\nunit " + std::to_string(i) + " of the plan's walk (unit " + std::to_string(p.unit) + ") is at " +
-                       (i < a.size() ? fuzz::to_string(a[i]) : "the end") + ", the view's at " +
+      CHECK(false, context + "\nunit " + std::to_string(i) + " of the plan's walk (unit " + std::to_string(p.unit) +
+                       ") is at " + (i < a.size() ? fuzz::to_string(a[i]) : "the end") + ", the view's at " +
                        (i < b.size() ? fuzz::to_string(b[i]) : "the end"));
     }
   }
@@ -274,10 +289,11 @@ void check_walk(const sc::plan& p, const sc::view& v, const count& c, const std:
 
 void check_chunks(const sc::plan& p, std::size_t max_chunk_bytes, const std::string& context) {
   const sc::detail::chunking c = sc::detail::chunk_output(p, max_chunk_bytes);
-  const std::string at = context + "\nchunk_output(" + std::to_string(max_chunk_bytes) + ") = " + std::to_string(c.count) +
-                         " chunks of " + std::to_string(c.chunk_units) + " units";
+  const std::string at = context + "\nchunk_output(" + std::to_string(max_chunk_bytes) +
+                         ") = " + std::to_string(c.count) + " chunks of " + std::to_string(c.chunk_units) + " units";
   const i128 units = p.units(), cu = c.chunk_units;
-  CHECK(cu >= 1 && c.count >= 1 && (c.count - 1) * cu < units && c.count * cu >= units, at + ": they do not cover the output");
+  CHECK(cu >= 1 && c.count >= 1 && (c.count - 1) * cu < units && c.count * cu >= units,
+        at + ": they do not cover the output");
   const i128 max_units = std::max<i128>(1, i128(max_chunk_bytes / std::size_t(p.unit)));
   // A row of output: all dims inside the unit-stride dim of a transposed plan, else the inner dim.
   i128 row = p.rank ? p.extent[std::size_t(p.rank - 1)] : 1;
@@ -305,7 +321,8 @@ struct exact_buffer {
   std::byte* p;
 };
 
-void check_gather(FuzzedDataProvider& in, const sc::plan& p, const sc::view& v, const count& c, const std::string& context) {
+void check_gather(FuzzedDataProvider& in, const sc::plan& p, const sc::view& v, const count& c,
+                  const std::string& context) {
   const i128 item = v.type.itemsize;
   const std::size_t span = std::size_t((c.hi + 1 - c.lo) * item), out = std::size_t(c.bytes);
   exact_buffer src(span);
@@ -364,8 +381,9 @@ void check_gather(FuzzedDataProvider& in, const sc::plan& p, const sc::view& v, 
 void check(FuzzedDataProvider& in) {
   sc::view v;
   const int pick = in.ConsumeIntegralInRange(0, 63);
-  v.lay.rank = pick == 0 ? in.ConsumeIntegralInRange(-3, sc::max_rank + 3) : pick < 4 ? in.ConsumeIntegralInRange(0, sc::max_rank)
-                                                                                     : in.ConsumeIntegralInRange(0, 6);
+  v.lay.rank = pick == 0  ? in.ConsumeIntegralInRange(-3, sc::max_rank + 3)
+               : pick < 4 ? in.ConsumeIntegralInRange(0, sc::max_rank)
+                          : in.ConsumeIntegralInRange(0, 6);
   const bool tame = in.ConsumeIntegralInRange(0, 3) > 0;  // small extents and strides only
   for (int d = 0; d < std::clamp(v.lay.rank, 0, sc::max_rank); ++d) {
     v.lay.shape[d] = tame ? in.ConsumeIntegralInRange<std::int64_t>(0, 4) : draw_extent(in);
@@ -384,13 +402,16 @@ void check(FuzzedDataProvider& in) {
   const int bounds = in.ConsumeIntegralInRange(0, 3);
   if (bounds > 0) {
     const count c = count_view(v, destination);
-    std::int64_t before = in.ConsumeIntegralInRange<std::int64_t>(-64, 1 << 20), bytes = in.ConsumeIntegralInRange<std::int64_t>(0, 1 << 20);
-    if (bounds > 1 && c.verdict == count::plannable && c.bytes > 0 && fits_i64((c.hi + 1 - c.lo) * v.type.itemsize + 64)) {
+    std::int64_t before = in.ConsumeIntegralInRange<std::int64_t>(-64, 1 << 20),
+                 bytes = in.ConsumeIntegralInRange<std::int64_t>(0, 1 << 20);
+    if (bounds > 1 && c.verdict == count::plannable && c.bytes > 0 &&
+        fits_i64((c.hi + 1 - c.lo) * v.type.itemsize + 64)) {
       before = std::int64_t(-c.lo * v.type.itemsize) + (bounds == 2 ? 0 : in.ConsumeIntegralInRange(-3, 3));
       bytes = std::int64_t((c.hi + 1 - c.lo) * v.type.itemsize) + (bounds == 2 ? 0 : in.ConsumeIntegralInRange(-3, 3));
     }
-    v.allocation = sc::byte_range{reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(v.data) - std::uintptr_t(before)),
-                                  std::size_t(std::max<std::int64_t>(bytes, 0))};
+    v.allocation =
+        sc::byte_range{reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(v.data) - std::uintptr_t(before)),
+                       std::size_t(std::max<std::int64_t>(bytes, 0))};
   }
 
   const std::string context = describe(v, destination);
@@ -409,8 +430,8 @@ void check(FuzzedDataProvider& in) {
                                            (c.verdict == count::bad_argument ? "invalid_argument" : "invalid_view"));
 
   CHECK(p.type == v.type && p.source == v.memory && p.destination == destination, context + "\ntype or memory kinds");
-  CHECK(i128(p.elements) == c.elements && i128(p.bytes) == c.bytes, context + "\nelements " + std::to_string(p.elements) +
-                                                                        " bytes " + std::to_string(p.bytes));
+  CHECK(i128(p.elements) == c.elements && i128(p.bytes) == c.bytes,
+        context + "\nelements " + std::to_string(p.elements) + " bytes " + std::to_string(p.bytes));
   CHECK(bool(p.allocation_bytes) == bool(v.allocation) && (!v.allocation || *p.allocation_bytes == v.allocation->bytes),
         context + "\nallocation bytes");
   CHECK(i128(p.origin) == c.origin, context + "\norigin " + std::to_string(p.origin));
@@ -424,13 +445,15 @@ void check(FuzzedDataProvider& in) {
         context + "\nspan [" + std::to_string(p.span_begin) + ", " + std::to_string(p.span_end) + ")");
   // The widest unit: twice it is too wide, or does not divide the itemsize or the address.
   const auto address = reinterpret_cast<std::uintptr_t>(v.data);
-  CHECK(address % std::uintptr_t(p.unit) == 0, context + "\nunit " + std::to_string(p.unit) + " does not divide the address");
+  CHECK(address % std::uintptr_t(p.unit) == 0,
+        context + "\nunit " + std::to_string(p.unit) + " does not divide the address");
   const int wider = 2 * p.unit;
   CHECK(wider > 16 || item % wider != 0 || address % std::uintptr_t(wider) != 0,
         context + "\nunit " + std::to_string(p.unit) + " is not the widest");
   if (is_c_contiguous(v))
     CHECK(p.pat == sc::pattern::contiguous && (p.rank == 0 || (p.rank == 1 && p.stride[0] == 1)),
-          context + "\na C-contiguous view is not one forward run: pattern " + sc::to_string(p.pat) + " rank " + std::to_string(p.rank));
+          context + "\na C-contiguous view is not one forward run: pattern " + sc::to_string(p.pat) + " rank " +
+              std::to_string(p.rank));
   check_walk(p, v, c, context);
   for (int unit = p.unit / 2; unit >= 1; unit /= 2) {
     const sc::plan q = sc::detail::narrow_unit(p, unit);

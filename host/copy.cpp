@@ -20,10 +20,10 @@
 #include "cpu/thread_pool.hpp"
 #include "cuda/check.hpp"
 #include "cuda/d2h.hpp"
-#include "cuda/driven.hpp"
 #include "cuda/dma.hpp"
-#include "cuda/h2d.hpp"
+#include "cuda/driven.hpp"
 #include "cuda/gather_launch.hpp"
+#include "cuda/h2d.hpp"
 #include "cuda/pinned_pool.hpp"
 #include "cuda/runtime.hpp"
 #include "cuda/staging.hpp"
@@ -110,7 +110,8 @@ struct overlap {
 overlap overlap_of(const plan& p, const std::byte* src, const std::byte* dst) {
   overlap o;
   const std::uintptr_t s = address(src), d = address(dst);
-  const std::uintptr_t s_lo = s - (std::uintptr_t(0) - std::uintptr_t(p.span_begin)), s_hi = s + std::uintptr_t(p.span_end);
+  const std::uintptr_t s_lo = s - (std::uintptr_t(0) - std::uintptr_t(p.span_begin)),
+                       s_hi = s + std::uintptr_t(p.span_end);
   const std::uintptr_t d_lo = d + std::uintptr_t(p.dst_span_begin), d_hi = d + std::uintptr_t(p.dst_span_end);
   if (d_hi <= s_lo || s_hi <= d_lo) return o;
   o.same_walk = true;
@@ -251,7 +252,8 @@ checked_source check_source(const plan& p, const void* src, bool measure_kind) {
   checked_source s;
   s.kind = p.source;
   if (p.pat == pattern::empty) return s;
-  if (!src) throw invalid_view("the source pointer is null but the view has " + std::to_string(p.elements) + " elements");
+  if (!src)
+    throw invalid_view("the source pointer is null but the view has " + std::to_string(p.elements) + " elements");
   // The first element and the span around it, in integers: none may wrap around the address space.
   const std::uintptr_t base = address(src);
   const auto origin = std::uintptr_t(p.origin);
@@ -326,8 +328,8 @@ struct prepared_copy {
   checked_destination target;
   copy_facts facts;
   overlap o;
-  strategy how = strategy::none;  ///< none: nothing to do (empty, or the very same elements)
-  int device = -1;                ///< the device whose kernels and copies run; -1 for host to host
+  strategy how = strategy::none;         ///< none: nothing to do (empty, or the very same elements)
+  int device = -1;                       ///< the device whose kernels and copies run; -1 for host to host
   const std::byte* src_alias = nullptr;  ///< device aliases of mapped pinned memory
   std::byte* dst_alias = nullptr;
   bool host_only = false;
@@ -411,8 +413,9 @@ prepared_copy prepare(const plan& p, const void* src, void* dst, std::size_t dst
     return c;
   }
   if (c.o.what == overlap::kind::partial && facts.capturing)
-    throw invalid_view("the source and the destination overlap: the copy goes through a temporary, which a capturing "
-                       "stream cannot allocate");
+    throw invalid_view(
+        "the source and the destination overlap: the copy goes through a temporary, which a capturing "
+        "stream cannot allocate");
   c.how = c.o.what == overlap::kind::partial ? strategy::direct : choose(p, facts, forced);
   return c;
 }
@@ -443,8 +446,8 @@ strategy run_prepared(const prepared_copy& c, cudaStream_t stream, const copy_op
   // Kernels and copies address whole units: pointers less aligned than the plan assumed get
   // smaller ones (the staging ring's slots are always aligned).
   const int source_unit = alignment_of(c.source.first);
-  const bool pinned_host = is_host(p.source) ? c.facts.source == memory_kind::pinned
-                                             : c.facts.destination == memory_kind::pinned;
+  const bool pinned_host =
+      is_host(p.source) ? c.facts.source == memory_kind::pinned : c.facts.destination == memory_kind::pinned;
   std::shared_ptr<driven_status> driven;  // a staged copy whose host side runs on a library thread
   try {
     if (c.o.what == overlap::kind::partial) {

@@ -95,8 +95,9 @@ TEST(Choose, ForcedStrategiesAreHonouredOrRefusedWithAReason) {
   EXPECT_EQ(sd::choose(reversed, pinned, strategy::direct), strategy::direct);
   EXPECT_NE(reason(reversed, pinned, strategy::dma).find("inner stride is -1"), std::string::npos);
   EXPECT_NE(reason(reversed, pageable, strategy::direct).find("pageable"), std::string::npos);
-  EXPECT_NE(reason(reversed, facts(memory_kind::device, memory_kind::pinned, false), strategy::direct).find("not mapped"),
-            std::string::npos);
+  EXPECT_NE(
+      reason(reversed, facts(memory_kind::device, memory_kind::pinned, false), strategy::direct).find("not mapped"),
+      std::string::npos);
   EXPECT_NE(reason(reversed, facts(memory_kind::device, memory_kind::pinned, true, true), strategy::staged)
                 .find("CUDA graph"),
             std::string::npos);
@@ -105,7 +106,8 @@ TEST(Choose, ForcedStrategiesAreHonouredOrRefusedWithAReason) {
 }
 
 TEST(Choose, HostToHostRunsOnTheCpuOnly) {
-  const sc::plan p = plan_of({8, 100}, {100, -1}, sc::dtype_of<float>(), 99, memory_kind::pageable, memory_kind::pageable);
+  const sc::plan p =
+      plan_of({8, 100}, {100, -1}, sc::dtype_of<float>(), 99, memory_kind::pageable, memory_kind::pageable);
   for (const auto dst : {memory_kind::pageable, memory_kind::pinned}) {
     const auto f = facts(memory_kind::pageable, dst, false);
     EXPECT_EQ(sd::choose(p, f, strategy::automatic), strategy::cpu);
@@ -168,8 +170,9 @@ TEST(Choose, HostToDeviceTable) {
   for (const row& r : table) EXPECT_EQ(sd::choose(r.p, r.f, strategy::automatic), r.expected) << r.what;
   EXPECT_NE(reason(contiguous, source(memory_kind::pageable, false, true), strategy::automatic).find("pageable"),
             std::string::npos);
-  EXPECT_NE(reason(row_reverse, source(memory_kind::pinned, false, true), strategy::automatic).find("cannot be captured"),
-            std::string::npos);
+  EXPECT_NE(
+      reason(row_reverse, source(memory_kind::pinned, false, true), strategy::automatic).find("cannot be captured"),
+      std::string::npos);
   // Forced: honoured where it can run, refused with the reason where it cannot.
   EXPECT_EQ(sd::choose(channel_reverse, pageable, strategy::dma), strategy::dma);
   EXPECT_EQ(sd::choose(row_reverse, pinned, strategy::direct), strategy::direct);

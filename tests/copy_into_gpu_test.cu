@@ -7,9 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <functional>
-#include <cstdio>
 #include <random>
 #include <set>
 #include <string>
@@ -113,9 +113,8 @@ void run_direction(const direction& d, std::uint64_t seed, int pairs, std::set<s
     // copies above 1 MiB only).
     sc::copy_options options;
     if (d.src != d.dst && i % 3 == 2) options.how = sc::strategy::staged;
-    const sc::strategy how =
-        sc::copy_async(moved(r.src, r.memory.data(), src_image, d.src), moved(r.dst, r.memory.data(), dst_image, d.dst),
-                       stream, options);
+    const sc::strategy how = sc::copy_async(moved(r.src, r.memory.data(), src_image, d.src),
+                                            moved(r.dst, r.memory.data(), dst_image, d.dst), stream, options);
     ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
     ASSERT_EQ(cudaStreamDestroy(stream), cudaSuccess);
     std::vector<std::byte> got(n);
@@ -257,7 +256,8 @@ TEST(CopyIntoGpu, ABatchOnTheDeviceRunsAsIfOneAfterAnother) {
     std::vector<std::int32_t> got(host.size());
     std::memcpy(got.data(), after.data(), after.size());
     for (std::int64_t i = 0; i < len; ++i) ASSERT_EQ(got[std::size_t(len + i)], std::int32_t(len - 1 - i)) << len;
-    for (std::int64_t i = 0; i < len / 2; ++i) ASSERT_EQ(got[std::size_t(2 * len + i)], std::int32_t(len - 1 - i)) << len;
+    for (std::int64_t i = 0; i < len / 2; ++i)
+      ASSERT_EQ(got[std::size_t(2 * len + i)], std::int32_t(len - 1 - i)) << len;
     for (std::int64_t i = 0; i < len; ++i) ASSERT_EQ(got[std::size_t(i)], std::int32_t(len - 1 - i % (len / 2))) << len;
   }
 }
@@ -278,9 +278,14 @@ TEST(CopyIntoGpu, BadDeviceDestinationsAreRefusedBeforeAnyWork) {
   };
   const std::vector<bad> cases{
       {"aliasing strides",
-       [&] { sc::copy(s, sc::make_view(dst.data(), f32, {64, 64}, {1, 1}, sc::memory_kind::device)); }, "alias"},
+       [&] {
+         sc::copy(s, sc::make_view(dst.data(), f32, {64, 64}, {1, 1}, sc::memory_kind::device));
+       },
+       "alias"},
       {"a host pointer said to be device memory",
-       [&] { sc::copy(s, sc::make_view(host.data(), f32, {64, 64}, {}, sc::memory_kind::device)); },
+       [&] {
+         sc::copy(s, sc::make_view(host.data(), f32, {64, 64}, {}, sc::memory_kind::device));
+       },
        "asked to write device memory"},
       {"a dtype mismatch",
        [&] {

@@ -65,7 +65,8 @@ TEST(CopyInto, LargeCopiesSplitAcrossThreads) {
   std::vector<float> src(64 * 256 * 256), dst(64 * 256 * 256, -1.0f);
   for (std::size_t i = 0; i < src.size(); ++i) src[i] = float(i);
   const sc::view s = sc::contiguous_view(src.data(), sc::dtype_of<float>(), shape);
-  const sc::mutable_view d = sc::flip(sc::permute(sc::make_view(dst.data(), sc::dtype_of<float>(), {256, 256, 64}), {2, 0, 1}), 1);
+  const sc::mutable_view d =
+      sc::flip(sc::permute(sc::make_view(dst.data(), sc::dtype_of<float>(), {256, 256, 64}), {2, 0, 1}), 1);
   sc::copy_options team;
   team.threads = 4;
   EXPECT_EQ(sc::copy(s, d, cudaStream_t{}, team), sc::strategy::cpu);
@@ -168,8 +169,8 @@ TEST(CopyInto, ABatchRunsAsIfOneAfterAnother) {
     }
     sc::copy(pairs);
     for (std::size_t i = 0; i < rs.size(); ++i)
-      ASSERT_EQ(sc::test::first_difference(rs[i].memory, expected[i]), -1) << "round " << round << " pair " << i << ": "
-                                                                  << rs[i].description;
+      ASSERT_EQ(sc::test::first_difference(rs[i].memory, expected[i]), -1)
+          << "round " << round << " pair " << i << ": " << rs[i].description;
   }
   // A chain: b = a reversed, then c = b's first half, then a = c repeated (broadcast).
   std::vector<std::int16_t> a(64), b(64), c(32);
@@ -177,9 +178,8 @@ TEST(CopyInto, ABatchRunsAsIfOneAfterAnother) {
   const auto t = sc::dtype_of<std::int16_t>();
   const sc::mutable_view va = sc::make_view(a.data(), t, {64}), vb = sc::make_view(b.data(), t, {64}),
                          vc = sc::make_view(c.data(), t, {32});
-  const std::vector<sc::copy_pair> chain{{sc::flip(va, 0), vb},
-                                         {sc::slice(vb, "[:32]"), vc},
-                                         {vc, sc::make_view(a.data(), t, {2, 32})}};
+  const std::vector<sc::copy_pair> chain{
+      {sc::flip(va, 0), vb}, {sc::slice(vb, "[:32]"), vc}, {vc, sc::make_view(a.data(), t, {2, 32})}};
   sc::copy(chain);
   for (std::size_t i = 0; i < 64; ++i) ASSERT_EQ(b[i], std::int16_t(63 - i));
   for (std::size_t i = 0; i < 32; ++i) ASSERT_EQ(c[i], std::int16_t(63 - i));
@@ -226,15 +226,30 @@ TEST(CopyInto, BadPairsAreRefusedBeforeAnyWork) {
   const std::vector<bad> cases{
       {"a shape that does not broadcast", [&] { sc::copy(sc::slice(s, "[:, :3]"), dst); },
        "could not broadcast input array from shape (64, 3) into shape (64, 64)"},
-      {"an extra leading dim of extent 2", [&] { sc::copy(sc::make_view(src.data(), f32, {2, 32, 64}), dst); },
+      {"an extra leading dim of extent 2",
+       [&] {
+         sc::copy(sc::make_view(src.data(), f32, {2, 32, 64}), dst);
+       },
        "could not broadcast input array from shape (2, 32, 64) into shape (64, 64)"},
-      {"another dtype", [&] { sc::copy(sc::make_view(src.data(), sc::dtype_of<std::int32_t>(), {64, 64}), dst); },
+      {"another dtype",
+       [&] {
+         sc::copy(sc::make_view(src.data(), sc::dtype_of<std::int32_t>(), {64, 64}), dst);
+       },
        "is not the destination's"},
-      {"a zero stride", [&] { sc::copy(sc::slice(s, "[0]"), sc::make_view(w.data.data(), f32, {64, 64}, {0, 1})); },
+      {"a zero stride",
+       [&] {
+         sc::copy(sc::slice(s, "[0]"), sc::make_view(w.data.data(), f32, {64, 64}, {0, 1}));
+       },
        "more than once"},
-      {"strides that alias", [&] { sc::copy(s, sc::make_view(w.data.data(), f32, {64, 64}, {1, 1})); },
+      {"strides that alias",
+       [&] {
+         sc::copy(s, sc::make_view(w.data.data(), f32, {64, 64}, {1, 1}));
+       },
        "alias"},
-      {"a null destination", [&] { sc::copy(s, sc::make_view(static_cast<void*>(nullptr), f32, {64, 64})); },
+      {"a null destination",
+       [&] {
+         sc::copy(s, sc::make_view(static_cast<void*>(nullptr), f32, {64, 64}));
+       },
        "null"},
       {"a batch with one bad pair",
        [&] {
@@ -252,7 +267,9 @@ TEST(CopyInto, BadPairsAreRefusedBeforeAnyWork) {
 
 // A view made from a pointer to const can never be a destination: the call does not compile.
 template <class S, class D>
-concept copyable_into = requires(const S& s, const D& d) { sc::copy(s, d); };
+concept copyable_into = requires(const S& s, const D& d) {
+  sc::copy(s, d);
+};
 static_assert(copyable_into<sc::view, sc::mutable_view>);
 static_assert(!copyable_into<sc::view, sc::view>);
 static_assert(!copyable_into<sc::mutable_view, sc::view>);

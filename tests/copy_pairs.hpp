@@ -121,9 +121,7 @@ inline random_pair make_random_pair(std::mt19937_64& g, int max_rank_, std::int6
     case pair_way::same_bytes:
       s = random_placement(g, std::int64_t(g() % 5) * itemsize, itemsize, broadcastable_to(g, shape));
       break;
-    case pair_way::separate:
-      s = random_placement(g, d.end + 64, itemsize, broadcastable_to(g, shape));
-      break;
+    case pair_way::separate: s = random_placement(g, d.end + 64, itemsize, broadcastable_to(g, shape)); break;
   }
   random_pair r;
   r.memory = random_bytes(std::size_t(std::max(d.end, s.end) + 8 * itemsize + 64));

@@ -31,12 +31,14 @@ using sc::test::message_of;
 
 TEST(Copy, APlanFromALayoutOnlyViewCopiesAnyAllocationOfThatShape) {
   const shape_t shape{4, 3, 10, 17};
-  const sc::plan p = sc::make_plan(sc::slice(sc::contiguous_view(nullptr, sc::dtype_of<float>(), shape), "[:, ::-1, 1:, ::-2]"));
+  const sc::plan p =
+      sc::make_plan(sc::slice(sc::contiguous_view(nullptr, sc::dtype_of<float>(), shape), "[:, ::-1, 1:, ::-2]"));
   for (int i = 0; i < 10; ++i) {
     // Fresh bytes each time, sometimes only 4-byte aligned (the unit narrows to fit).
     const std::size_t shift = std::size_t(i % 3) * 4;
     auto bytes = sc::test::random_bytes(4 * 3 * 10 * 17 * 4 + shift);
-    const sc::view real = sc::slice(sc::contiguous_view(bytes.data() + shift, sc::dtype_of<float>(), shape), "[:, ::-1, 1:, ::-2]");
+    const sc::view real =
+        sc::slice(sc::contiguous_view(bytes.data() + shift, sc::dtype_of<float>(), shape), "[:, ::-1, 1:, ::-2]");
     const auto expected = sc::test::reference_copy(real);
     sc::test::guarded_buffer dst(expected.size(), std::size_t(i % 4));
     EXPECT_EQ(sc::copy(p, bytes.data() + shift, dst.data(), dst.size()), sc::strategy::cpu);
@@ -47,7 +49,8 @@ TEST(Copy, APlanFromALayoutOnlyViewCopiesAnyAllocationOfThatShape) {
 
 TEST(Copy, OnePlanFromSeveralThreadsAtOnce) {
   const shape_t shape{2, 64, 48, 3};
-  const sc::plan p = sc::make_plan(sc::slice(sc::contiguous_view(nullptr, sc::dtype_of<std::uint8_t>(), shape), "[..., ::-1]"));
+  const sc::plan p =
+      sc::make_plan(sc::slice(sc::contiguous_view(nullptr, sc::dtype_of<std::uint8_t>(), shape), "[..., ::-1]"));
   std::vector<int> failures(8, 0);
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t)
@@ -76,10 +79,11 @@ TEST(Copy, EveryPointerIsCheckedBeforeAnyWork) {
   EXPECT_NE(message_of([&] { sc::copy(p, src.data(), nullptr, 256); }).find("destination pointer is null"),
             std::string::npos);
   // A view walking backwards from an address near 0 would wrap around the address space.
-  const sc::plan backwards = sc::make_plan(sc::make_view(reinterpret_cast<const void*>(std::uintptr_t(64)),
-                                                         sc::dtype_of<float>(), {100}, {-1}));
-  EXPECT_NE(message_of([&] { sc::copy(backwards, reinterpret_cast<const void*>(std::uintptr_t(64)), dst.data(), 400); })
-                .find("before address 0"),
+  const sc::plan backwards = sc::make_plan(
+      sc::make_view(reinterpret_cast<const void*>(std::uintptr_t(64)), sc::dtype_of<float>(), {100}, {-1}));
+  EXPECT_NE(message_of([&] {
+              sc::copy(backwards, reinterpret_cast<const void*>(std::uintptr_t(64)), dst.data(), 400);
+            }).find("before address 0"),
             std::string::npos);
   const sc::plan forwards = sc::make_plan(sc::make_view(src.data(), sc::dtype_of<float>(), {100}));
   EXPECT_NE(message_of([&] {
@@ -90,14 +94,16 @@ TEST(Copy, EveryPointerIsCheckedBeforeAnyWork) {
   sc::copy_options options;
   for (const int threads : {-1, sc::max_cpu_threads + 1}) {
     options.threads = threads;
-    EXPECT_NE(message_of([&] { sc::copy(p, src.data(), dst.data(), dst.size(), cudaStream_t{}, options); })
-                  .find("threads = " + std::to_string(threads)),
+    EXPECT_NE(message_of([&] {
+                sc::copy(p, src.data(), dst.data(), dst.size(), cudaStream_t{}, options);
+              }).find("threads = " + std::to_string(threads)),
               std::string::npos);
   }
   options = {};
   options.how = sc::strategy::staged;
-  EXPECT_NE(message_of([&] { sc::copy(p, src.data(), dst.data(), dst.size(), cudaStream_t{}, options); })
-                .find("only the CPU"),
+  EXPECT_NE(message_of([&] {
+              sc::copy(p, src.data(), dst.data(), dst.size(), cudaStream_t{}, options);
+            }).find("only the CPU"),
             std::string::npos);
   EXPECT_TRUE(dst.untouched());
 }

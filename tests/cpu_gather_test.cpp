@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <string>
 #include <tuple>
@@ -70,22 +70,31 @@ TEST(CpuGather, EveryPatternIsExercised) {
   const auto data = sc::test::random_bytes(4 * 3 * 129 * 1000 * 4);
   const auto* base = data.data();
   const sc::dtype f32 = sc::dtype_of<float>();
-  struct named { const char* name; sc::view v; sc::pattern expect; };
+  struct named {
+    const char* name;
+    sc::view v;
+    sc::pattern expect;
+  };
   const std::int64_t N = 4, C = 3, H = 129, W = 1000;
   const std::vector<named> cases = {
       {"contiguous", sc::make_view(base, f32, shape_t{N, C, H, W}), sc::pattern::contiguous},
-      {"channel reverse", sc::make_view(base + 2 * H * W * 4, f32, shape_t{N, C, H, W}, shape_t{C * H * W, -H * W, W, 1}),
+      {"channel reverse",
+       sc::make_view(base + 2 * H * W * 4, f32, shape_t{N, C, H, W}, shape_t{C * H * W, -H * W, W, 1}),
        sc::pattern::long_runs},
       {"short rows", sc::make_view(base, f32, shape_t{N, C, H, 7}, shape_t{C * H * W, H * W, W, 1}), sc::pattern::rows},
       {"row reverse", sc::make_view(base + (W - 1) * 4, f32, shape_t{N, C, H, W}, shape_t{C * H * W, H * W, W, -1}),
        sc::pattern::reversed_rows},
-      {"step 2", sc::make_view(base, f32, shape_t{N, C, H, W / 2}, shape_t{C * H * W, H * W, W, 2}), sc::pattern::general},
-      {"NCHW to NHWC", sc::make_view(base, f32, shape_t{N, H, W, C}, shape_t{C * H * W, W, 1, H * W}), sc::pattern::transposed},
-      {"cropped NHWC", sc::make_view(base + (8 * W + 8) * 4, f32, shape_t{N, H - 16, W - 16, C}, shape_t{C * H * W, W, 1, H * W}),
+      {"step 2", sc::make_view(base, f32, shape_t{N, C, H, W / 2}, shape_t{C * H * W, H * W, W, 2}),
+       sc::pattern::general},
+      {"NCHW to NHWC", sc::make_view(base, f32, shape_t{N, H, W, C}, shape_t{C * H * W, W, 1, H * W}),
+       sc::pattern::transposed},
+      {"cropped NHWC",
+       sc::make_view(base + (8 * W + 8) * 4, f32, shape_t{N, H - 16, W - 16, C}, shape_t{C * H * W, W, 1, H * W}),
        sc::pattern::transposed},
       {"flipped transpose", sc::make_view(base + (W - 1) * 4, f32, shape_t{N * C, W, H}, shape_t{H * W, -1, W}),
        sc::pattern::transposed},
-      {"unit dim outside a middle dim", sc::make_view(base, f32, shape_t{W, 5, H}, shape_t{1, 2 * W, 7 * W}), sc::pattern::transposed},
+      {"unit dim outside a middle dim", sc::make_view(base, f32, shape_t{W, 5, H}, shape_t{1, 2 * W, 7 * W}),
+       sc::pattern::transposed},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -158,7 +167,9 @@ TEST(CpuGather, BadInputThrowsAndLeavesTheDestinationUntouched) {
   // Thread counts outside 0..max_cpu_threads are refused before any work.
   sc::test::guarded_buffer dst3(256);
   for (const int threads : {-1, sc::max_cpu_threads + 1, 32000, 100000})
-    EXPECT_THROW(sc::copy(v, dst3.data(), dst3.size(), {}, {.how = sc::strategy::cpu, .threads = threads}), sc::invalid_argument) << threads;
+    EXPECT_THROW(sc::copy(v, dst3.data(), dst3.size(), {}, {.how = sc::strategy::cpu, .threads = threads}),
+                 sc::invalid_argument)
+        << threads;
   EXPECT_TRUE(dst3.untouched());
 }
 

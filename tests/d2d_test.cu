@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <thread>
-#include <random>
 #include <vector>
 
 #include "device_buffer.hpp"
@@ -129,8 +129,8 @@ TEST(DeviceToDevice, MoreThanTwoToThe31Uint8Elements) {
     for (std::int64_t i = 0; i < len; ++i) piece[std::size_t(i)] = byte_at(at + i);
     ASSERT_EQ(cudaMemcpy(src.data() + at, piece.data(), std::size_t(len), cudaMemcpyHostToDevice), cudaSuccess);
   }
-  const sc::view v = sc::make_view(src.data() + n - 1, sc::dtype_of<std::uint8_t>(), {n}, {-1},
-                                   sc::memory_kind::device);
+  const sc::view v =
+      sc::make_view(src.data() + n - 1, sc::dtype_of<std::uint8_t>(), {n}, {-1}, sc::memory_kind::device);
   ASSERT_TRUE(sc::make_plan(v).index64);
   sc::copy(v, dst.data(), dst.size());
   for (std::int64_t at = 0; at < n; at += std::int64_t(piece.size())) {
@@ -175,8 +175,8 @@ TEST(DeviceToDevice, BadInputThrowsBeforeAnyDeviceWorkAndOtherDestinationsWork) 
   sc::test::device_bytes src(host.size());
   src.upload(host);
   const sc::view hv = sc::contiguous_view(host.data(), sc::dtype_of<float>(), shape_t{32, 32});
-  const sc::view dv = sc::slice(sc::contiguous_view(src.data(), sc::dtype_of<float>(), {32, 32}, sc::memory_kind::device),
-                                "[:, ::-1]");
+  const sc::view dv =
+      sc::slice(sc::contiguous_view(src.data(), sc::dtype_of<float>(), {32, 32}, sc::memory_kind::device), "[:, ::-1]");
   {  // destination too small
     sc::test::guarded_device_buffer dst(4095);
     EXPECT_THROW(sc::copy(dv, dst.data(), dst.size()), sc::invalid_view);
@@ -197,12 +197,14 @@ TEST(DeviceToDevice, BadInputThrowsBeforeAnyDeviceWorkAndOtherDestinationsWork) 
   {  // a destination overlapping the source gets NumPy's result, as if through a temporary
     sc::test::device_bytes wide(4096 + 4);
     wide.upload(host);
-    const sc::view wv = sc::slice(sc::contiguous_view(wide.data(), sc::dtype_of<float>(), {32, 32}, sc::memory_kind::device),
-                                  "[:, ::-1]");
+    const sc::view wv = sc::slice(
+        sc::contiguous_view(wide.data(), sc::dtype_of<float>(), {32, 32}, sc::memory_kind::device), "[:, ::-1]");
     sc::copy(wv, wide.data() + 4, 4096);
     const auto after = wide.download();
-    EXPECT_EQ(std::vector<std::byte>(after.begin() + 4, after.end()), sc::test::reference_copy(sc::slice(hv, "[:, ::-1]")));
-    EXPECT_EQ(std::vector<std::byte>(after.begin(), after.begin() + 4), std::vector<std::byte>(host.begin(), host.begin() + 4));
+    EXPECT_EQ(std::vector<std::byte>(after.begin() + 4, after.end()),
+              sc::test::reference_copy(sc::slice(hv, "[:, ::-1]")));
+    EXPECT_EQ(std::vector<std::byte>(after.begin(), after.begin() + 4),
+              std::vector<std::byte>(host.begin(), host.begin() + 4));
   }
   {  // a view leaving its allocation
     sc::view out = dv;
@@ -218,7 +220,8 @@ TEST(DeviceToDevice, BadInputThrowsBeforeAnyDeviceWorkAndOtherDestinationsWork) 
 TEST(DeviceToDevice, OnePlanCopiesManyAllocationsFromSeveralThreads) {
   SKIP_WITHOUT_GPU();
   const sc::plan p = sc::make_plan(
-      sc::permute(sc::contiguous_view(nullptr, sc::dtype_of<float>(), {2, 3, 17, 33}, sc::memory_kind::device), {0, 2, 3, 1}),
+      sc::permute(sc::contiguous_view(nullptr, sc::dtype_of<float>(), {2, 3, 17, 33}, sc::memory_kind::device),
+                  {0, 2, 3, 1}),
       sc::memory_kind::device);
   auto worker = [&](int seed, bool& ok) {
     std::mt19937_64 g{std::uint64_t(seed)};
@@ -234,8 +237,8 @@ TEST(DeviceToDevice, OnePlanCopiesManyAllocationsFromSeveralThreads) {
       sc::test::guarded_device_buffer dst(host.size());
       (void)sc::copy(p, src.data() + shift, dst.data(), dst.size(), s);
       bool canaries = false;
-      const auto expected =
-          sc::test::reference_copy(sc::permute(sc::contiguous_view(host.data(), sc::dtype_of<float>(), {2, 3, 17, 33}), {0, 2, 3, 1}));
+      const auto expected = sc::test::reference_copy(
+          sc::permute(sc::contiguous_view(host.data(), sc::dtype_of<float>(), {2, 3, 17, 33}), {0, 2, 3, 1}));
       ok = dst.contents(canaries) == expected && canaries;
     }
     if (s) (void)cudaStreamDestroy(s);

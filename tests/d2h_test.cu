@@ -42,7 +42,8 @@ class guarded_host {
  public:
   static constexpr std::size_t guard = 64;
   guarded_host(std::size_t bytes, bool pinned, std::size_t misalign = 0)
-      : bytes_(bytes), misalign_(misalign),
+      : bytes_(bytes),
+        misalign_(misalign),
         storage_(bytes + 2 * guard + misalign, pinned ? sc::memory_kind::pinned : sc::memory_kind::pageable) {
     auto* b = static_cast<std::byte*>(storage_.data());
     std::memset(b, 0x5C, storage_.size());
@@ -182,7 +183,8 @@ TEST(DeviceToHost, SeveralHostThreadsOnTheirOwnStreams) {
       sc::test::random_view r = sc::test::make_random_view(g, 4, i % 5 == 0 ? 300 : 20);
       on_device d(r.v, r.storage);
       const auto expected = sc::test::reference_copy(r.v);
-      sc::host_array out = sc::to_host(d.view_of(r.v, r.storage), s, {i % 2 ? sc::strategy::staged : sc::strategy::automatic});
+      sc::host_array out =
+          sc::to_host(d.view_of(r.v, r.storage), s, {i % 2 ? sc::strategy::staged : sc::strategy::automatic});
       wrong += out.bytes() != expected.size() || std::memcmp(out.data(), expected.data(), expected.size()) != 0;
     }
     return wrong;
@@ -213,7 +215,8 @@ TEST(DeviceToHost, SaveNpyOfADeviceViewEqualsTheHostSave) {
   SKIP_WITHOUT_GPU();
   const shape_t shape{2, 3, 300, 517};
   auto host = sc::test::random_bytes(std::size_t(2 * 3 * 300 * 517) * 2);
-  const sc::view hv = sc::permute(sc::slice(sc::contiguous_view(host.data(), sc::float16, shape), "[:, ::-1, 5:, ::-3]"), {0, 2, 3, 1});
+  const sc::view hv =
+      sc::permute(sc::slice(sc::contiguous_view(host.data(), sc::float16, shape), "[:, ::-1, 5:, ::-3]"), {0, 2, 3, 1});
   on_device d(hv, host);
   const auto dir = std::filesystem::temp_directory_path() / ("stridecopy_d2h_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
@@ -230,8 +233,8 @@ TEST(DeviceToHost, BadInputThrowsBeforeAnyDeviceWork) {
   auto host = sc::test::random_bytes(4096);
   const sc::view hv = sc::slice(sc::contiguous_view(host.data(), sc::dtype_of<float>(), shape_t{32, 32}), "[:, ::-1]");
   on_device d(hv, host);
-  const sc::view dv =
-      sc::slice(sc::contiguous_view(d.mem.data(), sc::dtype_of<float>(), {32, 32}, sc::memory_kind::device), "[:, ::-1]");
+  const sc::view dv = sc::slice(
+      sc::contiguous_view(d.mem.data(), sc::dtype_of<float>(), {32, 32}, sc::memory_kind::device), "[:, ::-1]");
   {  // too small
     guarded_host dst(4095, true);
     EXPECT_THROW(sc::copy(dv, dst.data(), 4095), sc::invalid_view);
@@ -343,7 +346,8 @@ TEST(DeviceToHost, WithoutADeviceTheErrorIsClearAndHostViewsStillCopy) {
   }
   for (float f : untouched) EXPECT_EQ(f, -1.0f);
   // to_host of a host view needs no device either, and says whether it got pinned memory.
-  const sc::host_array a = sc::to_host(sc::flip(sc::contiguous_view(src.data(), sc::dtype_of<float>(), shape_t{16}), 0));
+  const sc::host_array a =
+      sc::to_host(sc::flip(sc::contiguous_view(src.data(), sc::dtype_of<float>(), shape_t{16}), 0));
   EXPECT_FALSE(a.is_pinned());
   EXPECT_EQ(static_cast<const float*>(a.data())[0], 15.0f);
 }

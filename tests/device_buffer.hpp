@@ -19,8 +19,8 @@
 #include "stridecopy/copy.hpp"
 #include "stridecopy/device_array.hpp"
 
-#define SKIP_WITHOUT_GPU()                                                  \
-  do {                                                                      \
+#define SKIP_WITHOUT_GPU()                                                 \
+  do {                                                                     \
     if (!::stridecopy::cuda_available()) GTEST_SKIP() << "no CUDA device"; \
   } while (0)
 

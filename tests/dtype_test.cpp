@@ -29,20 +29,20 @@ struct descr_case {
 // Expectations from NumPy's rules: '|' for types whose bytes have no order (bool, 1-byte ints, S, V),
 // '=' / '|' / nothing mean native (little-endian here), 'U' counts 4-byte characters.
 const descr_case parse_cases[] = {
-    {"<f4", 'f', 4, '<', "<f4"},     {">f4", 'f', 4, '>', ">f4"},     {"=f4", 'f', 4, '<', "<f4"},
-    {"f4", 'f', 4, '<', "<f4"},      {"|f4", 'f', 4, '<', "<f4"},     {"<f2", 'f', 2, '<', "<f2"},
-    {">f8", 'f', 8, '>', ">f8"},     {"<f12", 'f', 12, '<', "<f12"},  {">f16", 'f', 16, '>', ">f16"},
-    {"<c8", 'c', 8, '<', "<c8"},     {">c16", 'c', 16, '>', ">c16"},  {"c24", 'c', 24, '<', "<c24"},
-    {"=c32", 'c', 32, '<', "<c32"},  {"|b1", 'b', 1, '|', "|b1"},     {"<b1", 'b', 1, '|', "|b1"},
-    {">b1", 'b', 1, '|', "|b1"},     {"b1", 'b', 1, '|', "|b1"},      {"?", 'b', 1, '|', "|b1"},
-    {"<?", 'b', 1, '|', "|b1"},      {"|i1", 'i', 1, '|', "|i1"},     {">i1", 'i', 1, '|', "|i1"},
-    {"<u1", 'u', 1, '|', "|u1"},     {"u1", 'u', 1, '|', "|u1"},      {"<i2", 'i', 2, '<', "<i2"},
-    {">i2", 'i', 2, '>', ">i2"},     {"<i4", 'i', 4, '<', "<i4"},     {">u4", 'u', 4, '>', ">u4"},
-    {"=i8", 'i', 8, '<', "<i8"},     {">u8", 'u', 8, '>', ">u8"},     {"<i08", 'i', 8, '<', "<i8"},
-    {"|S1", 'S', 1, '|', "|S1"},     {"S5", 'S', 5, '|', "|S5"},      {">S5", 'S', 5, '|', "|S5"},
-    {"<S100", 'S', 100, '|', "|S100"}, {"<U1", 'U', 4, '<', "<U1"},   {"U3", 'U', 12, '<', "<U3"},
-    {"|U3", 'U', 12, '<', "<U3"},    {">U7", 'U', 28, '>', ">U7"},    {"=U2", 'U', 8, '<', "<U2"},
-    {"|V1", 'V', 1, '|', "|V1"},     {"<V16", 'V', 16, '|', "|V16"},  {"V3", 'V', 3, '|', "|V3"},
+    {"<f4", 'f', 4, '<', "<f4"},       {">f4", 'f', 4, '>', ">f4"},    {"=f4", 'f', 4, '<', "<f4"},
+    {"f4", 'f', 4, '<', "<f4"},        {"|f4", 'f', 4, '<', "<f4"},    {"<f2", 'f', 2, '<', "<f2"},
+    {">f8", 'f', 8, '>', ">f8"},       {"<f12", 'f', 12, '<', "<f12"}, {">f16", 'f', 16, '>', ">f16"},
+    {"<c8", 'c', 8, '<', "<c8"},       {">c16", 'c', 16, '>', ">c16"}, {"c24", 'c', 24, '<', "<c24"},
+    {"=c32", 'c', 32, '<', "<c32"},    {"|b1", 'b', 1, '|', "|b1"},    {"<b1", 'b', 1, '|', "|b1"},
+    {">b1", 'b', 1, '|', "|b1"},       {"b1", 'b', 1, '|', "|b1"},     {"?", 'b', 1, '|', "|b1"},
+    {"<?", 'b', 1, '|', "|b1"},        {"|i1", 'i', 1, '|', "|i1"},    {">i1", 'i', 1, '|', "|i1"},
+    {"<u1", 'u', 1, '|', "|u1"},       {"u1", 'u', 1, '|', "|u1"},     {"<i2", 'i', 2, '<', "<i2"},
+    {">i2", 'i', 2, '>', ">i2"},       {"<i4", 'i', 4, '<', "<i4"},    {">u4", 'u', 4, '>', ">u4"},
+    {"=i8", 'i', 8, '<', "<i8"},       {">u8", 'u', 8, '>', ">u8"},    {"<i08", 'i', 8, '<', "<i8"},
+    {"|S1", 'S', 1, '|', "|S1"},       {"S5", 'S', 5, '|', "|S5"},     {">S5", 'S', 5, '|', "|S5"},
+    {"<S100", 'S', 100, '|', "|S100"}, {"<U1", 'U', 4, '<', "<U1"},    {"U3", 'U', 12, '<', "<U3"},
+    {"|U3", 'U', 12, '<', "<U3"},      {">U7", 'U', 28, '>', ">U7"},   {"=U2", 'U', 8, '<', "<U2"},
+    {"|V1", 'V', 1, '|', "|V1"},       {"<V16", 'V', 16, '|', "|V16"}, {"V3", 'V', 3, '|', "|V3"},
 };
 
 TEST(DtypeParse, NormalisesLikeNumpy) {
@@ -59,8 +59,14 @@ TEST(DtypeParse, NormalisesLikeNumpy) {
 
 TEST(DtypeParse, RoundTripsEveryKindSizeAndOrder) {
   const std::vector<std::pair<char, std::vector<int>>> sizes = {
-      {'b', {1}},          {'i', {1, 2, 4, 8}},      {'u', {1, 2, 4, 8}},     {'f', {2, 4, 8, 12, 16}},
-      {'c', {8, 16, 24, 32}}, {'S', {1, 2, 7, 4096}}, {'U', {1, 3, 64}},       {'V', {1, 5, 16, 1000}},
+      {'b', {1}},
+      {'i', {1, 2, 4, 8}},
+      {'u', {1, 2, 4, 8}},
+      {'f', {2, 4, 8, 12, 16}},
+      {'c', {8, 16, 24, 32}},
+      {'S', {1, 2, 7, 4096}},
+      {'U', {1, 3, 64}},
+      {'V', {1, 5, 16, 1000}},
   };
   int checked = 0;
   for (const auto& [kind, counts] : sizes)
@@ -133,12 +139,13 @@ TEST(DtypeParse, DatetimesAndZeroSizeItems) {
   EXPECT_EQ(sc::parse_descr("|S0"), (sc::dtype{'S', 0, '|'}));
   EXPECT_EQ(sc::parse_descr("<U0"), (sc::dtype{'U', 0, '<'}));
   EXPECT_EQ(sc::parse_descr("V0"), (sc::dtype{'V', 0, '|'}));
-  for (const char* d : {"<M8[ns]", ">m8[s]", "|S0", "<U0", "|V0"}) EXPECT_NO_THROW(sc::validate(sc::parse_descr(d))) << d;
+  for (const char* d : {"<M8[ns]", ">m8[s]", "|S0", "<U0", "|V0"})
+    EXPECT_NO_THROW(sc::validate(sc::parse_descr(d))) << d;
 }
 
 TEST(DtypeParse, RejectsBadSizes) {
-  for (const char* d : {"<f1", "<f3", "<f32", ">i3", "<i16", "<u16", "u0", "b2", "|b0", "<c4", "<c12", "<c64",
-                        "<i0", "<f04x", "<f0"})
+  for (const char* d :
+       {"<f1", "<f3", "<f32", ">i3", "<i16", "<u16", "u0", "b2", "|b0", "<c4", "<c12", "<c64", "<i0", "<f04x", "<f0"})
     expect_rejected(d, "");
   expect_rejected("<f3", "no 3-byte");
   expect_rejected("<f0", "no 0-byte");
@@ -157,15 +164,17 @@ TEST(DtypeParse, SizesUpToIntMaxAsNumpy) {
   EXPECT_EQ(sc::parse_descr("|V2147483640"), (sc::dtype{'V', 2147483640, '|'}));
   EXPECT_EQ(sc::parse_descr(">U536870911"), (sc::dtype{'U', 2147483644, '>'}));
   // Whatever validate accepts, to_descr spells and parse_descr reads back.
-  for (const sc::dtype t : {sc::dtype{'V', 2147483647, '|'}, sc::dtype{'S', 2147483646, '|'}, sc::dtype{'U', 2147483644, '<'}}) {
+  for (const sc::dtype t :
+       {sc::dtype{'V', 2147483647, '|'}, sc::dtype{'S', 2147483646, '|'}, sc::dtype{'U', 2147483644, '<'}}) {
     sc::validate(t);
     EXPECT_EQ(sc::parse_descr(sc::to_descr(t)), t) << sc::to_descr(t);
   }
 }
 
 TEST(DtypeParse, RejectsGarbage) {
-  for (const char* d : {"", "<", ">", "|", "=", "<f", "f", "S", "U", "V", "x4", "<x4", "<<f4", "<=f4", " <f4", "<f4 ",
-                        "<f 4", "<f+4", "<f-4", "<f4.0", "f4,", "float32", "int", "<?1", "??", "a5", "<e", "d"})
+  for (const char* d :
+       {"",     "<",    ">",    "|",    "=",    "<f",    "f",   "S",       "U",   "V",   "x4", "<x4", "<<f4", "<=f4",
+        " <f4", "<f4 ", "<f 4", "<f+4", "<f-4", "<f4.0", "f4,", "float32", "int", "<?1", "??", "a5",  "<e",   "d"})
     expect_rejected(d, "");
   expect_rejected(std::string("<f4\0", 4), "");
   expect_rejected(std::string("\x80\xff", 2), "");
@@ -202,10 +211,10 @@ TEST(DtypeValidate, AcceptsWhatParseProduces) {
 
 TEST(DtypeValidate, RejectsWhatParseCannotProduce) {
   const sc::dtype bad[] = {
-      {'x', 4, '<'},  {'O', 8, '|'},  {'M', 4, '<'},  {'\0', 1, '|'}, {'f', 3, '<'},  {'f', 0, '<'},
-      {'f', -4, '<'}, {'i', 16, '<'}, {'b', 2, '|'},  {'c', 4, '<'},  {'M', 8, '|'},  {'U', 6, '<'},
-      {'U', -4, '<'}, {'V', -1, '|'}, {'f', 4, '|'},  {'f', 4, '='},  {'f', 4, 'x'},  {'i', 2, '\0'},
-      {'u', 1, '<'},  {'i', 1, '>'},  {'b', 1, '<'},  {'S', 4, '<'},  {'V', 8, '>'},  {'U', 4, '|'},
+      {'x', 4, '<'},  {'O', 8, '|'},  {'M', 4, '<'}, {'\0', 1, '|'}, {'f', 3, '<'}, {'f', 0, '<'},
+      {'f', -4, '<'}, {'i', 16, '<'}, {'b', 2, '|'}, {'c', 4, '<'},  {'M', 8, '|'}, {'U', 6, '<'},
+      {'U', -4, '<'}, {'V', -1, '|'}, {'f', 4, '|'}, {'f', 4, '='},  {'f', 4, 'x'}, {'i', 2, '\0'},
+      {'u', 1, '<'},  {'i', 1, '>'},  {'b', 1, '<'}, {'S', 4, '<'},  {'V', 8, '>'}, {'U', 4, '|'},
   };
   for (const auto& t : bad) {
     SCOPED_TRACE(std::string("kind ") + std::to_string(int(t.kind)) + " itemsize " + std::to_string(t.itemsize) +
@@ -229,18 +238,19 @@ TEST(DtypeNumpy, AgreesWithNumpyDtypeStr) {
       descrs.push_back(c.descr);
   for (const char* d : {"<f1", ">i3", "b2", "<c4", "x4", "<i16"}) descrs.push_back(d);
 
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("stridecopy_dtype_test_" + std::to_string(sc::test::rng()()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("stridecopy_dtype_test_" + std::to_string(sc::test::rng()()));
   std::filesystem::create_directories(dir);
   {
     std::ofstream in(dir / "descrs.txt");
     for (const auto& d : descrs) in << d << '\n';
   }
-  const std::string cmd = "python3 -c \"import numpy as np, sys\n"
-                          "for d in open(sys.argv[1]).read().split():\n"
-                          "    try: print(np.dtype(d).str, np.dtype(d).itemsize)\n"
-                          "    except TypeError: print('error', 0)\" " +
-                          (dir / "descrs.txt").string() + " > " + (dir / "out.txt").string();
+  const std::string cmd =
+      "python3 -c \"import numpy as np, sys\n"
+      "for d in open(sys.argv[1]).read().split():\n"
+      "    try: print(np.dtype(d).str, np.dtype(d).itemsize)\n"
+      "    except TypeError: print('error', 0)\" " +
+      (dir / "descrs.txt").string() + " > " + (dir / "out.txt").string();
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::ifstream out(dir / "out.txt");
   for (const auto& d : descrs) {

@@ -55,14 +55,16 @@ struct way {
   sc::strategy how;
   sd::h2d_gather gather;
 };
-const way ways[] = {{sc::strategy::automatic, sd::h2d_gather::automatic}, {sc::strategy::dma, sd::h2d_gather::automatic},
-                    {sc::strategy::staged, sd::h2d_gather::cpu},          {sc::strategy::staged, sd::h2d_gather::device},
+const way ways[] = {{sc::strategy::automatic, sd::h2d_gather::automatic},
+                    {sc::strategy::dma, sd::h2d_gather::automatic},
+                    {sc::strategy::staged, sd::h2d_gather::cpu},
+                    {sc::strategy::staged, sd::h2d_gather::device},
                     {sc::strategy::direct, sd::h2d_gather::automatic}};
 
 /// Copies hv (over `host`) from a pinned or pageable copy of `host` into a guarded device buffer the
 /// way `w` says; a way that cannot run must refuse before anything is written.
-void expect_h2d(const sc::view& hv, const std::vector<std::byte>& host, way w, bool pinned, cudaStream_t stream = nullptr,
-                std::size_t misalign = 0) {
+void expect_h2d(const sc::view& hv, const std::vector<std::byte>& host, way w, bool pinned,
+                cudaStream_t stream = nullptr, std::size_t misalign = 0) {
   const host_source src(host, pinned);
   const auto expected = sc::test::reference_copy(hv);
   sc::test::guarded_device_buffer dst(expected.size(), misalign);
@@ -105,7 +107,9 @@ TEST(HostToDevice, EveryStrategyViewClassSizeAndSource) {
       for (const way& w : ways)
         for (bool pinned : {true, false}) {
           SCOPED_TRACE(std::string(c.name) + " " + std::to_string(bytes) + " bytes, " + sc::to_string(w.how) +
-                       (w.gather == sd::h2d_gather::cpu ? " (cpu gather)" : w.gather == sd::h2d_gather::device ? " (device gather)" : "") +
+                       (w.gather == sd::h2d_gather::cpu      ? " (cpu gather)"
+                        : w.gather == sd::h2d_gather::device ? " (device gather)"
+                                                             : "") +
                        (pinned ? ", pinned" : ", pageable"));
           expect_h2d(hv, host, w, pinned, nullptr, bytes % 3 * 4);
           if (HasFatalFailure()) return;

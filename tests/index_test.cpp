@@ -206,15 +206,13 @@ TEST(IndexParseErrors, MessageQuotesTextAndPosition) {
     std::size_t position;
   };
   const bad cases[] = {
-      {"1.5", 1},       {"True", 0},        {"[1, True]", 4}, {",,", 0},        {"[1,,]", 3},
-      {"[,]", 1},       {",", 0},           {"....", 3},      {"..", 0},        {". . .", 0},
-      {"[[1]]", 1},     {"[1", 2},          {"1]", 1},        {"[1]]", 3},      {"01", 0},
-      {"0_1", 0},       {"-01", 0},         {"1__0", 1},      {"1_", 1},        {"1e3", 1},
-      {"1j", 1},        {"1.", 1},          {"::1:", 3},      {"1:2:3:4", 5},   {"None None", 5},
-      {"-", 1},         {"+ ", 2},          {"1 2", 2},       {"Nonex", 0},     {"x", 0},
-      {"-None", 1},     {"0x", 2},          {"0x_", 3},       {"0b2", 2},       {"0x1g", 3},
-      {"(1, 2)", 0},    {"[:, :]]", 6},     {"Ellipsis:", 8}, {"1:x", 2},       {"::None1", 2},
-      {"[1, 2", 5},     {"a[1]", 0},        {"1, 2 3", 5},    {"--", 2},        {"[ 1 ,, 2 ]", 5},
+      {"1.5", 1},    {"True", 0},    {"[1, True]", 4},  {",,", 0},        {"[1,,]", 3},   {"[,]", 1},   {",", 0},
+      {"....", 3},   {"..", 0},      {". . .", 0},      {"[[1]]", 1},     {"[1", 2},      {"1]", 1},    {"[1]]", 3},
+      {"01", 0},     {"0_1", 0},     {"-01", 0},        {"1__0", 1},      {"1_", 1},      {"1e3", 1},   {"1j", 1},
+      {"1.", 1},     {"::1:", 3},    {"1:2:3:4", 5},    {"None None", 5}, {"-", 1},       {"+ ", 2},    {"1 2", 2},
+      {"Nonex", 0},  {"x", 0},       {"-None", 1},      {"0x", 2},        {"0x_", 3},     {"0b2", 2},   {"0x1g", 3},
+      {"(1, 2)", 0}, {"[:, :]]", 6}, {"Ellipsis:", 8},  {"1:x", 2},       {"::None1", 2}, {"[1, 2", 5}, {"a[1]", 0},
+      {"1, 2 3", 5}, {"--", 2},      {"[ 1 ,, 2 ]", 5},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(quote(c.text));
@@ -225,8 +223,7 @@ TEST(IndexParseErrors, MessageQuotesTextAndPosition) {
   // Names are quoted whole; a missing closing bracket is the end of the text.
   EXPECT_NE(message_of([] { sc::parse_index("[1, True]"); }).find("unexpected 'True' at position 4"),
             std::string::npos);
-  EXPECT_NE(message_of([] { sc::parse_index("[1"); }).find("unexpected end of index at position 2"),
-            std::string::npos);
+  EXPECT_NE(message_of([] { sc::parse_index("[1"); }).find("unexpected end of index at position 2"), std::string::npos);
   EXPECT_NE(message_of([] { sc::parse_index("01"); }).find("leading zeros"), std::string::npos);
   // Control characters and quotes are escaped, so that the message stays on one line.
   EXPECT_EQ(message_of([] { sc::parse_index("[\t\"\x01]"); }),
@@ -252,8 +249,8 @@ TEST(IndexSlice, ReversedChannelsOfNchwImageBatch) {
 
 TEST(IndexSlice, AllocationDtypeAndSpaceAreKept) {
   std::vector<std::byte> storage = sc::test::random_bytes(2 * 3 * 5 * 8);
-  const sc::view v = sc::contiguous_view(storage.data(), sc::dtype_of<double>(), shape_t{2, 3, 5},
-                                         sc::memory_kind::pinned);
+  const sc::view v =
+      sc::contiguous_view(storage.data(), sc::dtype_of<double>(), shape_t{2, 3, 5}, sc::memory_kind::pinned);
   ASSERT_TRUE(v.allocation.has_value());
   const sc::view r = sc::slice(v, "1, ::-2, 1:4");
   ASSERT_TRUE(r.allocation.has_value());
@@ -428,9 +425,9 @@ TEST(IndexSlice, EllipsisExpandsToZeroOrMoreAxes) {
   expect_view(sc::slice(v, "..."), {2, 3, 4}, {12, 4, 1}, 0);
   expect_view(sc::slice(v, "[..., ::-1]"), {2, 3, 4}, {12, 4, -1}, 3);
   expect_view(sc::slice(v, "[1, ..., 2]"), {3}, {4}, 14);
-  expect_view(sc::slice(v, "[1, 2, 3, ...]"), {}, {}, 12 + 8 + 3);        // zero axes at the end
-  expect_view(sc::slice(v, "[..., 1, 2, 3]"), {}, {}, 12 + 8 + 3);        // zero axes at the start
-  expect_view(sc::slice(v, "[1, ..., 2, 3]"), {}, {}, 12 + 8 + 3);        // zero axes in the middle
+  expect_view(sc::slice(v, "[1, 2, 3, ...]"), {}, {}, 12 + 8 + 3);          // zero axes at the end
+  expect_view(sc::slice(v, "[..., 1, 2, 3]"), {}, {}, 12 + 8 + 3);          // zero axes at the start
+  expect_view(sc::slice(v, "[1, ..., 2, 3]"), {}, {}, 12 + 8 + 3);          // zero axes in the middle
   expect_view(sc::slice(v, "[:, ..., ::2, :]"), {2, 2, 4}, {12, 8, 1}, 0);  // zero axes, slices around
   expect_view(sc::slice(v, "[..., None, 1]"), {2, 3, 1}, {12, 4, 0}, 1);
   expect_view(sc::slice(v, "[1, ...]"), {3, 4}, {4, 1}, 12);
@@ -447,8 +444,7 @@ TEST(IndexSlice, ZeroDimensionalView) {
   for (const char* s : {"0", "[:]", "[::-1]", "[..., 0]"}) {
     SCOPED_TRACE(s);
     const std::string m = message_of([&] { (void)sc::slice(v, s); });
-    EXPECT_NE(m.find("too many indices for array: array is 0-dimensional, but 1 were indexed"), std::string::npos)
-        << m;
+    EXPECT_NE(m.find("too many indices for array: array is 0-dimensional, but 1 were indexed"), std::string::npos) << m;
   }
 }
 
@@ -619,8 +615,7 @@ TEST(IndexFlip, BadAxis) {
   for (const int axis : {2, -3, 100}) {
     SCOPED_TRACE(axis);
     const std::string m = message_of([&] { (void)sc::flip(v, axis); });
-    EXPECT_NE(m.find("axis " + std::to_string(axis) + " is out of bounds for array of dimension 2"),
-              std::string::npos)
+    EXPECT_NE(m.find("axis " + std::to_string(axis) + " is out of bounds for array of dimension 2"), std::string::npos)
         << m;
   }
   EXPECT_NE(message_of([] { (void)sc::flip(fake_view({}), 0); }).find("dimension 0"), std::string::npos);
@@ -812,10 +807,18 @@ class index_generator {
   i128 value(std::int64_t extent) {
     if (chance(12)) {
       static const i128 far[] = {
-          i128(i64_max), i128(i64_max) + 1, i128(i64_min), i128(i64_min) - 1, i128(10000000000) * 10000000000,
-          -i128(10000000000) * 10000000000, i128(i64_max) * 1000, -(i128(i64_max) * 1000), i128(1) << 62,
+          i128(i64_max),
+          i128(i64_max) + 1,
+          i128(i64_min),
+          i128(i64_min) - 1,
+          i128(10000000000) * 10000000000,
+          -i128(10000000000) * 10000000000,
+          i128(i64_max) * 1000,
+          -(i128(i64_max) * 1000),
+          i128(1) << 62,
           // 2^64 + k: a parser that wrapped modulo 2^64 instead of saturating would see k.
-          (i128(1) << 64) + 2, -((i128(1) << 64) + 1),
+          (i128(1) << 64) + 2,
+          -((i128(1) << 64) + 1),
       };
       return far[uniform(0, int(std::size(far)) - 1)];
     }
@@ -924,8 +927,7 @@ TEST(IndexRandomized, SliceMatchesBruteForceModel) {
     if (bracketed) text += gen.space() + "]";
     text += gen.space();
 
-    SCOPED_TRACE("view " + sc::shape_string(shape) + " strides " + sc::shape_string(strides) + " index " +
-                 quote(text));
+    SCOPED_TRACE("view " + sc::shape_string(shape) + " strides " + sc::shape_string(strides) + " index " + quote(text));
     ASSERT_EQ(sc::parse_index(text).size(), items.size());
     const model_result expected = run_model(shape, strides, items);
     if (!expected.error.empty()) {
@@ -955,8 +957,8 @@ TEST(IndexRandomized, SliceMatchesBruteForceModel) {
     for (std::size_t e = 0; e < expected.offsets.size(); ++e) {
       i128 at = origin;
       for (int d = 0; d < r.rank(); ++d) at += i128(index[std::size_t(d)]) * r.strides()[std::size_t(d)];
-      ASSERT_TRUE(at == expected.offsets[e]) << "element " << e << ": " << to_string128(at) << " vs "
-                                             << to_string128(expected.offsets[e]);
+      ASSERT_TRUE(at == expected.offsets[e])
+          << "element " << e << ": " << to_string128(at) << " vs " << to_string128(expected.offsets[e]);
       for (int d = r.rank() - 1; d >= 0; --d) {
         if (++index[std::size_t(d)] < r.shape()[std::size_t(d)]) break;
         index[std::size_t(d)] = 0;

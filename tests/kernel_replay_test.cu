@@ -8,22 +8,22 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <numeric>
 #include <cstdint>
 #include <cstring>
+#include <numeric>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "copy_pairs.hpp"
 #include "core/plan_ops.hpp"
 #include "cuda/h2d_schedule.hpp"
-#include "copy_pairs.hpp"
 #include "cuda/ops.cuh"
-#include "stridecopy/kernels/batch.cuh"
 #include "random_views.hpp"
-#include "stridecopy/index.hpp"
 #include "reference.hpp"
 #include "replay.hpp"
+#include "stridecopy/index.hpp"
+#include "stridecopy/kernels/batch.cuh"
 #include "stridecopy/plan.hpp"
 #include "test_util.hpp"
 
@@ -75,8 +75,8 @@ void replay_and_check(const Op& op, const sc::plan& p, const std::byte* src, std
 
 // The executor's own choice of op, and the general family (valid for every plan), both index widths.
 // `src` is the view's first element.
-void check_plan(const sc::plan& p, const void* first_element, const std::vector<std::byte>& expected, std::mt19937_64& g,
-                bool subrange) {
+void check_plan(const sc::plan& p, const void* first_element, const std::vector<std::byte>& expected,
+                std::mt19937_64& g, bool subrange) {
   const auto* src = static_cast<const std::byte*>(first_element);
   const std::int64_t units = p.units();
   if (units == 0) return;
@@ -136,7 +136,8 @@ TEST(KernelReplay, NchwViewFamilyAndEdgeCases) {
   const std::vector<named> cases = {
       {"channel reverse", sc::make_view(b + 2 * H * W * 4, f32, shape_t{N, C, H, W}, shape_t{C * H * W, -H * W, W, 1})},
       {"row reverse", sc::make_view(b + (W - 1) * 4, f32, shape_t{N, C, H, W}, shape_t{C * H * W, H * W, W, -1})},
-      {"plane reverse", sc::make_view(b + (H * W - 1) * 4, f32, shape_t{N, C, H, W}, shape_t{C * H * W, H * W, -W, -1})},
+      {"plane reverse",
+       sc::make_view(b + (H * W - 1) * 4, f32, shape_t{N, C, H, W}, shape_t{C * H * W, H * W, -W, -1})},
       {"step 2", sc::make_view(b, f32, shape_t{N, C, H, W / 2}, shape_t{C * H * W, H * W, W, 2})},
       {"NCHW to NHWC", sc::make_view(b, f32, shape_t{N, H, W, C}, shape_t{C * H * W, W, 1, H * W})},
       {"NHWC to NCHW", sc::make_view(b, f32, shape_t{N, C, H, W}, shape_t{H * W * C, 1, W * C, C})},
@@ -210,10 +211,13 @@ TEST(KernelReplay, OffsetsAndCountsBeyondTwoToThe31) {
   const std::int64_t big = std::int64_t(1) << 31;
   const std::vector<named> cases = {
       // uint8 reversed rows of 2^31 + 5 elements: more than 2^31 elements, read backwards.
-      {"reversed uint8 beyond 2^31", sc::make_view(base + 2 * big + 9, sc::dtype_of<std::uint8_t>(), shape_t{2, big + 5}, shape_t{-(big + 5), -1}), big - 1000},
+      {"reversed uint8 beyond 2^31",
+       sc::make_view(base + 2 * big + 9, sc::dtype_of<std::uint8_t>(), shape_t{2, big + 5}, shape_t{-(big + 5), -1}),
+       big - 1000},
       // stride of 2^31 elements between rows.
       {"stride 2^31", sc::make_view(base, sc::dtype_of<std::uint8_t>(), shape_t{3, 4000}, shape_t{big, 1}), 1000},
-      {"transposed stride 2^31", sc::make_view(base, sc::dtype_of<std::uint16_t>(), shape_t{1000, 3}, shape_t{1, big / 2}), 30},
+      {"transposed stride 2^31",
+       sc::make_view(base, sc::dtype_of<std::uint16_t>(), shape_t{1000, 3}, shape_t{1, big / 2}), 30},
   };
   for (const auto& c : cases) {
     const sc::plan p = sc::make_plan(c.v);
@@ -238,7 +242,8 @@ TEST(KernelReplay, OffsetsAndCountsBeyondTwoToThe31) {
         off += (idx % p.extent[d]) * p.stride[d];
         idx /= p.extent[d];
       }
-      std::memcpy(want.data() + o * p.unit, static_cast<const std::byte*>(c.v.data) + off * p.unit, std::size_t(p.unit));
+      std::memcpy(want.data() + o * p.unit, static_cast<const std::byte*>(c.v.data) + off * p.unit,
+                  std::size_t(p.unit));
     }
     // `want` holds output units [first, first + count): shift it into a whole-output-shaped lookup.
     std::vector<std::byte> shifted(std::size_t((c.first + count) * p.unit));
@@ -291,7 +296,9 @@ TEST(KernelReplay, EveryFamilyUnitAndIndexWidth) {
 // (row, m, b) output order are otherwise exercised only by a handful of random views.
 TEST(KernelReplay, TransposeWithMiddleDims) {
   auto& g = sc::test::rng();
-  struct amb { std::int64_t a, m, b; };
+  struct amb {
+    std::int64_t a, m, b;
+  };
   for (int item : {1, 2, 4, 8, 16})
     for (amb s : {amb{37, 3, 5}, amb{70, 2, 40}, amb{33, 4, 33}})
       for (bool flip : {false, true}) {
@@ -299,9 +306,9 @@ TEST(KernelReplay, TransposeWithMiddleDims) {
         // memory (P, B, M, A) contiguous; view (P, A, M, B): A has stride +-1, M and B do not merge.
         const auto data = sc::test::random_bytes(std::size_t(P * s.a * s.m * s.b * item) + 32);
         const std::byte* base = data.data() + (16 - reinterpret_cast<std::uintptr_t>(data.data()) % 16) % 16;
-        const sc::view v = sc::make_view(base + (flip ? (s.a - 1) * item : 0), {'V', item, '|'},
-                                         shape_t{P, s.a, s.m, s.b},
-                                         shape_t{s.a * s.m * s.b, flip ? -1 : 1, s.a, s.a * s.m});
+        const sc::view v =
+            sc::make_view(base + (flip ? (s.a - 1) * item : 0), {'V', item, '|'}, shape_t{P, s.a, s.m, s.b},
+                          shape_t{s.a * s.m * s.b, flip ? -1 : 1, s.a, s.a * s.m});
         const sc::plan p = sc::make_plan(v);
         SCOPED_TRACE("itemsize " + std::to_string(item) + " A " + std::to_string(s.a) + " M " + std::to_string(s.m) +
                      " B " + std::to_string(s.b) + (flip ? " flipped" : ""));
@@ -329,7 +336,11 @@ void check_split() {
     }
 }
 TEST(KernelReplay, SplitOutputIsExact) {
-  check_split<1>(); check_split<2>(); check_split<4>(); check_split<8>(); check_split<16>();
+  check_split<1>();
+  check_split<2>();
+  check_split<4>();
+  check_split<8>();
+  check_split<16>();
 }
 
 // offset_map walks only its `dims` innermost slots: poisoned unused slots must not matter.
@@ -347,16 +358,26 @@ TEST(KernelReplay, OffsetMapIgnoresUnusedSlots) {
 struct counting_memory {
   unsigned char* shared = nullptr;
   mutable std::int64_t narrow_loads = 0, narrow_stores = 0;
-  template <class T> T load(const T* p) const {
+  template <class T>
+  T load(const T* p) const {
     if (sizeof(T) != 16) ++narrow_loads;
-    T v; std::memcpy(&v, p, sizeof(T)); return v;
+    T v;
+    std::memcpy(&v, p, sizeof(T));
+    return v;
   }
-  template <class T> void store(T* p, const T& v) const {
+  template <class T>
+  void store(T* p, const T& v) const {
     if (sizeof(T) != 16) ++narrow_stores;
     std::memcpy(p, &v, sizeof(T));
   }
-  template <class T> T load_shared(const T* p) const { return *p; }  // unused: rows families only
-  template <class T> void store_shared(T* p, const T& v) const { *p = v; }
+  template <class T>
+  T load_shared(const T* p) const {
+    return *p;
+  }  // unused: rows families only
+  template <class T>
+  void store_shared(T* p, const T& v) const {
+    *p = v;
+  }
 };
 TEST(KernelReplay, AlignedWholeVectorRowsAreFullyVectorised) {
   for (int unit : {1, 2, 4, 8, 16}) {
@@ -365,17 +386,19 @@ TEST(KernelReplay, AlignedWholeVectorRowsAreFullyVectorised) {
     const std::byte* b = data.data() + (16 - reinterpret_cast<std::uintptr_t>(data.data()) % 16) % 16;
     const sc::dtype t{'V', unit, '|'};
     for (bool rev : {false, true}) {
-      const sc::view v = sc::make_view(b + (rev ? (row - 1) * unit : 0), t, shape_t{5, row}, shape_t{5 * k, rev ? -1 : 1});
+      const sc::view v =
+          sc::make_view(b + (rev ? (row - 1) * unit : 0), t, shape_t{5, row}, shape_t{5 * k, rev ? -1 : 1});
       const sc::plan p = sc::make_plan(v);
       SCOPED_TRACE("unit " + std::to_string(unit) + (rev ? " reversed" : " forward"));
       ASSERT_EQ(p.pat, rev ? sc::pattern::reversed_rows : sc::pattern::rows);
       std::vector<uint4> out(std::size_t(5 * row * unit / 16));
       counting_memory mem;
-      sc::detail::visit_op(p, static_cast<const std::byte*>(v.data), 0, p.units(), out.data(), false, [&](const auto& op) {
-        using Op = std::decay_t<decltype(op)>;
-        for (typename Op::index_type blk = 0; blk < op.blocks(); ++blk)
-          for (int th = 0; th < Op::threads; ++th) op(mem, blk, th, 0);
-      });
+      sc::detail::visit_op(p, static_cast<const std::byte*>(v.data), 0, p.units(), out.data(), false,
+                           [&](const auto& op) {
+                             using Op = std::decay_t<decltype(op)>;
+                             for (typename Op::index_type blk = 0; blk < op.blocks(); ++blk)
+                               for (int th = 0; th < Op::threads; ++th) op(mem, blk, th, 0);
+                           });
       EXPECT_EQ(mem.narrow_loads, 0);
       EXPECT_EQ(mem.narrow_stores, 0);
       const auto expected = sc::test::reference_copy(v);
@@ -422,8 +445,8 @@ TEST(KernelReplay, PlansDeeperThanAnOffsetMapRunAsSeveralOps) {
       const auto bytes = sc::test::random_bytes((std::size_t(1) << dims) * std::size_t(item) + 64);
       const sc::view v = deep_view(bytes, dims, item, g);
       const sc::plan p = sc::make_plan(v);
-      SCOPED_TRACE("itemsize " + std::to_string(item) + ", " + std::to_string(dims) + " non-mergeable dims, plan rank " +
-                   std::to_string(p.rank) + ", pattern " + sc::to_string(p.pat));
+      SCOPED_TRACE("itemsize " + std::to_string(item) + ", " + std::to_string(dims) +
+                   " non-mergeable dims, plan rank " + std::to_string(p.rank) + ", pattern " + sc::to_string(p.pat));
       ASSERT_GT(p.rank, sk::max_walk_dims);
       const auto expected = sc::test::reference_copy(v);
       for (int trial = 0; trial < 3; ++trial) {
@@ -445,7 +468,8 @@ TEST(KernelReplay, PlansDeeperThanAnOffsetMapRunAsSeveralOps) {
         ASSERT_TRUE(writes.empty()) << writes.front();
         ASSERT_TRUE(dst.canaries_intact());
         const auto got = dst.contents();
-        ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + first * p.unit)) << "range " << first << "+" << count;
+        ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + first * p.unit))
+            << "range " << first << "+" << count;
       }
     }
 }
@@ -468,8 +492,8 @@ TEST(KernelReplay, HostToDeviceChunksGatherFromTheirSpanAlone) {
       std::vector<std::byte> storage(std::size_t(c.span.bytes()) + 64);
       std::byte* slot = storage.data() + (16 - reinterpret_cast<std::uintptr_t>(storage.data()) % 16) % 16;
       std::memcpy(slot, src + c.span.begin, std::size_t(c.span.bytes()));
-      const auto* first = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(slot) -
-                                                              std::uintptr_t(c.span.begin));
+      const auto* first =
+          reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(slot) - std::uintptr_t(c.span.begin));
       sc::test::guarded_buffer dst(std::size_t(c.count * p.unit));
       sc::test::replay_memory mem(slot, slot + c.span.bytes(), dst.data(), dst.size(),
                                   std::size_t(sk::transpose_op<16, std::int64_t>::shared_bytes));
@@ -499,8 +523,25 @@ void check_divmod(std::uint64_t d, std::uint64_t n) {
 
 template <class Index>
 void check_divmod_edges(std::uint64_t max_value) {
-  std::vector<std::uint64_t> values = {0, 1, 2, 3, 5, 7, 10, 255, 256, 257, 65535, 65536, 65537, 1000000007,
-                                       max_value, max_value - 1, max_value / 2, max_value / 2 + 1, max_value / 3};
+  std::vector<std::uint64_t> values = {0,
+                                       1,
+                                       2,
+                                       3,
+                                       5,
+                                       7,
+                                       10,
+                                       255,
+                                       256,
+                                       257,
+                                       65535,
+                                       65536,
+                                       65537,
+                                       1000000007,
+                                       max_value,
+                                       max_value - 1,
+                                       max_value / 2,
+                                       max_value / 2 + 1,
+                                       max_value / 3};
   for (int k = 1; k < int(sizeof(Index) * 8); ++k) {
     const std::uint64_t pow2 = std::uint64_t(1) << k;
     if (pow2 > max_value) break;
@@ -629,7 +670,7 @@ TEST(KernelReplay, ABatchRunsEachOpsBlocksOnce) {
       const auto part = sc::test::reference_copy(v);
       expected.insert(expected.end(), part.begin(), part.end());
       b.ops[i] = sc::detail::make_row_op<4, std::int32_t, -1>(p, static_cast<const std::byte*>(v.data), 0, p.units(),
-                                                             dst.data() + at * 4);
+                                                              dst.data() + at * 4);
       b.start[i + 1] = b.start[i] + b.ops[i].blocks();
       at += lengths[std::size_t(i)];
     }

@@ -94,9 +94,7 @@ std::string read_file(const fs::path& p) {
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
-std::string as_string(const std::vector<std::byte>& v) {
-  return {reinterpret_cast<const char*>(v.data()), v.size()};
-}
+std::string as_string(const std::vector<std::byte>& v) { return {reinterpret_cast<const char*>(v.data()), v.size()}; }
 
 std::string random_string(std::size_t n) { return as_string(sc::test::random_bytes(n)); }
 
@@ -160,31 +158,41 @@ const header_case header_cases[] = {
     // 59 chars + 20; hlen 80, padlen 38.
     {sc::dtype{'f', 4, '<'}, {4, 3}, "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 3), }", 58, 128},
     // 77 chars + 21 - 19 = 2; hlen 80, padlen 38.
-    {sc::dtype{'i', 8, '>'}, {1234567890123456789, 0},
-     "{'descr': '>i8', 'fortran_order': False, 'shape': (1234567890123456789, 0), }", 40, 128},
+    {sc::dtype{'i', 8, '>'},
+     {1234567890123456789, 0},
+     "{'descr': '>i8', 'fortran_order': False, 'shape': (1234567890123456789, 0), }",
+     40,
+     128},
     // 'U' counts characters: 12-byte items are "<U3".
     {sc::dtype{'U', 12, '<'}, {2}, "{'descr': '<U3', 'fortran_order': False, 'shape': (2,), }", 60, 128},
     {sc::dtype{'b', 1, '|'}, {0}, "{'descr': '|b1', 'fortran_order': False, 'shape': (0,), }", 60, 128},
     // 78 chars + 20; hlen 99, padlen 19.
-    {sc::dtype{'c', 16, '<'}, {2, 3, 4, 5, 6, 7, 8, 9},
-     "{'descr': '<c16', 'fortran_order': False, 'shape': (2, 3, 4, 5, 6, 7, 8, 9), }", 39, 128},
+    {sc::dtype{'c', 16, '<'},
+     {2, 3, 4, 5, 6, 7, 8, 9},
+     "{'descr': '<c16', 'fortran_order': False, 'shape': (2, 3, 4, 5, 6, 7, 8, 9), }",
+     39,
+     128},
     // 97 chars + 20: hlen 118 and 10 + 118 = 128 is already aligned, so padlen is a full 64, not 0.
-    {sc::dtype{'f', 4, '<'}, {2, 300000, 400000, 500000, 600000, 7, 8, 9},
-     "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 300000, 400000, 500000, 600000, 7, 8, 9), }", 84, 192},
+    {sc::dtype{'f', 4, '<'},
+     {2, 300000, 400000, 500000, 600000, 7, 8, 9},
+     "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 300000, 400000, 500000, 600000, 7, 8, 9), }",
+     84,
+     192},
     // Largest extents: 19 digits each; 221 chars + 2; hlen 224, padlen 64 - 234 % 64 = 22.
     {sc::dtype{'V', 7, '|'},
      {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX},
      "{'descr': '|V7', 'fortran_order': False, 'shape': (9223372036854775807, 9223372036854775807, "
      "9223372036854775807, 9223372036854775807, 9223372036854775807, 9223372036854775807, 9223372036854775807, "
      "9223372036854775807), }",
-     24, 256},
+     24,
+     256},
 };
 
 TEST(NpyHeader, ExactBytesOfNpSave) {
   for (const auto& c : header_cases) {
     SCOPED_TRACE(c.dict);
-    const std::string expected = std::string("\x93NUMPY\x01\x00", 8) + le(c.total - 10, 2) + c.dict +
-                                 std::string(c.spaces, ' ') + "\n";
+    const std::string expected =
+        std::string("\x93NUMPY\x01\x00", 8) + le(c.total - 10, 2) + c.dict + std::string(c.spaces, ' ') + "\n";
     ASSERT_EQ(expected.size(), c.total);  // the hand derivation itself is consistent
     EXPECT_EQ(sc::make_npy_header(c.type, c.shape), expected);
   }
@@ -205,8 +213,8 @@ TEST(NpyHeader, LengthFieldAndAlignmentForRandomShapes) {
     ASSERT_EQ(h.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
     EXPECT_EQ(std::size_t(std::uint8_t(h[8])) | std::size_t(std::uint8_t(h[9])) << 8, h.size() - 10);
     EXPECT_EQ(h.back(), '\n');
-    const std::string dict = "{'descr': '" + sc::to_descr(t) + "', 'fortran_order': False, 'shape': " +
-                             sc::shape_string(shape) + ", }";
+    const std::string dict =
+        "{'descr': '" + sc::to_descr(t) + "', 'fortran_order': False, 'shape': " + sc::shape_string(shape) + ", }";
     EXPECT_EQ(h.substr(10, dict.size()), dict);
     // Everything between the dict and the final newline is spaces: growth room plus 1 to 64 of padding.
     const std::size_t growth = shape.empty() ? 0 : 21 - std::to_string(shape[0]).size();
@@ -243,7 +251,8 @@ TEST(NpyHeader, RejectsInvalidTypeOrShape) {
 
 TEST(NpyHeader, LargestItemsizesRoundTrip) {
   // NumPy's itemsize is an int: "|V2147483647" is a type np.save writes.
-  for (const sc::dtype t : {sc::dtype{'V', 2147483647, '|'}, sc::dtype{'S', 2147483647, '|'}, sc::dtype{'U', 2147483644, '>'}}) {
+  for (const sc::dtype t :
+       {sc::dtype{'V', 2147483647, '|'}, sc::dtype{'S', 2147483647, '|'}, sc::dtype{'U', 2147483644, '>'}}) {
     SCOPED_TRACE(sc::to_descr(t));
     const std::string h = sc::make_npy_header(t, shape_t{3});
     const sc::npy_header back = sc::parse_npy_header(h);
@@ -262,12 +271,13 @@ TEST(NpyHeader, DescrIsWhatNpSaveWritesForEverySpelling) {
   // A header is read with the descr np.save would write for its type (NumPy's dtype.str), whatever
   // spelling it came with; the header written from either is the same.
   const std::pair<const char*, const char*> cases[] = {
-      {"'?'", "'|b1'"}, {"'b1'", "'|b1'"}, {"'=f8'", "'<f8'"}, {"'<u1'", "'|u1'"}, {"'U2'", "'<U2'"}, {"'=M8[ns]'", "'<M8[ns]'"},
+      {"'?'", "'|b1'"},   {"'b1'", "'|b1'"}, {"'=f8'", "'<f8'"},
+      {"'<u1'", "'|u1'"}, {"'U2'", "'<U2'"}, {"'=M8[ns]'", "'<M8[ns]'"},
   };
   for (const auto& [spelt, canonical] : cases) {
     SCOPED_TRACE(spelt);
-    const sc::npy_header h =
-        sc::parse_npy_header(npy_bytes(1, std::string("{'descr': ") + spelt + ", 'fortran_order': False, 'shape': (2,), }"));
+    const sc::npy_header h = sc::parse_npy_header(
+        npy_bytes(1, std::string("{'descr': ") + spelt + ", 'fortran_order': False, 'shape': (2,), }"));
     EXPECT_EQ(h.descr, canonical);
     EXPECT_EQ(sc::make_npy_header(spelt, shape_t{2}), sc::make_npy_header(canonical, shape_t{2}));
     EXPECT_EQ(sc::parse_npy_header(sc::make_npy_header(spelt, shape_t{2})).descr, canonical);
@@ -286,9 +296,9 @@ TEST(NpyHeader, RecordLimitsAreNumPys) {
   EXPECT_EQ(sc::parse_npy_header(header("[(('x', ''), '<f4'), ('a', [('a', '<i2')])]")).type.itemsize, 6);
   // A descr np.load could not read back is refused before any file is written.
   EXPECT_THROW((void)sc::make_npy_header("[('a', '<f4'), ('a', '<f4')]", shape_t{2}), sc::invalid_argument);
-  EXPECT_THROW((void)sc::make_npy_header("[('a', [('b', '|V1', (1099511627776,))], (16777216,)), ('c', '<f4')]",
-                                         shape_t{2}),
-               sc::invalid_argument);
+  EXPECT_THROW(
+      (void)sc::make_npy_header("[('a', [('b', '|V1', (1099511627776,))], (16777216,)), ('c', '<f4')]", shape_t{2}),
+      sc::invalid_argument);
 }
 
 TEST(NpyHeader, ParsesEveryDictSpelling) {
@@ -303,12 +313,18 @@ TEST(NpyHeader, ParsesEveryDictSpelling) {
       {"{\"descr\": \">i2\", \"fortran_order\": True, \"shape\": (7,)}", {'i', 2, '>'}, true, {7}},
       {"{'shape': (), 'fortran_order': False, 'descr': '|u1'}", {'u', 1, '|'}, false, {}},
       {"{'fortran_order':True,'descr':'<c8','shape':(1,2,3,)}", {'c', 8, '<'}, true, {1, 2, 3}},
-      {"  {\n\t'descr' :\r\n '=f8' ,\f'shape'\t: ( 3 ,\n 4 ) , 'fortran_order' : False , }  \n", {'f', 8, '<'}, false,
+      {"  {\n\t'descr' :\r\n '=f8' ,\f'shape'\t: ( 3 ,\n 4 ) , 'fortran_order' : False , }  \n",
+       {'f', 8, '<'},
+       false,
        {3, 4}},
-      {"{'descr': 'b1', 'fortran_order': False, 'shape': (0, 9223372036854775807)}", {'b', 1, '|'}, false,
+      {"{'descr': 'b1', 'fortran_order': False, 'shape': (0, 9223372036854775807)}",
+       {'b', 1, '|'},
+       false,
        {0, INT64_MAX}},
       {"{'descr': '<U2', 'fortran_order': False, 'shape': (+5, 6)}", {'U', 8, '<'}, false, {5, 6}},
-      {"{'descr':'|V3','fortran_order':False,'shape':(1,1,1,1,1,1,1,2)}", {'V', 3, '|'}, false,
+      {"{'descr':'|V3','fortran_order':False,'shape':(1,1,1,1,1,1,1,2)}",
+       {'V', 3, '|'},
+       false,
        {1, 1, 1, 1, 1, 1, 1, 2}},
       {"{'descr': '<f4', 'fortran_order': False, 'shape': (-0,), }", {'f', 4, '<'}, false, {0}},
   };
@@ -643,7 +659,8 @@ TEST(NpyFiles, PathWithANulByteIsRefused) {
 TEST(NpyLoad, HeaderOfTheDataRead) {
   temp_dir dir;
   const std::string data = random_string(12);
-  write_file(dir / "r.npy", npy_bytes(1, "{'descr': [('a', '<i2'), ('b', '<f4')], 'fortran_order': False, 'shape': (2,), }", data));
+  write_file(dir / "r.npy",
+             npy_bytes(1, "{'descr': [('a', '<i2'), ('b', '<f4')], 'fortran_order': False, 'shape': (2,), }", data));
   sc::npy_header h;
   const sc::host_array a = sc::load_npy(dir / "r.npy", &h);
   EXPECT_EQ(h.descr, "[('a', '<i2'), ('b', '<f4')]");
@@ -697,9 +714,9 @@ TEST(NpyLoad, ReadsFromAPipe) {
 
 TEST(NpySave, RoundTripsEveryKindAndByteOrder) {
   temp_dir dir;
-  const char* descrs[] = {"|b1", "|i1", "|u1", "<i2", ">i2", "<u4", ">i4", "<i8", ">u8", "<f2", ">f2", "<f4",
-                          ">f4", "<f8", ">f8", "<f16", "<c8", ">c8", "<c16", ">c32", "|S1", "|S7", "<U1",
-                          ">U3", "|V1", "|V5", "|V16"};
+  const char* descrs[] = {"|b1",  "|i1",  "|u1", "<i2", ">i2", "<u4", ">i4",  "<i8", ">u8",
+                          "<f2",  ">f2",  "<f4", ">f4", "<f8", ">f8", "<f16", "<c8", ">c8",
+                          "<c16", ">c32", "|S1", "|S7", "<U1", ">U3", "|V1",  "|V5", "|V16"};
   const shape_t shapes[] = {{}, {0}, {7}, {3, 5}, {2, 1, 3, 2}};
   for (const char* d : descrs)
     for (const auto& shape : shapes) {
@@ -904,9 +921,8 @@ TEST(NpySave, ViewOfAMappingOfTheFileItReplacesInPlace) {
     std::error_code ec;
     fs::remove(dir / "b.npy", ec);
     fs::create_hard_link(dir / "a.npy", dir / "b.npy");
-    const std::string expected =
-        sc::make_npy_header(sc::dtype_of<float>(), sc::slice(whole, index).shape()) +
-        as_string(sc::test::reference_copy(sc::slice(whole, index)));
+    const std::string expected = sc::make_npy_header(sc::dtype_of<float>(), sc::slice(whole, index).shape()) +
+                                 as_string(sc::test::reference_copy(sc::slice(whole, index)));
     {
       const sc::mapped_npy mapped(dir / "a.npy");
       ASSERT_TRUE(mapped.is_mapped());
@@ -922,8 +938,8 @@ TEST(NpySave, UnwritableDirectory) {
   temp_dir dir;
   fs::permissions(dir.path(), fs::perms::owner_read | fs::perms::owner_exec);
   const std::string data = random_string(16);
-  const std::string msg =
-      npy_error_of([&] { sc::save_npy(dir / "x.npy", sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{4})); });
+  const std::string msg = npy_error_of(
+      [&] { sc::save_npy(dir / "x.npy", sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{4})); });
   EXPECT_NE(msg.find("Permission denied"), std::string::npos) << msg;
   fs::permissions(dir.path(), fs::perms::owner_all);
   EXPECT_TRUE(dir.entries().empty());
@@ -988,7 +1004,8 @@ TEST(MappedInput, SaveOfATruncatedInputCommitsNothing) {
 TEST(MappedInput, HandlerLivesWithTheMappings) {
   temp_dir dir;
   write_mapped_input(dir / "in.npy");
-  struct sigaction before {}, during {}, after {};
+  struct sigaction before {
+  }, during{}, after{};
   ASSERT_EQ(::sigaction(SIGBUS, nullptr, &before), 0);
   {
     const sc::mapped_npy a(dir / "in.npy");
@@ -1039,12 +1056,12 @@ TEST(NpyFuzz, MutatedHeadersParseOrThrow) {
     for (int e = 0; e < edits && !s.empty(); ++e) {
       const std::size_t at = g() % s.size();
       switch (g() % 6) {
-        case 0: s[at] = char(s[at] ^ char(1 << (g() % 8))); break;                // flip a bit
-        case 1: s[at] = char(g()); break;                                         // replace a byte
-        case 2: s.resize(at); break;                                              // truncate
-        case 3: s.insert(at, 1, junk[g() % junk.size()]); break;                  // insert junk
-        case 4: s.erase(at, 1 + g() % 8); break;                                  // delete a run
-        case 5: s.insert(at, s.substr(g() % s.size(), 1 + g() % 12)); break;      // duplicate a run
+        case 0: s[at] = char(s[at] ^ char(1 << (g() % 8))); break;            // flip a bit
+        case 1: s[at] = char(g()); break;                                     // replace a byte
+        case 2: s.resize(at); break;                                          // truncate
+        case 3: s.insert(at, 1, junk[g() % junk.size()]); break;              // insert junk
+        case 4: s.erase(at, 1 + g() % 8); break;                              // delete a run
+        case 5: s.insert(at, s.substr(g() % s.size(), 1 + g() % 12)); break;  // duplicate a run
       }
     }
     try {

@@ -50,8 +50,8 @@ class buffer {
     if (kind == memory::device)
       device_ = std::make_unique<sc::test::guarded_device_buffer>(bytes);
     else
-      host_ = std::make_unique<sc::pinned_buffer>(bytes + 2 * guard,
-                                                   kind == memory::pinned ? sc::memory_kind::pinned : sc::memory_kind::pageable);
+      host_ = std::make_unique<sc::pinned_buffer>(
+          bytes + 2 * guard, kind == memory::pinned ? sc::memory_kind::pinned : sc::memory_kind::pageable);
     fill(std::vector<std::byte>(bytes, std::byte{0xA5}));
     if (host_) {
       std::memset(host_->data(), 0x5C, guard);
@@ -139,8 +139,9 @@ struct copy_case {
   }
   static std::size_t bytes_of(const shape_t& s) { return std::size_t(s[0] * s[1] * s[2] * s[3]) * 4; }
   sc::view view_over(void* base, memory kind) const {
-    const sc::view b = sc::contiguous_view(base, sc::dtype_of<float>(), shape,
-                                           kind == memory::device ? sc::memory_kind::device : sc::memory_kind::pageable);
+    const sc::view b =
+        sc::contiguous_view(base, sc::dtype_of<float>(), shape,
+                            kind == memory::device ? sc::memory_kind::device : sc::memory_kind::pageable);
     if (std::string(w.index) == "T") return sc::permute(b, {0, 2, 3, 1});
     return std::string(w.index).empty() ? b : sc::slice(b, w.index);
   }
@@ -153,7 +154,7 @@ struct copy_case {
   /// Checks the destination against the view of `source` bytes.
   void expect_copy_of(const std::vector<std::byte>& source) {
     const sc::view v = sc::contiguous_view(const_cast<std::byte*>(source.data()), sc::dtype_of<float>(), shape);
-    const sc::view hv = std::string(w.index) == "T" ? sc::permute(v, {0, 2, 3, 1})
+    const sc::view hv = std::string(w.index) == "T"    ? sc::permute(v, {0, 2, 3, 1})
                         : std::string(w.index).empty() ? v
                                                        : sc::slice(v, w.index);
     const auto expected = sc::test::reference_copy(hv);
@@ -408,7 +409,7 @@ TEST(Ordering, DataOnAnotherDeviceThanTheCurrentOne) {
     EXPECT_EQ(std::memcmp(out.data(), expected.data(), expected.size()), 0);
     std::vector<std::byte> pageable(expected.size());
     sc::copy(dv, pageable.data(), pageable.size(), cudaStream_t{},
-                     {how == sc::strategy::direct ? sc::strategy::staged : how});
+             {how == sc::strategy::direct ? sc::strategy::staged : how});
     EXPECT_EQ(pageable, expected);
   }
   {

@@ -260,9 +260,9 @@ std::uint64_t free_bytes(const fs::path& dir) {
   return ::statvfs(dir.c_str(), &sv) == 0 ? std::uint64_t(sv.f_bfree) * sv.f_frsize : 0;
 }
 
-#define EXPECT_CHILD_PASSED(r)                                                      \
-  do {                                                                              \
-    if ((r).skipped) GTEST_SKIP() << (r).output;                                    \
+#define EXPECT_CHILD_PASSED(r)                                                        \
+  do {                                                                                \
+    if ((r).skipped) GTEST_SKIP() << (r).output;                                      \
     EXPECT_TRUE(WIFEXITED((r).status) && WEXITSTATUS((r).status) == 0) << (r).output; \
   } while (0)
 
@@ -671,11 +671,13 @@ TEST(OutputFile, FullDiskIsReportedBeforeAnythingIsLost) {
         f.write(data.data(), data.size());
         f.commit();
       });
-      if (msg.find("\"" + out.string() + "\"") == std::string::npos) return std::string(name) + ": path not named: " + msg;
+      if (msg.find("\"" + out.string() + "\"") == std::string::npos)
+        return std::string(name) + ": path not named: " + msg;
       if (msg.find("not enough free space for 1048576 bytes: No space left on device") == std::string::npos)
         return std::string(name) + ": wrong message: " + msg;
       if (read_file(dir / "b.npy") != old) return std::string(name) + ": the old content is lost";
-      if (entries(dir.path()) != std::vector<std::string>{"a.npy", "b.npy"}) return std::string(name) + ": entries changed";
+      if (entries(dir.path()) != std::vector<std::string>{"a.npy", "b.npy"})
+        return std::string(name) + ": entries changed";
       if (free_bytes(dir.path()) != free_before) return std::string(name) + ": space stays taken";
     }
     return "";
@@ -1029,8 +1031,7 @@ TEST(OutputFile, ReadOnlyFileIsRefused) {
     std::string want = "\"";  // appended, not "\"" + ...: a false GCC 12 -Wrestrict warning
     want += out.string();
     want += "\": cannot open for writing: Permission denied";
-    if (msg.find(want) == std::string::npos)
-      return "wrong error: " + msg;
+    if (msg.find(want) == std::string::npos) return "wrong error: " + msg;
     return "";
   };
   if (is_root()) {
@@ -1083,8 +1084,8 @@ TEST(OutputFile, ErrorsNameThePathOnOneLine) {
       {dir / "d", "\": cannot open: Is a directory"},
       {dir.path().string() + "/", "/\": cannot open: Is a directory"},
       {dir / "d" / "..", "..\": cannot open: Is a directory"},
-      {dir / "missing" / "x.npy", "cannot open its directory \"" + (dir / "missing").string() +
-                                      "\": No such file or directory"},
+      {dir / "missing" / "x.npy",
+       "cannot open its directory \"" + (dir / "missing").string() + "\": No such file or directory"},
       // Control characters and quotes are escaped: the message stays one line.
       {dir / "no\ndir\"" / "x.npy", "no\\x0adir\\x22\": No such file or directory"},
   };

@@ -23,9 +23,12 @@ namespace {
 constexpr std::int64_t N = 4, C = 3, H = 966, W = 1296;
 
 // Views need a non-null, suitably aligned pointer but make_plan never dereferences it.
-const void* fake_pointer(std::uintptr_t misalign = 0) { return reinterpret_cast<const void*>(0x10000000ull + misalign); }
+const void* fake_pointer(std::uintptr_t misalign = 0) {
+  return reinterpret_cast<const void*>(0x10000000ull + misalign);
+}
 
-sc::view strided(sc::dtype t, shape_t shape, shape_t stride, std::int64_t offset_elems = 0, std::uintptr_t misalign = 0) {
+sc::view strided(sc::dtype t, shape_t shape, shape_t stride, std::int64_t offset_elems = 0,
+                 std::uintptr_t misalign = 0) {
   const auto* p = static_cast<const std::byte*>(fake_pointer(misalign)) + offset_elems * t.itemsize;
   return sc::make_view(p, t, shape, stride);
 }
@@ -111,7 +114,8 @@ TEST(Plan, NchwViewFamilyClassification) {
     EXPECT_EQ(p.extent[2], C);
   }
   {  // uint8 NHWC x[..., ::-1]: BGR <-> RGB, rows of three bytes
-    const sc::plan p = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {N, H, W, C}, {H * W * C, W * C, C, -1}, C - 1));
+    const sc::plan p =
+        sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {N, H, W, C}, {H * W * C, W * C, C, -1}, C - 1));
     EXPECT_EQ(p.pat, sc::pattern::reversed_rows);
     ASSERT_EQ(p.rank, 2);
     EXPECT_EQ(p.extent[0], N * H * W);
@@ -234,7 +238,8 @@ TEST(Plan, OverflowingStridesAreRejected) {
   EXPECT_THROW((void)sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {3, 3}, {big, big})), sc::invalid_view);
   // A stride of -2^63 bytes is a representable span: the plan stands, and a copy refuses it, since
   // no first element is far enough from address 0 (tests/copy_test.cpp checks the message).
-  const sc::plan far = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {2}, {std::numeric_limits<std::int64_t>::min()}));
+  const sc::plan far =
+      sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {2}, {std::numeric_limits<std::int64_t>::min()}));
   EXPECT_EQ(far.span_begin, std::numeric_limits<std::int64_t>::min());
   EXPECT_TRUE(far.index64);
   std::byte out[2];
@@ -279,16 +284,20 @@ TEST(Plan, NormalisedWalkVisitsTheViewsElementsInOrder) {
     for (int d = rank - 1; d >= 0; --d) {
       shape[d] = std::int64_t(g() % 5) + (g() % 4 == 0 ? 0 : 1);
       const int kind = int(g() % 5);
-      if (kind == 0) stride[d] = 0;
-      else if (kind == 1) stride[d] = -extent_product;  // a reversed, mergeable walk
-      else if (kind == 2) stride[d] = extent_product;
-      else stride[d] = std::int64_t(g() % 41) - 20;
+      if (kind == 0)
+        stride[d] = 0;
+      else if (kind == 1)
+        stride[d] = -extent_product;  // a reversed, mergeable walk
+      else if (kind == 2)
+        stride[d] = extent_product;
+      else
+        stride[d] = std::int64_t(g() % 41) - 20;
       extent_product *= std::max<std::int64_t>(shape[d], 1);
     }
     const sc::view v = strided({'V', item, '|'}, shape, stride, 1000, std::uintptr_t(g() % 4) * 4);
     const sc::plan p = sc::make_plan(v);
-    SCOPED_TRACE("shape " + sc::shape_string(shape) + " strides " + sc::shape_string(stride) +
-                 " itemsize " + std::to_string(item));
+    SCOPED_TRACE("shape " + sc::shape_string(shape) + " strides " + sc::shape_string(stride) + " itemsize " +
+                 std::to_string(item));
     ASSERT_EQ(plan_walk(p), view_walk(v, p.unit));
     for (int d = 0; d < p.rank; ++d) EXPECT_GE(p.extent[d], 2);
     const auto walk = plan_walk(p);

@@ -69,10 +69,9 @@ inline random_view make_random_view(std::mt19937_64& g, int max_rank, std::int64
   r.storage = stridecopy::test::random_bytes(std::size_t(s) * std::size_t(item) + misalign);
   r.v = stridecopy::make_view(r.storage.data() + misalign + offset * item, {'V', item, '|'}, pshape, pstride);
   r.v.allocation = stridecopy::byte_range{r.storage.data(), r.storage.size()};
-  r.description = "shape " + stridecopy::shape_string(pshape) + " strides " + stridecopy::shape_string(pstride) + " itemsize " +
-                  std::to_string(item) + " misalign " + std::to_string(misalign);
+  r.description = "shape " + stridecopy::shape_string(pshape) + " strides " + stridecopy::shape_string(pstride) +
+                  " itemsize " + std::to_string(item) + " misalign " + std::to_string(misalign);
   return r;
 }
-
 
 }  // namespace stridecopy::test

@@ -104,7 +104,8 @@ class replay_memory {
     std::vector<std::string> out;
     for (std::size_t i = 0; i < writes_.size() && out.size() < 5; ++i)
       if (writes_[i] != 1)
-        out.push_back("destination byte " + std::to_string(i) + " written " + std::to_string(int(writes_[i])) + " times");
+        out.push_back("destination byte " + std::to_string(i) + " written " + std::to_string(int(writes_[i])) +
+                      " times");
     return out;
   }
   /// How many times each destination byte was written.

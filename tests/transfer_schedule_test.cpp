@@ -137,12 +137,21 @@ TEST(RingCache, KeepsAtMostItsCapacityOfIdleEntriesLeastRecentlyUsedFirst) {
   EXPECT_EQ(counted::alive, 3);
   // 7, 8, 9 stay; using 7 makes 8 the least recently used, so a new key evicts 8.
   int made = 0;
-  (void)cache.acquire(7, [&] { ++made; return new counted(7); });
+  (void)cache.acquire(7, [&] {
+    ++made;
+    return new counted(7);
+  });
   EXPECT_EQ(made, 0);
   (void)cache.acquire(11, [&] { return new counted(11); });
-  (void)cache.acquire(9, [&] { ++made; return new counted(9); });
+  (void)cache.acquire(9, [&] {
+    ++made;
+    return new counted(9);
+  });
   EXPECT_EQ(made, 0) << "9 was evicted, though 8 was used less recently";
-  (void)cache.acquire(8, [&] { ++made; return new counted(8); });
+  (void)cache.acquire(8, [&] {
+    ++made;
+    return new counted(8);
+  });
   EXPECT_EQ(made, 1) << "8 should have been evicted";
   EXPECT_EQ(counted::alive, 3);
 }
@@ -259,13 +268,14 @@ TEST(HostToDeviceSchedule, SimulatedPipelinesEqualTheReference) {
 TEST(HostToDeviceSchedule, DenseViewsFitAndSparseOnesFallBackToTheCpu) {
   // [..., ::-1] of the BGR example, 60 MB: every chunk reads about its own bytes.
   const sc::plan reverse = plan_of({N, C, H, W}, {C * H * W, H * W, W, -1}, sc::dtype_of<float>(), W - 1);
-  const sd::h2d_schedule s = sd::device_gather_schedule(reverse, sd::staged_chunk_bytes(reverse),
-                                                        sd::transfer_policy::max_chunk_bytes, 1.25);
+  const sd::h2d_schedule s =
+      sd::device_gather_schedule(reverse, sd::staged_chunk_bytes(reverse), sd::transfer_policy::max_chunk_bytes, 1.25);
   ASSERT_FALSE(s.chunks.empty());
   EXPECT_LE(s.sent_bytes, std::int64_t(reverse.bytes) + std::int64_t(s.chunks.size()) * W * 4);
   EXPECT_LE(s.slot_bytes, sd::transfer_policy::max_chunk_bytes);
   // [..., ::2] reads twice its bytes: more than 1.25x, so the CPU gathers it.
   const sc::plan step2 = plan_of({N, C, H, W / 2}, {C * H * W, H * W, W, 2});
-  EXPECT_TRUE(sd::device_gather_schedule(step2, sd::staged_chunk_bytes(step2), sd::transfer_policy::max_chunk_bytes, 1.25)
-                  .chunks.empty());
+  EXPECT_TRUE(
+      sd::device_gather_schedule(step2, sd::staged_chunk_bytes(step2), sd::transfer_policy::max_chunk_bytes, 1.25)
+          .chunks.empty());
 }

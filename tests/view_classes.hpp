@@ -19,8 +19,8 @@ struct view_class {
   const char* index;  ///< applied to the NCHW base; "T" is transpose(0, 2, 3, 1)
 };
 inline constexpr view_class view_classes[] = {
-    {"contiguous", ""}, {"channel_reverse", "[:, ::-1, :, :]"}, {"row_reverse", "[..., ::-1]"},
-    {"step2", "[..., ::2]"}, {"crop", "[:, :, 1:-1, 2:-2]"}, {"transpose", "T"},
+    {"contiguous", ""},      {"channel_reverse", "[:, ::-1, :, :]"}, {"row_reverse", "[..., ::-1]"},
+    {"step2", "[..., ::2]"}, {"crop", "[:, :, 1:-1, 2:-2]"},         {"transpose", "T"},
 };
 
 inline view apply(const view& base, const view_class& c) {

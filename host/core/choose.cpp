@@ -28,7 +28,9 @@ namespace {
 
 /// Contiguous runs on both sides: the source's inner stride +1, and the destination's too where it
 /// is strided.
-bool has_runs(const plan& p) { return p.rank == 0 || (p.inner_stride() == 1 && (!p.scatter || p.dst_stride[p.rank - 1] == 1)); }
+bool has_runs(const plan& p) {
+  return p.rank == 0 || (p.inner_stride() == 1 && (!p.scatter || p.dst_stride[p.rank - 1] == 1));
+}
 std::int64_t run_count(const plan& p) { return p.rank == 0 ? 1 : p.units() / p.inner_extent(); }
 
 [[noreturn]] void cannot(strategy s, const std::string& why) {
@@ -47,9 +49,10 @@ strategy device_to_device(const plan& p, strategy forced) {
     case strategy::automatic: return one_run ? strategy::dma : strategy::direct;
     case strategy::dma:
       if (!one_run)
-        cannot(forced, "a device-to-device copy engine transfer needs a contiguous view into a contiguous "
-                       "destination (this one is " +
-                           std::string(to_string(p.pat)) + (p.scatter ? ", into a strided destination)" : ")"));
+        cannot(forced,
+               "a device-to-device copy engine transfer needs a contiguous view into a contiguous "
+               "destination (this one is " +
+                   std::string(to_string(p.pat)) + (p.scatter ? ", into a strided destination)" : ")"));
       return forced;
     case strategy::direct: return forced;
     default: cannot(forced, "a device-to-device copy runs as dma or direct");
@@ -77,8 +80,8 @@ strategy host_and_device(const plan& p, const copy_facts& f, strategy forced) {
       return forced;
     case strategy::direct:
       if (!pinned)
-        cannot(forced, std::string("a kernel ") + (to_host ? "writes" : "reads") + " through mapped pinned memory, but the " +
-                           side + " is pageable");
+        cannot(forced, std::string("a kernel ") + (to_host ? "writes" : "reads") +
+                           " through mapped pinned memory, but the " + side + " is pageable");
       if (!mapped) cannot(forced, "the pinned " + side + " is not mapped for the device");
       return forced;
     case strategy::staged:
@@ -88,8 +91,9 @@ strategy host_and_device(const plan& p, const copy_facts& f, strategy forced) {
                            (to_host ? "copied" : "read") + " directly)");
       return forced;
     case strategy::automatic: break;
-    default: cannot(forced, std::string("a ") + (to_host ? "device-to-host" : "host-to-device") +
-                                " copy runs as dma, staged or direct");
+    default:
+      cannot(forced, std::string("a ") + (to_host ? "device-to-host" : "host-to-device") +
+                         " copy runs as dma, staged or direct");
   }
   // Pageable memory cannot be reached by a kernel or copied asynchronously, and is never pinned
   // behind the caller's back: it goes through pinned slots (host to device: the CPU gathers into them).

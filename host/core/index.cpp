@@ -18,7 +18,6 @@ namespace {
 constexpr std::int64_t int64_max = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t int64_min = std::numeric_limits<std::int64_t>::min();
 
-
 [[noreturn]] void fail(std::string_view text, const std::string& what) {
   throw invalid_index("invalid index " + detail::quoted(text) + ": " + what);
 }
@@ -31,9 +30,12 @@ bool is_name_char(char c) { return is_name_start(c) || is_digit(c); }
 // Value of c as a digit in `base`, or -1.
 int digit_value(char c, int base) {
   int d = -1;
-  if (c >= '0' && c <= '9') d = c - '0';
-  else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-  else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+  if (c >= '0' && c <= '9')
+    d = c - '0';
+  else if (c >= 'a' && c <= 'f')
+    d = c - 'a' + 10;
+  else if (c >= 'A' && c <= 'F')
+    d = c - 'A' + 10;
   return d < base ? d : -1;
 }
 
@@ -59,7 +61,8 @@ class parser {
     if (at_end_of_tuple(close)) {
       // Python's a[] is a SyntaxError; the whole view is a[()] or a[...]. Without brackets the
       // text is the subscript itself, and nothing at all means the empty tuple.
-      if (bracketed) fail_at(pos_, "empty subscript (a[] is a syntax error; \"()\" or \"...\" selects the whole array)");
+      if (bracketed)
+        fail_at(pos_, "empty subscript (a[] is a syntax error; \"()\" or \"...\" selects the whole array)");
       finish(bracketed);
       return items;
     }
@@ -208,13 +211,15 @@ class parser {
     bool huge = false;
     auto accumulate = [&](int base, int d) {
       if (huge) return;
-      if (magnitude > (cap - std::uint64_t(d)) / std::uint64_t(base)) huge = true;
-      else magnitude = magnitude * std::uint64_t(base) + std::uint64_t(d);
+      if (magnitude > (cap - std::uint64_t(d)) / std::uint64_t(base))
+        huge = true;
+      else
+        magnitude = magnitude * std::uint64_t(base) + std::uint64_t(d);
     };
     int base = 10;
     const char prefix = peek(1);
-    if (peek() == '0' && (prefix == 'x' || prefix == 'X' || prefix == 'o' || prefix == 'O' || prefix == 'b' ||
-                          prefix == 'B')) {
+    if (peek() == '0' &&
+        (prefix == 'x' || prefix == 'X' || prefix == 'o' || prefix == 'O' || prefix == 'b' || prefix == 'B')) {
       base = (prefix == 'x' || prefix == 'X') ? 16 : (prefix == 'o' || prefix == 'O') ? 8 : 2;
       pos_ += 2;
       // Python: "0x" (["_"] hexdigit)+
@@ -304,8 +309,7 @@ std::string format_items(std::span<const index_item> items) {
 // The literal of an integer item as written, for the message about one that does not fit in int64.
 std::string literal_at(std::string_view text, std::size_t position) {
   std::size_t end = position;
-  while (end < text.size() && (is_name_char(text[end]) || is_space(text[end]) || text[end] == '+' ||
-                               text[end] == '-'))
+  while (end < text.size() && (is_name_char(text[end]) || is_space(text[end]) || text[end] == '+' || text[end] == '-'))
     ++end;
   while (end > position && is_space(text[end - 1])) --end;
   return std::string(text.substr(position, end - position));
@@ -376,8 +380,8 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
   const int whole = rank - used;
   const int result_rank = kept + new_axes + whole;
   if (result_rank > max_rank)
-    fail(text, "the result would have rank " + std::to_string(result_rank) + "; stridecopy supports rank <= " +
-                   std::to_string(max_rank));
+    fail(text, "the result would have rank " + std::to_string(result_rank) +
+                   "; stridecopy supports rank <= " + std::to_string(max_rank));
 
   // Pass 2, as NumPy's get_view_from_index: bounds and steps are checked item by item, in order.
   layout out;
@@ -420,7 +424,8 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
         // [-1, length] so nothing here can overflow.
         const std::int64_t length = v.lay.shape[src];
         std::int64_t step = it.has_step ? it.step : 1;
-        if (step == 0) throw zero_step("invalid index " + detail::quoted(text) + ": slice step cannot be zero" + where(it));
+        if (step == 0)
+          throw zero_step("invalid index " + detail::quoted(text) + ": slice step cannot be zero" + where(it));
         if (step < -int64_max) step = -int64_max;
         std::int64_t start = it.has_start ? it.start : (step < 0 ? int64_max : 0);
         std::int64_t stop = it.has_stop ? it.stop : (step < 0 ? int64_min : int64_max);
@@ -448,8 +453,8 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
         } else {
           const auto new_stride = detail::checked_mul(stride, step);
           if (!new_stride && count > 1)
-            fail(text, "stride " + std::to_string(stride) + " times step " + std::to_string(step) +
-                           " overflows int64" + where(it));
+            fail(text, "stride " + std::to_string(stride) + " times step " + std::to_string(step) + " overflows int64" +
+                           where(it));
           // A single element's stride is never used; where the product does not fit (NumPy's C
           // product wraps there) keep the old one.
           out.stride[dst] = new_stride ? *new_stride : stride;
@@ -480,8 +485,7 @@ view permute(const view& v, std::span<const int> axes) {
     throw invalid_index("invalid permutation " + axes_string(axes) + " of a " + std::to_string(rank) +
                         "-dimensional view: " + what);
   };
-  if (axes.size() != std::size_t(rank))
-    bad("axes don't match array (" + std::to_string(axes.size()) + " axes given)");
+  if (axes.size() != std::size_t(rank)) bad("axes don't match array (" + std::to_string(axes.size()) + " axes given)");
   layout out;
   out.rank = rank;
   bool seen[max_rank] = {};
@@ -533,12 +537,12 @@ view flip(const view& v, int axis) {
 view broadcast_to(const view& v, std::span<const std::int64_t> shape) {
   detail::check_layout(v.lay);
   if (shape.size() > std::size_t(max_rank))
-    throw invalid_view("cannot broadcast to shape " + shape_string(shape) + ": more than " +
-                       std::to_string(max_rank) + " dims");
+    throw invalid_view("cannot broadcast to shape " + shape_string(shape) + ": more than " + std::to_string(max_rank) +
+                       " dims");
   const int rank = int(shape.size()), own = v.lay.rank;
   const auto refuse = [&] {
-    throw invalid_view("could not broadcast input array from shape " + shape_string(v.lay.extents()) +
-                       " into shape " + shape_string(shape));
+    throw invalid_view("could not broadcast input array from shape " + shape_string(v.lay.extents()) + " into shape " +
+                       shape_string(shape));
   };
   if (own > rank) refuse();
   view r = v;

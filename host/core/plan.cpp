@@ -101,8 +101,8 @@ plan make_plan(const view& v, memory_kind destination) {
   // Touched span, in elements relative to element (0, ..., 0).
   std::int64_t lo = 0, hi = 0;
   for (int d = 0; d < v.lay.rank; ++d) {
-    const std::int64_t reach = must(detail::checked_mul(v.lay.shape[d] - 1, v.lay.stride[d]), v,
-                                    "stride times extent overflows int64");
+    const std::int64_t reach =
+        must(detail::checked_mul(v.lay.shape[d] - 1, v.lay.stride[d]), v, "stride times extent overflows int64");
     if (reach < 0)
       lo = must(detail::checked_add(lo, reach), v, "span overflows int64");
     else
@@ -274,8 +274,9 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
   // The destination's memory order: largest stride outermost (NumPy's order for a copy into it).
   std::stable_sort(dims.begin(), dims.end(), [](const pair_dim& a, const pair_dim& b) { return a.dst > b.dst; });
   if (!writes_each_once(dims))
-    fail(dst, "some of its elements alias others (or whether they do cannot be decided in bounded work); a "
-              "destination takes each element once");
+    fail(dst,
+         "some of its elements alias others (or whether they do cannot be decided in bounded work); a "
+         "destination takes each element once");
 
   // Unit: as make_plan's, dividing both data pointers (every element is then unit-aligned on both
   // sides, the first ones of the walks too).
@@ -314,8 +315,8 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
   for (int i = 0; i < n; ++i) {
     const std::int64_t reach = must(detail::checked_mul(p.extent[i] - 1, p.stride[i]), src, "span overflows int64");
     (reach < 0 ? lo : hi) = must(detail::checked_add(reach < 0 ? lo : hi, reach), src, "span overflows int64");
-    dst_hi = must(detail::checked_add(dst_hi, must(detail::checked_mul(p.extent[i] - 1, p.dst_stride[i]), dst,
-                                                   "span overflows int64")),
+    dst_hi = must(detail::checked_add(
+                      dst_hi, must(detail::checked_mul(p.extent[i] - 1, p.dst_stride[i]), dst, "span overflows int64")),
                   dst, "span overflows int64");
   }
   const auto bytes_of = [&](std::int64_t units, const view& v) {
@@ -325,11 +326,12 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
   p.span_end = bytes_of(must(detail::checked_add(hi, 1), src, "span overflows int64"), src);
   p.dst_span_begin = 0;
   p.dst_span_end = bytes_of(must(detail::checked_add(dst_hi, 1), dst, "span overflows int64"), dst);
-  p.origin = must(detail::checked_add(p.origin, must(detail::checked_mul(src_first, item), src, "span overflows int64")),
-                  src, "span overflows int64");
-  p.dst_origin = must(detail::checked_add(p.dst_origin, must(detail::checked_mul(dst_first, item), dst,
-                                                             "span overflows int64")),
-                      dst, "span overflows int64");
+  p.origin =
+      must(detail::checked_add(p.origin, must(detail::checked_mul(src_first, item), src, "span overflows int64")), src,
+           "span overflows int64");
+  p.dst_origin =
+      must(detail::checked_add(p.dst_origin, must(detail::checked_mul(dst_first, item), dst, "span overflows int64")),
+           dst, "span overflows int64");
   const auto check_inside = [&](const view& v, std::int64_t origin, std::int64_t begin, std::int64_t end,
                                 const std::optional<std::size_t>& bytes, const char* what) {
     if (!bytes) return;
@@ -436,8 +438,8 @@ chunking chunk_output(const plan& p, std::size_t max_chunk_bytes) {
   if (units == 0 || p.pat == pattern::empty) return c;
   // Any size of 2^63 units or more holds the whole output.
   const std::size_t size_units = max_chunk_bytes / std::size_t(p.unit);
-  const std::int64_t max_units =
-      std::max<std::int64_t>(1, std::int64_t(std::min<std::size_t>(size_units, std::numeric_limits<std::int64_t>::max())));
+  const std::int64_t max_units = std::max<std::int64_t>(
+      1, std::int64_t(std::min<std::size_t>(size_units, std::numeric_limits<std::int64_t>::max())));
   const std::int64_t row = p.pat == pattern::transposed ? transpose_shape_of(p).row_units() : p.inner_extent();
   const std::int64_t align = row <= max_units ? row : std::max(1, 16 / p.unit);
   c.chunk_units = std::min(units, std::max(align, max_units / align * align));

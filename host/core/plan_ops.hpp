@@ -2,8 +2,8 @@
 // less aligned pointer, the geometry of a transpose, and the output split into chunks.
 #pragma once
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 
 #include "stridecopy/plan.hpp"

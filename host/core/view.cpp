@@ -17,8 +17,8 @@ const char* to_string(memory_kind k) {
   return "?";
 }
 
-view make_view(const void* data, dtype type, std::span<const std::int64_t> shape,
-               std::span<const std::int64_t> strides, memory_kind memory) {
+view make_view(const void* data, dtype type, std::span<const std::int64_t> shape, std::span<const std::int64_t> strides,
+               memory_kind memory) {
   view v;
   v.data = data;
   v.type = type;

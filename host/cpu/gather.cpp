@@ -156,9 +156,9 @@ inline void interleave_planes(const U* __restrict s, std::int64_t plane_step, st
 
 // How a transposed plan writes its output (chosen once per copy by transpose_way_of).
 enum class transpose_way {
-  tiles,                ///< cached stores, tiles that keep the source lines of a tile in L1
-  interleave3_stream,   ///< 3 planes of 4-byte units interleaved, non-temporal 16-byte stores
-  blocks64_stream,      ///< 8-byte units in 8 x 8 blocks: whole 64-byte output lines, non-temporal
+  tiles,               ///< cached stores, tiles that keep the source lines of a tile in L1
+  interleave3_stream,  ///< 3 planes of 4-byte units interleaved, non-temporal 16-byte stores
+  blocks64_stream,     ///< 8-byte units in 8 x 8 blocks: whole 64-byte output lines, non-temporal
 };
 
 // Source offset (units) of plane `plane` of a transposed plan: odometer over the dims outside unit_dim.
@@ -182,8 +182,8 @@ std::int64_t plane_offset(const plan& p, std::int64_t plane) {
 inline void transpose_blocks64_stream(const std::uint64_t* __restrict s, std::int64_t sb, std::int64_t a0,
                                       std::int64_t a1, std::int64_t b_count, std::byte* __restrict d) {
   const std::int64_t pitch = b_count * 8;
-  const std::int64_t head = std::min<std::int64_t>(
-      b_count, std::int64_t((64 - reinterpret_cast<std::uintptr_t>(d) % 64) % 64) / 8);
+  const std::int64_t head =
+      std::min<std::int64_t>(b_count, std::int64_t((64 - reinterpret_cast<std::uintptr_t>(d) % 64) % 64) / 8);
   const std::int64_t b_end = head + (b_count - head) / 8 * 8, a_pairs_end = a0 + (a1 - a0) / 2 * 2;
   for (std::int64_t b = head; b < b_end; b += 8) {
     const std::uint64_t* band = s + b * sb;
@@ -204,8 +204,8 @@ inline void transpose_blocks64_stream(const std::uint64_t* __restrict s, std::in
 
 template <class U>
 STRIDECOPY_MULTIVERSION void transpose_tile(const plan& p, const std::byte* first_element, const transpose_shape& t,
-                                            transpose_way way, std::int64_t plane, std::int64_t a0,
-                                            std::int64_t a1, std::byte* out) {
+                                            transpose_way way, std::int64_t plane, std::int64_t a0, std::int64_t a1,
+                                            std::byte* out) {
   constexpr std::int64_t tb = std::max<std::int64_t>(8, 256 / std::int64_t(sizeof(U)));
   const U* src = reinterpret_cast<const U*>(first_element);
   const int u = p.unit_dim;
@@ -215,8 +215,7 @@ STRIDECOPY_MULTIVERSION void transpose_tile(const plan& p, const std::byte* firs
   std::byte* plane_out = out + plane * t.a * t.row_units() * std::int64_t(sizeof(U));
   if constexpr (sizeof(U) == 8) {
     if (way == transpose_way::blocks64_stream)
-      return transpose_blocks64_stream(reinterpret_cast<const std::uint64_t*>(src + base), sb, a0, a1, t.b,
-                                       plane_out);
+      return transpose_blocks64_stream(reinterpret_cast<const std::uint64_t*>(src + base), sb, a0, a1, t.b, plane_out);
   }
   if (sa == 1 && t.m == 1 && t.b <= 4) {
     const U* s = src + base + a0;
@@ -296,7 +295,7 @@ void gather_all(const plan& p, const std::byte* first_element, std::byte* dst, i
     // pixels). Otherwise tiles of a few cache lines of source per b, so that the b lines stay in L1.
     const bool interleave = t.m == 1 && t.b <= 4 && p.stride[p.unit_dim] == 1;
     const std::int64_t ta0 = interleave ? std::int64_t(64 * 1024) / std::int64_t(sizeof(U) * std::size_t(t.b)) / 16 * 16
-                                       : std::max<std::int64_t>(16, 512 / std::int64_t(sizeof(U)));
+                                        : std::max<std::int64_t>(16, 512 / std::int64_t(sizeof(U)));
     // 8 x 8 blocks: 256 output rows per tile, so a band reads 2 KiB runs of its 8 source rows.
     // Measured on the float64 2048x2048 transpose, one thread: tiles of 8, 16, 64, 256 and 2048 rows
     // took 8.3-9.1, 7.4-7.8, 7.0-8.8, 6.4-7.1 and 6.3-6.7 ms; 256 leaves 8 tiles to share.
@@ -308,10 +307,12 @@ void gather_all(const plan& p, const std::byte* first_element, std::byte* dst, i
     };
     // A piece is a run of whole tiles, in (plane, tile) order.
     const std::int64_t tile_bytes = ta * t.m * t.b * std::int64_t(sizeof(U));
-    const std::int64_t per_piece = std::max<std::int64_t>(1, std::int64_t(piece_bytes) / std::max<std::int64_t>(tile_bytes, 1));
+    const std::int64_t per_piece =
+        std::max<std::int64_t>(1, std::int64_t(piece_bytes) / std::max<std::int64_t>(tile_bytes, 1));
     const std::int64_t all = t.planes * tiles;
     run_pieces((all + per_piece - 1) / per_piece, threads, [&](std::int64_t piece) {
-      for (std::int64_t k = piece * per_piece, end = std::min(all, k + per_piece); k < end; ++k) run_tile(k / tiles, k % tiles);
+      for (std::int64_t k = piece * per_piece, end = std::min(all, k + per_piece); k < end; ++k)
+        run_tile(k / tiles, k % tiles);
     });
     return;
   }
@@ -343,8 +344,8 @@ void gather_range(const plan& p, const std::byte* src, std::int64_t first, std::
 void gather_range(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, std::byte* dst,
                   int threads) {
   if (threads <= 1) return run_pieces(1, 1, [&](std::int64_t) { gather_range(p, src, first, count, dst); });
-  const std::int64_t piece_units =
-      std::max<std::int64_t>(1, std::int64_t(auto_piece_bytes(std::size_t(count) * std::size_t(p.unit), threads)) / p.unit);
+  const std::int64_t piece_units = std::max<std::int64_t>(
+      1, std::int64_t(auto_piece_bytes(std::size_t(count) * std::size_t(p.unit), threads)) / p.unit);
   run_pieces((count + piece_units - 1) / piece_units, threads, [&](std::int64_t i) {
     const std::int64_t a = i * piece_units, n = std::min(piece_units, count - a);
     gather_range(p, src, first + a, n, dst + a * p.unit);

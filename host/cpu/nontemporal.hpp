@@ -72,7 +72,8 @@ inline void nt_reverse(std::byte* __restrict d, const U* __restrict s, std::int6
     for (; j > lo; j -= k) {
       if (((j - lo) / k) % 4 == 0) prefetch_ahead(s - (j - 1));  // a line per 4 vectors: 64 bytes
       __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s - (j - 1)));
-      v = sizeof(U) == 4 ? _mm_shuffle_epi32(v, _MM_SHUFFLE(0, 1, 2, 3)) : _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2));
+      v = sizeof(U) == 4 ? _mm_shuffle_epi32(v, _MM_SHUFFLE(0, 1, 2, 3))
+                         : _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2));
       _mm_stream_si128(reinterpret_cast<__m128i*>(d + (j - k) * u), v);
     }
   }
@@ -90,7 +91,8 @@ inline void nt_even32(std::byte* __restrict d, const std::uint32_t* __restrict s
     if (j % 8 == 0) prefetch_ahead(s + 2 * j);
     const __m128 a = _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 2 * j)));
     const __m128 b = _mm_castsi128_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + 2 * j + 4)));
-    _mm_stream_si128(reinterpret_cast<__m128i*>(d + j * 4), _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))));
+    _mm_stream_si128(reinterpret_cast<__m128i*>(d + j * 4),
+                     _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))));
   }
 #endif
   for (; j < n; ++j) std::memcpy(d + j * 4, s + 2 * j, 4);
@@ -103,7 +105,8 @@ inline void nt_even32(std::byte* __restrict d, const std::uint32_t* __restrict s
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target("ssse3")))
 #endif
-inline void nt_reverse_pixels3(std::byte* __restrict d, const std::byte* __restrict s, std::int64_t pixels) {
+inline void
+nt_reverse_pixels3(std::byte* __restrict d, const std::byte* __restrict s, std::int64_t pixels) {
   std::int64_t p = 0;
   const auto scalar = [&](std::int64_t q) {
     for (int j = 0; j < 3; ++j) d[3 * q + j] = s[3 * q + 2 - j];

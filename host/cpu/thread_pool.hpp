@@ -15,8 +15,8 @@ class piece_fn {
   // Implicit: passed as a lambda. Never chosen over the copy constructor (the requires clause), which
   // clang-tidy 14's forwarding-reference check does not see.
   template <class F>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, piece_fn>)
-  piece_fn(F&& f) noexcept  // NOLINT(google-explicit-constructor,bugprone-forwarding-reference-overload)
+  requires(!std::is_same_v<std::remove_cvref_t<F>, piece_fn>) piece_fn(F&& f)
+  noexcept  // NOLINT(google-explicit-constructor,bugprone-forwarding-reference-overload)
       : object_(const_cast<void*>(static_cast<const void*>(&f))),
         call_([](void* o, std::int64_t i) { (*static_cast<std::remove_reference_t<F>*>(o))(i); }) {}
   void operator()(std::int64_t i) const { call_(object_, i); }

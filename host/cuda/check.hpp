@@ -16,9 +16,9 @@ namespace stridecopy::detail {
 }  // namespace stridecopy::detail
 
 /// Evaluates a CUDA runtime call; on failure throws stridecopy::cuda_error with the call's text.
-#define STRIDECOPY_CUDA_TRY(call)                                                   \
-  do {                                                                              \
-    const cudaError_t stridecopy_status_ = (call);                                  \
+#define STRIDECOPY_CUDA_TRY(call)                                                                             \
+  do {                                                                                                        \
+    const cudaError_t stridecopy_status_ = (call);                                                            \
     if (stridecopy_status_ != cudaSuccess) ::stridecopy::detail::throw_cuda_error(stridecopy_status_, #call); \
   } while (0)
 

@@ -53,8 +53,8 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
     STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(slot), stream));
     STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.filled(slot), 0));
     if (sink.what == staged_sink::kind::pinned) {
-      STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(sink.dst + first * p.unit, ring.device_slot(slot), bytes,
-                                          cudaMemcpyDeviceToHost, copy));
+      STRIDECOPY_CUDA_TRY(
+          cudaMemcpyAsync(sink.dst + first * p.unit, ring.device_slot(slot), bytes, cudaMemcpyDeviceToHost, copy));
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(slot), copy));
       continue;
     }

@@ -158,8 +158,8 @@ void run_from_host(staging_ring& queued, const job& j) {
       enqueue_gather(from_slots, chunk, first, n, j.dst, copy, j.force_index64);
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(s), copy));
     } else {
-      STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(j.dst + first * p.unit, ring.host_slot(s), bytes, cudaMemcpyHostToDevice,
-                                          copy));
+      STRIDECOPY_CUDA_TRY(
+          cudaMemcpyAsync(j.dst + first * p.unit, ring.host_slot(s), bytes, cudaMemcpyHostToDevice, copy));
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(s), copy));
     }
   }
@@ -220,8 +220,8 @@ std::shared_ptr<driven_status> drive(driven_direction d, const plan& p, const st
     const std::lock_guard<std::mutex> lock(q->mutex);
     if (q->unreported) report_earlier(std::exchange(q->unreported, nullptr));
   }
-  auto j = std::make_unique<job>(job{d, p, src, dst, threads, force_index64, caller_waits, device, owned_event::create(),
-                                     std::make_shared<driven_status>()});
+  auto j = std::make_unique<job>(job{d, p, src, dst, threads, force_index64, caller_waits, device,
+                                     owned_event::create(), std::make_shared<driven_status>()});
   STRIDECOPY_CUDA_TRY(cudaEventRecord(j->start.get(), stream));
   auto held = std::make_unique<std::shared_ptr<driven_status>>(j->status);
   STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(stream, hold_stream, held.get()));

@@ -57,7 +57,8 @@ byte_span output_range_span(const plan& p, std::int64_t first, std::int64_t coun
   const std::int64_t r0 = first / row, r1 = (first + count - 1) / row + 1;
   const reach rows = range(p, 0, p.rank - 1, r0, r1);
   const std::int64_t far = (row - 1) * p.inner_stride();
-  return {(rows.min + std::min<std::int64_t>(0, far)) * p.unit, (rows.max + std::max<std::int64_t>(0, far) + 1) * p.unit};
+  return {(rows.min + std::min<std::int64_t>(0, far)) * p.unit,
+          (rows.max + std::max<std::int64_t>(0, far) + 1) * p.unit};
 }
 
 h2d_schedule device_gather_schedule(const plan& p, std::size_t chunk_bytes, std::size_t max_slot_bytes,

@@ -40,11 +40,10 @@ void launch_op(const Op& op, cudaStream_t stream) {
 #ifdef STRIDECOPY_SIMULATOR
     // run_op's CPU form: every thread of a phase before the barrier, then the next phase.
     const auto offset = s.block_offset;
-    STRIDECOPY_CUDA_TRY(stridecopy_sim::launch(
-        stream, "run_op", s.blocks, Op::threads, Op::phases, std::size_t(Op::shared_bytes),
-        [op, offset](const stridecopy_sim::kernel_memory& mem, long long block, int thread, int phase) {
-          op(mem, Index(offset + block), thread, phase);
-        }));
+    STRIDECOPY_CUDA_TRY(
+        stridecopy_sim::launch(stream, "run_op", s.blocks, Op::threads, Op::phases, std::size_t(Op::shared_bytes),
+                               [op, offset](const stridecopy_sim::kernel_memory& mem, long long block, int thread,
+                                            int phase) { op(mem, Index(offset + block), thread, phase); }));
 #else
     cudaLaunchConfig_t config{};
     config.gridDim = dim3(unsigned(s.blocks));

@@ -16,7 +16,8 @@ namespace stridecopy::detail {
 
 /// An offset map over dims [first, last) of a normalised plan (extents and strides in units).
 template <class Index>
-kernels::offset_map<Index> make_offset_map(const std::int64_t* extents, const std::int64_t* strides, int first, int last) {
+kernels::offset_map<Index> make_offset_map(const std::int64_t* extents, const std::int64_t* strides, int first,
+                                           int last) {
   kernels::offset_map<Index> m;
   const int n = last - first;
   m.dims = n;

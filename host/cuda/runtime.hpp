@@ -12,8 +12,8 @@ namespace stridecopy::detail {
 /// Where a pointer lives, as cudaPointerGetAttributes reports it.
 struct pointer_info {
   memory_kind kind = memory_kind::pageable;
-  int device = -1;                ///< the owning device (device memory), or -1
-  void* device_alias = nullptr;   ///< pinned host memory: the address a kernel uses, when mapped
+  int device = -1;               ///< the owning device (device memory), or -1
+  void* device_alias = nullptr;  ///< pinned host memory: the address a kernel uses, when mapped
 };
 /// Throws cuda_error when the query fails.
 pointer_info query_pointer(const void* p);

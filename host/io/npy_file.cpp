@@ -112,7 +112,8 @@ opened_npy open_npy(const std::filesystem::path& path) {
   // (or the file has): a lying length field costs no more than the file's size.
   std::string head;
   read_append(o.file.get(), head, detail::npy_magic_len);
-  if (head.size() == detail::npy_magic_len && head.substr(0, detail::npy_magic_prefix.size()) == detail::npy_magic_prefix) {
+  if (head.size() == detail::npy_magic_len &&
+      head.substr(0, detail::npy_magic_prefix.size()) == detail::npy_magic_prefix) {
     const auto major = static_cast<unsigned char>(head[6]);
     const std::size_t length_field = major == 1 ? 2 : 4;
     if (read_append(o.file.get(), head, length_field))

@@ -1,9 +1,9 @@
 // host/io/npy_header.cpp — .npy headers: a bounds-checked parser of the dict np.save writes, and
 // np.save's exact header for an array.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <optional>
-#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -132,8 +132,9 @@ class header_parser {
         once(seen_shape);
         h.shape = parse_shape();
       } else {
-        fail_at(key_pos, "unknown key " + detail::quoted(key, '\'') + " (a .npy header has exactly 'descr', 'fortran_order' "
-                                                           "and 'shape')");
+        fail_at(key_pos, "unknown key " + detail::quoted(key, '\'') +
+                             " (a .npy header has exactly 'descr', 'fortran_order' "
+                             "and 'shape')");
       }
       skip_space();
       if (peek() == ',') {
@@ -163,8 +164,8 @@ class header_parser {
     fail_at(pos_, at_end() ? what + ", found the end of the header" : what);
   }
   [[noreturn]] void fail_missing(const char* key) const {
-    throw npy_error(std::string("malformed .npy header: key '") + key + "' is missing (header " + detail::quoted(text_, '"', 160) +
-                    ")");
+    throw npy_error(std::string("malformed .npy header: key '") + key + "' is missing (header " +
+                    detail::quoted(text_, '"', 160) + ")");
   }
 
   void skip_space() {
@@ -197,7 +198,9 @@ class header_parser {
       if (at_end()) fail("unterminated string");
       const char e = text_[pos_++];
       switch (e) {
-        case '\\': case '\'': case '"': s += e; break;
+        case '\\':
+        case '\'':
+        case '"': s += e; break;
         case 'n': s += '\n'; break;
         case 'r': s += '\r'; break;
         case 't': s += '\t'; break;
@@ -205,7 +208,10 @@ class header_parser {
           int v = 0;
           for (int i = 0; i < 2; ++i) {
             const char h = peek();
-            const int d = h >= '0' && h <= '9' ? h - '0' : h >= 'a' && h <= 'f' ? h - 'a' + 10 : h >= 'A' && h <= 'F' ? h - 'A' + 10 : -1;
+            const int d = h >= '0' && h <= '9'   ? h - '0'
+                          : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                          : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                 : -1;
             if (d < 0) fail("\\x needs two hex digits");
             v = v * 16 + d;
             ++pos_;
@@ -230,7 +236,8 @@ class header_parser {
     const char c = peek();
     if (c == '\'' || c == '"') return parse_type_string_literal();
     if (c == '[') return parse_fields(0);
-    if (c == '(') fail("'descr' is a tuple: sub-array dtypes are not supported (np.save writes their shape into 'shape')");
+    if (c == '(')
+      fail("'descr' is a tuple: sub-array dtypes are not supported (np.save writes their shape into 'shape')");
     fail("'descr' is not a string or a list of fields");
   }
 
@@ -259,7 +266,7 @@ class header_parser {
     expect('[', "expected '['");
     type_literal t;
     t.record = true;
-    t.literal.push_back('[');  // not = "[": a false GCC 12 -Wrestrict warning
+    t.literal.push_back('[');       // not = "[": a false GCC 12 -Wrestrict warning
     std::vector<std::string> used;  // the names and titles so far, which NumPy keeps in one dict
     int fields = 0;
     for (;;) {
@@ -328,11 +335,13 @@ class header_parser {
     const bool padding = name.empty() && !title && !type.record && type.type.kind == 'V';
     if (!padding) {
       const auto taken = [&](const std::string& s) { return std::find(used.begin(), used.end(), s) != used.end(); };
-      if (taken(name)) fail_at(at, "field name " + python_repr(name) + " is used twice (NumPy: name already used as a name or title)");
+      if (taken(name))
+        fail_at(at, "field name " + python_repr(name) + " is used twice (NumPy: name already used as a name or title)");
       used.push_back(name);
       if (title) {
         if (taken(*title))
-          fail_at(at, "field title " + python_repr(*title) + " is used twice (NumPy: title already used as a name or title)");
+          fail_at(at, "field title " + python_repr(*title) +
+                          " is used twice (NumPy: title already used as a name or title)");
         used.push_back(*title);
       }
     }
@@ -476,9 +485,11 @@ descr_literal parse_descr_literal(std::string_view literal) {
 }  // namespace detail
 
 npy_header parse_npy_header(std::string_view bytes) {
-  if (bytes.size() < detail::npy_magic_prefix.size() || bytes.substr(0, detail::npy_magic_prefix.size()) != detail::npy_magic_prefix) {
+  if (bytes.size() < detail::npy_magic_prefix.size() ||
+      bytes.substr(0, detail::npy_magic_prefix.size()) != detail::npy_magic_prefix) {
     if (bytes.size() < detail::npy_magic_prefix.size() && bytes == detail::npy_magic_prefix.substr(0, bytes.size()))
-      throw npy_error("truncated .npy header: " + std::to_string(bytes.size()) + " bytes, shorter than the magic string");
+      throw npy_error("truncated .npy header: " + std::to_string(bytes.size()) +
+                      " bytes, shorter than the magic string");
     throw npy_error("not a .npy file: it does not start with the magic string \"\\x93NUMPY\" (starts with " +
                     detail::quoted(bytes.substr(0, detail::npy_magic_prefix.size())) + ")");
   }
@@ -519,8 +530,7 @@ npy_header parse_npy_header(std::string_view bytes) {
   }
   if (empty) count = 0;
   if (!detail::checked_mul(count, std::int64_t(h.type.itemsize)))
-    throw npy_error("header shape " + shape_string(h.shape) + " of " + to_descr(h.type) +
-                    " has more than 2^63 bytes");
+    throw npy_error("header shape " + shape_string(h.shape) + " of " + to_descr(h.type) + " has more than 2^63 bytes");
   return h;
 }
 
@@ -535,8 +545,7 @@ std::string make_npy_header(std::string_view descr, std::span<const std::int64_t
   const std::string literal = detail::parse_descr_literal(descr).literal;
 
   // Exactly numpy.lib.format._write_array_header: sorted keys, repr values, ", " after each.
-  std::string dict = "{'descr': " + literal + ", 'fortran_order': False, 'shape': " + shape_string(shape) +
-                     ", }";
+  std::string dict = "{'descr': " + literal + ", 'fortran_order': False, 'shape': " + shape_string(shape) + ", }";
   if (!shape.empty()) {
     const std::size_t digits = std::to_string(shape[0]).size();
     dict.append(detail::npy_growth_axis_max_digits > digits ? detail::npy_growth_axis_max_digits - digits : 0, ' ');

@@ -15,9 +15,9 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <cstdio>  // renameat2
 #include <csignal>
 #include <cstdint>
+#include <cstdio>  // renameat2
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -398,8 +398,7 @@ void output_file::open_direct(int flags, const std::string& what) {
 int output_file::make_temporary(mode_t mode, const output_options& options) {
   // An O_TMPFILE file can only be given a name by linkat through /proc/self/fd (or AT_EMPTY_PATH,
   // which needs CAP_DAC_READ_SEARCH): without either the data could never be put in place.
-  const bool can_link =
-      ::faccessat(AT_FDCWD, "/proc/self/fd", X_OK, 0) == 0 || ::geteuid() == 0;
+  const bool can_link = ::faccessat(AT_FDCWD, "/proc/self/fd", X_OK, 0) == 0 || ::geteuid() == 0;
   if (options.allow_unnamed_temporary && can_link) {
     const int fd = ::openat(dir_fd_, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
     if (fd >= 0) {
@@ -414,8 +413,8 @@ int output_file::make_temporary(mode_t mode, const output_options& options) {
   for (int attempt = 0; attempt < temp_name_attempts && err == EEXIST; ++attempt) {
     std::string name = random_temp_name();
     signals_blocked blocked;
-    const int fd = ::openat(dir_fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW,
-                            mode);
+    const int fd =
+        ::openat(dir_fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0) {
       err = errno;
       continue;

@@ -114,13 +114,13 @@ class output_file {
   std::string name_;              // the target's name in that directory
   int fd_ = -1;                   // what write() writes to
   output_method method_ = output_method::direct;
-  std::string temp_name_;         // a named temporary's name; for an unnamed one, set during commit()
-  int slot_ = -1;                 // its entry in the signal cleanup registry, -1 when none
+  std::string temp_name_;  // a named temporary's name; for an unnamed one, set during commit()
+  int slot_ = -1;          // its entry in the signal cleanup registry, -1 when none
   void prepare_first_write();
-  bool truncate_pending_ = false; // direct write into a regular file that is not truncated yet
-  bool regular_ = false;          // what write() writes to is a regular file
-  std::size_t expected_bytes_ = 0; // expect_bytes(), until the first write reserves them
-  bool had_target_ = false;       // the target existed as a regular file at open()
+  bool truncate_pending_ = false;   // direct write into a regular file that is not truncated yet
+  bool regular_ = false;            // what write() writes to is a regular file
+  std::size_t expected_bytes_ = 0;  // expect_bytes(), until the first write reserves them
+  bool had_target_ = false;         // the target existed as a regular file at open()
   struct stat target_at_open_ {};
 };
 

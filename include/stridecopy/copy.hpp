@@ -77,8 +77,8 @@ strategy copy_async(const plan& p, const void* src, void* dst, std::size_t dst_b
                     cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
 /// copy_async, then waits until the copy is complete, on the copy's device. Refuses a stream that is
 /// capturing a graph (invalid_argument), before any work.
-strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
-              const copy_options& options = {});
+strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes,
+              cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
 
 // ---- one copy call: any view into any view
 

@@ -38,19 +38,58 @@ void validate(const dtype& t);
 namespace detail {
 template <class T>
 struct dtype_traits;
-template <> struct dtype_traits<bool> { static constexpr char kind = 'b'; };
-template <> struct dtype_traits<std::int8_t> { static constexpr char kind = 'i'; };
-template <> struct dtype_traits<std::int16_t> { static constexpr char kind = 'i'; };
-template <> struct dtype_traits<std::int32_t> { static constexpr char kind = 'i'; };
-template <> struct dtype_traits<std::int64_t> { static constexpr char kind = 'i'; };
-template <> struct dtype_traits<std::uint8_t> { static constexpr char kind = 'u'; };
-template <> struct dtype_traits<std::uint16_t> { static constexpr char kind = 'u'; };
-template <> struct dtype_traits<std::uint32_t> { static constexpr char kind = 'u'; };
-template <> struct dtype_traits<std::uint64_t> { static constexpr char kind = 'u'; };
-template <> struct dtype_traits<float> { static constexpr char kind = 'f'; };
-template <> struct dtype_traits<double> { static constexpr char kind = 'f'; };
-template <> struct dtype_traits<std::complex<float>> { static constexpr char kind = 'c'; };
-template <> struct dtype_traits<std::complex<double>> { static constexpr char kind = 'c'; };
+template <>
+struct dtype_traits<bool> {
+  static constexpr char kind = 'b';
+};
+template <>
+struct dtype_traits<std::int8_t> {
+  static constexpr char kind = 'i';
+};
+template <>
+struct dtype_traits<std::int16_t> {
+  static constexpr char kind = 'i';
+};
+template <>
+struct dtype_traits<std::int32_t> {
+  static constexpr char kind = 'i';
+};
+template <>
+struct dtype_traits<std::int64_t> {
+  static constexpr char kind = 'i';
+};
+template <>
+struct dtype_traits<std::uint8_t> {
+  static constexpr char kind = 'u';
+};
+template <>
+struct dtype_traits<std::uint16_t> {
+  static constexpr char kind = 'u';
+};
+template <>
+struct dtype_traits<std::uint32_t> {
+  static constexpr char kind = 'u';
+};
+template <>
+struct dtype_traits<std::uint64_t> {
+  static constexpr char kind = 'u';
+};
+template <>
+struct dtype_traits<float> {
+  static constexpr char kind = 'f';
+};
+template <>
+struct dtype_traits<double> {
+  static constexpr char kind = 'f';
+};
+template <>
+struct dtype_traits<std::complex<float>> {
+  static constexpr char kind = 'c';
+};
+template <>
+struct dtype_traits<std::complex<double>> {
+  static constexpr char kind = 'c';
+};
 }  // namespace detail
 
 /// The dtype of a C++ arithmetic type in native (little-endian) byte order: dtype_of<float>() is "<f4".

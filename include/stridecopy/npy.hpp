@@ -24,7 +24,7 @@ class mapping_guard;
 
 /// What a .npy header says.
 struct npy_header {
-  int major = 1, minor = 0;       ///< format version
+  int major = 1, minor = 0;  ///< format version
   /// The element type as copies see it: a record type is {'V', itemsize, '|'}, a datetime's unit is
   /// not kept (descr keeps both).
   dtype type{};
@@ -33,7 +33,7 @@ struct npy_header {
   std::string descr;
   bool fortran_order = false;
   std::vector<std::int64_t> shape;
-  std::size_t data_offset = 0;    ///< bytes before the array data (magic + length + header)
+  std::size_t data_offset = 0;  ///< bytes before the array data (magic + length + header)
 };
 
 /// Parses the header at the start of `bytes` (the file's first bytes; all of it is fine).

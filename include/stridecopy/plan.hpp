@@ -40,8 +40,8 @@ struct plan {
   dtype type{};
   memory_kind source = memory_kind::pageable;       ///< the view's memory
   memory_kind destination = memory_kind::pageable;  ///< host (pageable or pinned: measured per call) or device
-  std::int64_t elements = 0;  ///< elements of the view (and of the output)
-  std::size_t bytes = 0;      ///< bytes of the output: elements * itemsize
+  std::int64_t elements = 0;                        ///< elements of the view (and of the output)
+  std::size_t bytes = 0;                            ///< bytes of the output: elements * itemsize
 
   // ---- where the view starts: element (0, ..., 0) is `origin` bytes from the pointer a copy is
   // given (the base of the view's allocation, or its data pointer when it records none).

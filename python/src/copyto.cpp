@@ -57,9 +57,9 @@ void copy_into(const py_view& dst, nb::handle value, nb::handle stream, int thre
     try {
       arr = numpy_module().attr("asarray")(value, "dtype"_a = numpy_dtype(dst));
     } catch (nb::python_error& e) {
-      nb::raise_from(e, PyExc_TypeError, "%s",
-                     (caller + ": cannot make an array of " + dtype_name(dst) + " from a " + py_type_name(value))
-                         .c_str());
+      nb::raise_from(
+          e, PyExc_TypeError, "%s",
+          (caller + ": cannot make an array of " + dtype_name(dst) + " from a " + py_type_name(value)).c_str());
     }
     src = view_of(arr);
   }

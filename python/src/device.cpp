@@ -34,8 +34,9 @@ consumer_stream parse_consumer(nb::handle stream) {
   if (value == -1) {
     c.order = false;
   } else if (value == 0) {
-    throw nb::value_error("__dlpack__: stream 0 is ambiguous and disallowed by the array API; pass 1 for the legacy "
-                          "default stream");
+    throw nb::value_error(
+        "__dlpack__: stream 0 is ambiguous and disallowed by the array API; pass 1 for the legacy "
+        "default stream");
   } else if (value < -1) {
     throw nb::value_error(("__dlpack__: stream " + std::to_string(value) + " is not a stream").c_str());
   } else {
@@ -96,7 +97,8 @@ DLDataType dl_type(const py_device_array& a) {
     return d;
   }
   if (a.how != element::plain)
-    throw nb::buffer_error(("DLPack has no type for " + to_descr(t) + "; read it through __cuda_array_interface__").c_str());
+    throw nb::buffer_error(
+        ("DLPack has no type for " + to_descr(t) + "; read it through __cuda_array_interface__").c_str());
   switch (t.kind) {
     case 'b': d.code = kDLBool; break;
     case 'i': d.code = kDLInt; break;
@@ -192,8 +194,8 @@ std::string device_repr(py_device_array& self) {
   } catch (nb::python_error&) {
     dt = "bfloat16";
   }
-  return "stridecopy.DeviceArray(shape=" + shape_string(self.st->array.shape()) + ", dtype=" + dt + ", device='cuda:" +
-         std::to_string(self.st->device) + "')";
+  return "stridecopy.DeviceArray(shape=" + shape_string(self.st->array.shape()) + ", dtype=" + dt +
+         ", device='cuda:" + std::to_string(self.st->device) + "')";
 }
 
 }  // namespace
@@ -300,7 +302,8 @@ nb::object to_device_array(const py_view& v, const stream_arg& s, int target) {
     if (cudaError_t rc = cudaStreamWaitEvent(s.handle, st->ready.get(), 0); rc != cudaSuccess)
       cuda_failed("cudaStreamWaitEvent", rc);
     (void)copy_async(v.v, st->array.data(), st->array.bytes(), s.handle);
-    if (cudaError_t rc = cudaEventRecord(st->ready.get(), s.handle); rc != cudaSuccess) cuda_failed("cudaEventRecord", rc);
+    if (cudaError_t rc = cudaEventRecord(st->ready.get(), s.handle); rc != cudaSuccess)
+      cuda_failed("cudaEventRecord", rc);
     // Host memory may change or go away once this returns (NumPy has no streams): wait for it.
     if (!from_device)
       if (cudaError_t rc = cudaStreamSynchronize(s.handle); rc != cudaSuccess) cuda_failed("cudaStreamSynchronize", rc);
@@ -350,8 +353,8 @@ void register_device_array(nb::module_& m) {
       .def_prop_ro(
           "stream", [](const py_device_array& a) { return stream_protocol_value(a.st->stream); },
           "The stream the copy was queued on, as the array API names it (1: the legacy default stream).")
-      .def("__dlpack__", &device_dlpack, nb::kw_only(), "stream"_a.none() = nb::none(), "max_version"_a.none() = nb::none(),
-           "dl_device"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
+      .def("__dlpack__", &device_dlpack, nb::kw_only(), "stream"_a.none() = nb::none(),
+           "max_version"_a.none() = nb::none(), "dl_device"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
            nb::sig("def __dlpack__(self, *, stream: int | None = None, max_version: tuple[int, int] | None = None, "
                    "dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> object"),
            "DLPack export (array API): `stream` is the consumer's; it waits for the copy that made this array "

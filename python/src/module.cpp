@@ -58,8 +58,9 @@ void trace_piece() {
 NB_MODULE(_stridecopy, m) {
   m.doc() = "stridecopy's compiled core; import stridecopy instead.";
 
-  cuda_error_type = PyErr_NewExceptionWithDoc(
-      "stridecopy.CudaError", "A CUDA runtime call failed; .code is the cudaError_t value.", PyExc_RuntimeError, nullptr);
+  cuda_error_type =
+      PyErr_NewExceptionWithDoc("stridecopy.CudaError", "A CUDA runtime call failed; .code is the cudaError_t value.",
+                                PyExc_RuntimeError, nullptr);
   if (!cuda_error_type) throw nb::python_error();
   m.attr("CudaError") = nb::handle(cuda_error_type);
   nb::register_exception_translator(translate);
@@ -70,8 +71,7 @@ NB_MODULE(_stridecopy, m) {
   sp::register_copyto(m);
 
   m.def(
-      "view", [](nb::handle obj) { return sp::view_of(obj); }, "obj"_a.none(),
-      nb::sig("def view(obj: object) -> View"),
+      "view", [](nb::handle obj) { return sp::view_of(obj); }, "obj"_a.none(), nb::sig("def view(obj: object) -> View"),
       "A View of `obj` without copying: anything with __dlpack__ (NumPy, PyTorch, CuPy, JAX), "
       "__cuda_array_interface__ (CuPy, Numba), __array_interface__ or the buffer protocol. Negative strides "
       "are taken as they are. The view keeps `obj` alive.");
@@ -93,7 +93,8 @@ NB_MODULE(_stridecopy, m) {
         if (on) stridecopy::detail::set_piece_observer(trace_piece);
         return seen;
       },
-      "on"_a, "Starts (True) or stops (False) recording the threads that run CPU copy pieces; returns how many "
+      "on"_a,
+      "Starts (True) or stops (False) recording the threads that run CPU copy pieces; returns how many "
       "distinct threads ran pieces since the last call (for tests).");
   m.def(
       "_pool_stats",

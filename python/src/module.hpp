@@ -97,11 +97,11 @@ struct py_view {
 /// handed the pointer to consumers whose streams nobody names, for all work on the device.
 struct device_state {
   device_array array;
-  detail::owned_event ready;     ///< recorded on `stream` after the copy
-  cudaStream_t stream = nullptr; ///< the caller's stream the copy was queued on (reported, not used)
+  detail::owned_event ready;      ///< recorded on `stream` after the copy
+  cudaStream_t stream = nullptr;  ///< the caller's stream the copy was queued on (reported, not used)
   int device = 0;
-  nb::object stream_owner;       ///< released with the GIL (see the deleter in device.cpp)
-  source_ptr pending;            ///< the source, until `ready` has fired
+  nb::object stream_owner;  ///< released with the GIL (see the deleter in device.cpp)
+  source_ptr pending;       ///< the source, until `ready` has fired
 
   /// Drops `pending` once the copy has completed.
   void settle();

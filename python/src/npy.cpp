@@ -46,13 +46,14 @@ int parse_device(nb::handle device) {
         return bad("expected \"cpu\", \"cuda\" or \"cuda:N\" with N a device index");
       index = ordinal(nb::int_(nb::str(digits.c_str())));
     }
-  } else if (nb::object t = optional_attr(device, "type"), i = optional_attr(device, "index"); t.is_valid() && i.is_valid()) {
+  } else if (nb::object t = optional_attr(device, "type"), i = optional_attr(device, "index");
+             t.is_valid() && i.is_valid()) {
     type = nb::str(t).c_str();  // torch.device
     if (!i.is_none()) index = ordinal(i);
   } else {
-    throw nb::type_error(("device must be a str (\"cpu\", \"cuda\", \"cuda:1\"), an int or a torch.device, not " +
-                          py_type_name(device))
-                             .c_str());
+    throw nb::type_error(
+        ("device must be a str (\"cpu\", \"cuda\", \"cuda:1\"), an int or a torch.device, not " + py_type_name(device))
+            .c_str());
   }
   if (type == "cpu") return -1;
   if (type == "cuda") return index >= 0 ? index : -2;
@@ -64,7 +65,9 @@ void read_from(nb::handle f, std::string& out, std::size_t n) {
   while (n > 0) {
     nb::object chunk = f.attr("read")(n);
     if (!PyBytes_Check(chunk.ptr()))
-      throw nb::type_error(("the file's read() returned " + py_type_name(chunk) + ", not bytes: open it in binary mode (\"rb\")").c_str());
+      throw nb::type_error(
+          ("the file's read() returned " + py_type_name(chunk) + ", not bytes: open it in binary mode (\"rb\")")
+              .c_str());
     const auto got = std::size_t(PyBytes_Size(chunk.ptr()));
     if (got == 0) return;
     out.append(PyBytes_AsString(chunk.ptr()), got);
@@ -105,8 +108,8 @@ host_array read_file_object(nb::handle f, npy_header& h) {
   while (done < a.bytes()) {
     std::size_t got = 0;
     if (readinto) {
-      nb::object view = nb::steal(PyMemoryView_FromMemory(static_cast<char*>(a.data()) + done,
-                                                          Py_ssize_t(a.bytes() - done), PyBUF_WRITE));
+      nb::object view = nb::steal(
+          PyMemoryView_FromMemory(static_cast<char*>(a.data()) + done, Py_ssize_t(a.bytes() - done), PyBUF_WRITE));
       if (!view.is_valid()) throw nb::python_error();
       nb::object n = f.attr("readinto")(view);
       got = n.is_none() ? 0 : nb::cast<std::size_t>(n);
@@ -172,7 +175,8 @@ nb::object load(nb::handle file, nb::handle index, nb::handle device, nb::handle
   v.how = how;
   if (named) v.dtype = np_dtype;
   if (!index.is_none()) v = apply_key(v, index);
-  nb::object result = target == -1 ? view_numpy(v, nb::none(), nb::none()) : to_device_array(v, s, target >= 0 ? target : -1);
+  nb::object result =
+      target == -1 ? view_numpy(v, nb::none(), nb::none()) : to_device_array(v, s, target >= 0 ? target : -1);
   // A file truncated while mapped read as zeros where its pages went: that copy is not the file's.
   if (file_map) file_map->check_intact();
   return result;
@@ -187,7 +191,8 @@ nb::object numpy_dtype_of_descr(const std::string& descr) {
 }
 
 void register_npy(nb::module_& m) {
-  m.def("load", &load, "file"_a, "index"_a.none() = nb::none(), "device"_a.none() = "cpu", "stream"_a.none() = nb::none(),
+  m.def("load", &load, "file"_a, "index"_a.none() = nb::none(), "device"_a.none() = "cpu",
+        "stream"_a.none() = nb::none(),
         nb::sig("def load(file: object, index: object = None, device: object = 'cpu', "
                 "stream: object = None) -> numpy.ndarray | DeviceArray"),
         "The compiled stridecopy.load (see there).");

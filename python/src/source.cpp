@@ -110,8 +110,8 @@ void set_opaque(py_view& v, nb::handle d) {
   const std::string kind = nb::cast<std::string>(d.attr("kind"));
   if (kind == "O") throw nb::type_error("object arrays hold Python pointers, which cannot be copied as data");
   v.how = (name == "bfloat16" && itemsize == 2) ? element::bfloat16
-          : is_custom_dtype(d)                   ? element::custom
-                                                 : element::opaque;
+          : is_custom_dtype(d)                  ? element::custom
+                                                : element::opaque;
   v.dtype = nb::borrow(d);
 }
 
@@ -127,8 +127,8 @@ nb::object numpy_dtype_of_buffer(nb::handle obj, Py_ssize_t itemsize) {
 }
 
 /// Byte strides → element strides. Extents of 0 or 1 never use theirs; any other must be whole elements.
-std::vector<std::int64_t> element_strides(const std::vector<std::int64_t>& bytes, const std::vector<std::int64_t>& shape,
-                                          int itemsize) {
+std::vector<std::int64_t> element_strides(const std::vector<std::int64_t>& bytes,
+                                          const std::vector<std::int64_t>& shape, int itemsize) {
   std::vector<std::int64_t> out(bytes.size());
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     if (bytes[i] % itemsize == 0) {
@@ -138,8 +138,9 @@ std::vector<std::int64_t> element_strides(const std::vector<std::int64_t>& bytes
     } else {
       std::string s = "(";
       for (std::size_t k = 0; k < bytes.size(); ++k) s += (k ? ", " : "") + std::to_string(bytes[k]);
-      throw nb::value_error(("strides " + s + (bytes.size() == 1 ? ",)" : ")") + " (bytes) are not multiples of the itemsize " +
-                             std::to_string(itemsize) + "; stridecopy walks whole elements (copy a packed field with "
+      throw nb::value_error(("strides " + s + (bytes.size() == 1 ? ",)" : ")") +
+                             " (bytes) are not multiples of the itemsize " + std::to_string(itemsize) +
+                             "; stridecopy walks whole elements (copy a packed field with "
                              "np.ascontiguousarray first)")
                                 .c_str());
     }
@@ -234,8 +235,8 @@ nb::object call_dlpack(nb::handle obj, bool device) {
 }
 
 void dlpack_type(const DLDataType& d, py_view& out) {
-  const std::string what = "DLPack type (code " + std::to_string(d.code) + ", " + std::to_string(d.bits) +
-                           " bits, " + std::to_string(d.lanes) + " lanes)";
+  const std::string what = "DLPack type (code " + std::to_string(d.code) + ", " + std::to_string(d.bits) + " bits, " +
+                           std::to_string(d.lanes) + " lanes)";
   if (d.lanes != 1) throw nb::type_error((what + ": vector lanes are not supported").c_str());
   const int bytes = d.bits / 8;
   const bool whole = d.bits % 8 == 0;
@@ -310,7 +311,8 @@ bool from_dlpack(nb::handle obj, py_view& out, std::optional<nb::python_error>& 
     t = &m->dl_tensor;
   } else {
     PyErr_Clear();
-    throw nb::type_error((py_type_name(obj) + ".__dlpack__() returned something other than an unused DLPack capsule").c_str());
+    throw nb::type_error(
+        (py_type_name(obj) + ".__dlpack__() returned something other than an unused DLPack capsule").c_str());
   }
   memory_kind memory = memory_kind::pageable;
   switch (t->device.device_type) {
@@ -323,8 +325,7 @@ bool from_dlpack(nb::handle obj, py_view& out, std::optional<nb::python_error>& 
       break;
     default:
       throw nb::value_error(("the " + py_type_name(obj) + " lives on DLPack device type " +
-                             std::to_string(t->device.device_type) +
-                             "; stridecopy reads host (CPU) and CUDA memory")
+                             std::to_string(t->device.device_type) + "; stridecopy reads host (CPU) and CUDA memory")
                                 .c_str());
   }
   dlpack_type(t->dtype, out);
@@ -333,8 +334,8 @@ bool from_dlpack(nb::handle obj, py_view& out, std::optional<nb::python_error>& 
   std::vector<std::int64_t> shape(t->shape, t->shape + ndim), strides;
   if (t->strides) strides.assign(t->strides, t->strides + ndim);
   const void* data = static_cast<const char*>(t->data) + t->byte_offset;
-  out.v = make_view(data, out.v.type, shape, ndim ? std::span<const std::int64_t>(strides) : std::span<const std::int64_t>{},
-                    memory);
+  out.v = make_view(data, out.v.type, shape,
+                    ndim ? std::span<const std::int64_t>(strides) : std::span<const std::int64_t>{}, memory);
   out.src = std::move(src);
   return true;
 }
@@ -348,9 +349,7 @@ class interface_reader {
   interface_reader(const char* where, nb::dict d) : where_(where), d_(std::move(d)) {}
 
   /// d[key] or an empty object when it is absent.
-  [[nodiscard]] nb::object get(const char* key) const {
-    return d_.contains(key) ? nb::object(d_[key]) : nb::object();
-  }
+  [[nodiscard]] nb::object get(const char* key) const { return d_.contains(key) ? nb::object(d_[key]) : nb::object(); }
   [[nodiscard]] nb::object required(const char* key) const {
     nb::object v = get(key);
     if (!v.is_valid()) throw nb::key_error((where_ + " has no '" + key + "'").c_str());
@@ -374,7 +373,8 @@ class interface_reader {
       if (!overflow && !PyErr_Occurred()) return T(v);
     }
     PyErr_Clear();
-    PyErr_SetString(PyExc_OverflowError, (said + ", which does not fit " + std::to_string(8 * sizeof(T)) + " bits").c_str());
+    PyErr_SetString(PyExc_OverflowError,
+                    (said + ", which does not fit " + std::to_string(8 * sizeof(T)) + " bits").c_str());
     throw nb::python_error();
   }
   /// A tuple of ints (shape, strides).
@@ -385,7 +385,8 @@ class interface_reader {
     std::vector<std::int64_t> out;
     std::size_t i = 0;
     for (nb::handle x : t)
-      out.push_back(integer<std::int64_t>(x, std::string("['") + key + "'][" + std::to_string(i++) + "]", !non_negative));
+      out.push_back(
+          integer<std::int64_t>(x, std::string("['") + key + "'][" + std::to_string(i++) + "]", !non_negative));
     return out;
   }
   [[nodiscard]] const std::string& where() const { return where_; }
@@ -410,7 +411,8 @@ void interface_type(nb::handle obj, const interface_reader& r, py_view& out) {
       set_opaque(out, owner_dtype);
       return;
     }
-    if (needs_numpy_name(t) || is_custom_dtype(owner_dtype) || (t.kind == 'V' && !owner_dtype.attr("fields").is_none())) {
+    if (needs_numpy_name(t) || is_custom_dtype(owner_dtype) ||
+        (t.kind == 'V' && !owner_dtype.attr("fields").is_none())) {
       set_opaque(out, owner_dtype);
       return;
     }
@@ -439,9 +441,9 @@ void interface_type(nb::handle obj, const interface_reader& r, py_view& out) {
       nb::raise_from(e, PyExc_TypeError, "%s", (r.where() + "['descr'] is not a record type NumPy reads").c_str());
     }
     if (nb::cast<int>(named.attr("itemsize")) != out.v.type.itemsize)
-      throw nb::value_error((r.where() + "['descr'] describes " + std::to_string(nb::cast<int>(named.attr("itemsize"))) +
-                             "-byte records but 'typestr' " + typestr + " says " +
-                             std::to_string(out.v.type.itemsize))
+      throw nb::value_error((r.where() + "['descr'] describes " +
+                             std::to_string(nb::cast<int>(named.attr("itemsize"))) + "-byte records but 'typestr' " +
+                             typestr + " says " + std::to_string(out.v.type.itemsize))
                                 .c_str());
     set_opaque(out, named);
   }
@@ -550,7 +552,8 @@ void source::order_before(const stream_arg& s) const {
       if (e) (void)cudaEventDestroy(e);
       if (rc != cudaSuccess) {
         (void)cudaGetLastError();
-        throw cuda_error(std::string("ordering after the producer's stream failed: ") + cudaGetErrorString(rc), int(rc));
+        throw cuda_error(std::string("ordering after the producer's stream failed: ") + cudaGetErrorString(rc),
+                         int(rc));
       }
       break;
     }

@@ -1,8 +1,8 @@
 // python/src/view.cpp — stridecopy.View: lazy NumPy indexing built from the library's index items,
 // and the copies out of a view (.numpy, .save, .to_device) with the GIL released.
 #include <nanobind/nanobind.h>
-#include <nanobind/stl/string.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -117,7 +117,8 @@ nb::tuple int_tuple(std::span<const std::int64_t> xs, std::int64_t scale = 1) {
   nb::object t = nb::steal(PyTuple_New(Py_ssize_t(xs.size())));
   for (std::size_t i = 0; i < xs.size(); ++i) {
     // Wrapping, as NumPy's own byte strides do for the unused stride of a huge single step.
-    const auto x = static_cast<long long>(static_cast<unsigned long long>(xs[i]) * static_cast<unsigned long long>(scale));
+    const auto x =
+        static_cast<long long>(static_cast<unsigned long long>(xs[i]) * static_cast<unsigned long long>(scale));
     PyTuple_SetItem(t.ptr(), Py_ssize_t(i), PyLong_FromLongLong(x));
   }
   return nb::borrow<nb::tuple>(t);
@@ -198,7 +199,8 @@ void check_out(py_view& self, nb::handle out, out_buffer& r) {
                              .c_str());
   const std::span<const std::int64_t> want = self.v.shape();
   if (shape.size() != want.size() || !std::equal(shape.begin(), shape.end(), want.begin()))
-    throw nb::value_error(("out has shape " + shape_string(shape) + " but the view has shape " + shape_string(want)).c_str());
+    throw nb::value_error(
+        ("out has shape " + shape_string(shape) + " but the view has shape " + shape_string(want)).c_str());
   if (readonly) throw nb::value_error("out is read-only");
   if (!c_contiguous) throw nb::value_error("out is not C-contiguous");
 }
@@ -442,7 +444,8 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int thre
   if (on_cpu && !cuda_available()) return copy_into_cached_block(self, dt, threads);
   host_array h;
   {
-    const release_unless_small unlocked(std::size_t(element_count(self.v.lay)) * std::size_t(self.v.type.itemsize), on_cpu);
+    const release_unless_small unlocked(std::size_t(element_count(self.v.lay)) * std::size_t(self.v.type.itemsize),
+                                        on_cpu);
     if (on_cpu) {
       h = host_array(self.v.type, self.v.shape());  // pinned, from the library's pool
       copy(self.v, h.data(), h.bytes(), {}, {.how = strategy::cpu, .threads = threads});
@@ -512,8 +515,10 @@ py_view transpose_axes(const py_view& self, nb::handle args) {
   nb::object none_given;
   if (nb::len(args) == 1) {
     nb::handle a = args[0];
-    if (a.is_none()) seq = none_given = nb::tuple();
-    else if (!PyLong_Check(a.ptr()) && !PyIndex_Check(a.ptr())) seq = a;
+    if (a.is_none())
+      seq = none_given = nb::tuple();
+    else if (!PyLong_Check(a.ptr()) && !PyIndex_Check(a.ptr()))
+      seq = a;
   }
   const int rank = self.v.rank();
   if (nb::len(seq) == 0) {
@@ -547,8 +552,8 @@ std::string view_repr(py_view& self) {
     dt = "bfloat16";
   }
   return "stridecopy.View(shape=" + shape_string(self.v.shape()) + ", dtype=" + dt +
-         ", strides=" + std::string(nb::str(int_tuple(self.v.strides(), self.v.type.itemsize)).c_str()) +
-         ", device='" + device_name(self) + "', memory='" + to_string(self.v.memory) + "')";
+         ", strides=" + std::string(nb::str(int_tuple(self.v.strides(), self.v.type.itemsize)).c_str()) + ", device='" +
+         device_name(self) + "', memory='" + to_string(self.v.memory) + "')";
 }
 
 /// view.__dlpack__: the array API's export of a copy (a View is no array of its own): a host view's
@@ -609,8 +614,8 @@ void register_view(nb::module_& m) {
           "memory; value is any array, View or scalar of the view's dtype, broadcast as NumPy does.")
       .def(
           "transpose", [](const py_view& self, nb::args axes) { return transpose_axes(self, axes); },
-           nb::sig("def transpose(self, *axes: int) -> View"),
-           "NumPy's transpose: no axes reverses them; transpose(0, 2, 3, 1) or transpose((0, 2, 3, 1)).")
+          nb::sig("def transpose(self, *axes: int) -> View"),
+          "NumPy's transpose: no axes reverses them; transpose(0, 2, 3, 1) or transpose((0, 2, 3, 1)).")
       .def_prop_ro(
           "T", [](const py_view& self) { return transpose_axes(self, nb::tuple()); },
           "The axes reversed, as NumPy's .T.")
@@ -622,7 +627,8 @@ void register_view(nb::module_& m) {
           nb::sig("def shape(self) -> tuple[int, ...]"), "The shape, as a tuple.")
       .def_prop_ro(
           "strides", [](const py_view& self) { return int_tuple(self.v.strides(), self.v.type.itemsize); },
-          nb::sig("def strides(self) -> tuple[int, ...]"), "The strides in bytes, as NumPy gives them (negative ones included).")
+          nb::sig("def strides(self) -> tuple[int, ...]"),
+          "The strides in bytes, as NumPy gives them (negative ones included).")
       .def_prop_ro(
           "dtype", [](py_view& self) { return numpy_dtype(self); }, nb::sig("def dtype(self) -> numpy.dtype"),
           "The element type as a numpy.dtype (ml_dtypes.bfloat16 for bfloat16).")
@@ -657,7 +663,8 @@ void register_view(nb::module_& m) {
            "are copied on it; a stream without a CUDA device raises CudaError. `threads`: the most CPU threads "
            "the copy may use (0: get_num_threads()). The GIL is released while copying.")
       .def(
-          "to_device", [](const py_view& self, nb::handle stream) { return to_device_array(self, parse_stream(stream)); },
+          "to_device",
+          [](const py_view& self, nb::handle stream) { return to_device_array(self, parse_stream(stream)); },
           "stream"_a.none() = nb::none(), nb::sig("def to_device(self, stream: object = None) -> DeviceArray"),
           "Copies the view into new C-order device memory on `stream` and returns a DeviceArray (DLPack and "
           "__cuda_array_interface__, for torch.from_dlpack / cupy.from_dlpack without a copy). Device views: "
@@ -681,8 +688,8 @@ void register_view(nb::module_& m) {
           "dtype"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
           nb::sig("def __array__(self, dtype: object = None, copy: bool | None = None) -> numpy.ndarray"),
           "np.asarray(view): the same as view.numpy().")
-      .def("__dlpack__", &view_dlpack, nb::kw_only(), "stream"_a.none() = nb::none(), "max_version"_a.none() = nb::none(),
-           "dl_device"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
+      .def("__dlpack__", &view_dlpack, nb::kw_only(), "stream"_a.none() = nb::none(),
+           "max_version"_a.none() = nb::none(), "dl_device"_a.none() = nb::none(), "copy"_a.none() = nb::none(),
            nb::sig("def __dlpack__(self, *, stream: object = None, max_version: tuple[int, int] | None = None, "
                    "dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> object"),
            "DLPack export of a copy (torch.as_tensor(view), np.from_dlpack(view)): a host view's C-order "

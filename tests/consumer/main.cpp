@@ -21,8 +21,8 @@ bool is_bgr_of(const std::vector<float>& out, const std::vector<float>& imgs) {
 int main() {
   std::vector<float> imgs(2 * 3 * 4 * 5);
   for (std::size_t i = 0; i < imgs.size(); ++i) imgs[i] = float(i) + 0.5f;
-  const auto v = stridecopy::slice(stridecopy::contiguous_view(imgs.data(), stridecopy::dtype_of<float>(), {2, 3, 4, 5}),
-                                   "[:, ::-1, :, :]");
+  const auto v = stridecopy::slice(
+      stridecopy::contiguous_view(imgs.data(), stridecopy::dtype_of<float>(), {2, 3, 4, 5}), "[:, ::-1, :, :]");
   std::vector<float> out(imgs.size());
   stridecopy::copy(v, out.data(), out.size() * sizeof(float), {}, {.how = stridecopy::strategy::cpu});
   if (!is_bgr_of(out, imgs)) {

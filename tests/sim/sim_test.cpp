@@ -35,11 +35,12 @@ class Sim : public ::testing::Test {
   void TearDown() override { EXPECT_EQ(take_reports(), ""); }
 };
 
-#define EXPECT_REPORT(substring)                                                                     \
-  do {                                                                                               \
-    const std::string reports_ = take_reports();                                                     \
-    EXPECT_NE(reports_.find(substring), std::string::npos) << "expected a report containing \"" \
-                                                           << (substring) << "\", got:\n" << reports_; \
+#define EXPECT_REPORT(substring)                                            \
+  do {                                                                      \
+    const std::string reports_ = take_reports();                            \
+    EXPECT_NE(reports_.find(substring), std::string::npos)                  \
+        << "expected a report containing \"" << (substring) << "\", got:\n" \
+        << reports_;                                                        \
   } while (0)
 
 struct stream_pair {
@@ -304,7 +305,8 @@ TEST_F(Sim, CopiesCheckTheirDirectionAndRanges) {
   std::vector<unsigned char> host(512);
   EXPECT_EQ(cudaMemcpy(host.data(), buf, 256, cudaMemcpyHostToDevice), cudaErrorInvalidValue);
   EXPECT_EQ(cudaMemcpy(host.data(), buf, 512, cudaMemcpyDeviceToHost), cudaErrorInvalidValue);  // past the end
-  EXPECT_EQ(cudaMemcpy2DAsync(host.data(), 8, buf, 16, 16, 4, cudaMemcpyDeviceToHost, nullptr), cudaErrorInvalidPitchValue);
+  EXPECT_EQ(cudaMemcpy2DAsync(host.data(), 8, buf, 16, 16, 4, cudaMemcpyDeviceToHost, nullptr),
+            cudaErrorInvalidPitchValue);
   (void)cudaGetLastError();
   CUDA_OK(cudaFree(buf));
   EXPECT_EQ(cudaFree(buf), cudaErrorInvalidValue);
@@ -325,7 +327,9 @@ TEST_F(Sim, CaptureRulesAreEnforced) {
   CUDA_OK(cudaStreamBeginCapture(blocking, cudaStreamCaptureModeGlobal));
   cudaStreamCaptureStatus status{};
   EXPECT_EQ(cudaStreamIsCapturing(nullptr, &status), cudaErrorStreamCaptureImplicit);
-  EXPECT_EQ(cudaLaunchHostFunc(nullptr, [](void*) {}, nullptr), cudaErrorStreamCaptureImplicit);
+  EXPECT_EQ(cudaLaunchHostFunc(
+                nullptr, [](void*) {}, nullptr),
+            cudaErrorStreamCaptureImplicit);
   EXPECT_EQ(cudaStreamEndCapture(blocking, &graph), cudaErrorStreamCaptureInvalidated);
   CUDA_OK(cudaStreamDestroy(blocking));
   // Potentially unsafe calls are refused while capturing in global mode.
@@ -378,7 +382,8 @@ TEST_F(Sim, AGraphReplaysItsWorkAndReleasesItsUserObjects) {
   CUDA_OK(cudaEventCreateWithFlags(&join, cudaEventDisableTiming));
   cudaGraph_t graph = nullptr;
   CUDA_OK(cudaStreamBeginCapture(s.a, cudaStreamCaptureModeGlobal));
-  CUDA_OK(cudaLaunchHostFunc(s.a, [](void* p) { ++static_cast<counter*>(p)->runs; }, &c));
+  CUDA_OK(cudaLaunchHostFunc(
+      s.a, [](void* p) { ++static_cast<counter*>(p)->runs; }, &c));
   CUDA_OK(cudaEventRecord(fork, s.a));
   CUDA_OK(cudaStreamWaitEvent(s.b, fork, 0));  // s.b joins the capture
   CUDA_OK(cudaMemsetAsync(dev, 4, 64, s.b));
@@ -391,8 +396,8 @@ TEST_F(Sim, AGraphReplaysItsWorkAndReleasesItsUserObjects) {
   EXPECT_EQ(status, cudaStreamCaptureStatusNone);
   EXPECT_EQ(c.runs.load(), 0);  // captured, not run
   cudaUserObject_t object = nullptr;
-  CUDA_OK(cudaUserObjectCreate(&object, &c, [](void* p) { ++static_cast<counter*>(p)->destroyed; }, 1,
-                               cudaUserObjectNoDestructorSync));
+  CUDA_OK(cudaUserObjectCreate(
+      &object, &c, [](void* p) { ++static_cast<counter*>(p)->destroyed; }, 1, cudaUserObjectNoDestructorSync));
   CUDA_OK(cudaGraphRetainUserObject(graph, object, 1, cudaGraphUserObjectMove));
   cudaGraphExec_t exec = nullptr;
   CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));

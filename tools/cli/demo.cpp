@@ -69,15 +69,17 @@ const std::string bgr_index = "[:, ::-1, :, :]";
 /// The .npy half of the demo: save the view, read the file back, compare with `expected`.
 bool save_and_check(const demo_options& o, const view& bgr, const host_array& expected) {
   namespace fs = std::filesystem;
-  const fs::path path = o.output.empty() ? fs::temp_directory_path() / ("stridecopy_demo_" + std::to_string(::getpid()) + ".npy")
-                                         : fs::path(o.output);
+  const fs::path path = o.output.empty()
+                            ? fs::temp_directory_path() / ("stridecopy_demo_" + std::to_string(::getpid()) + ".npy")
+                            : fs::path(o.output);
   const auto t0 = clock_type::now();
   save_npy(path, bgr);
   const double save_ms = std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
   const host_array back = load_npy(path);
-  const bool ok = back.type() == expected.type() &&
-                  std::equal(back.shape().begin(), back.shape().end(), expected.shape().begin(), expected.shape().end()) &&
-                  std::memcmp(back.data(), expected.data(), expected.bytes()) == 0;
+  const bool ok =
+      back.type() == expected.type() &&
+      std::equal(back.shape().begin(), back.shape().end(), expected.shape().begin(), expected.shape().end()) &&
+      std::memcmp(back.data(), expected.data(), expected.bytes()) == 0;
   std::printf("  save_npy -> %s: %.1f ms (%.2f GB/s, into the page cache); reloaded: %s\n", path.c_str(), save_ms,
               gbps(expected.bytes(), save_ms), ok ? "identical" : "MISMATCH");
   if (o.output.empty()) fs::remove(path);
@@ -102,8 +104,7 @@ int run_gpu_demo(const demo_options& o) {
   for (std::int64_t i = 0; i < imgs.size(); ++i) p[i] = pixel(g);
   device_array d_imgs(dtype_of<float>(), bgr_shape, s);
   device_array d_tmp(dtype_of<float>(), bgr_shape, s);
-  STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(d_imgs.data(), imgs.data(), imgs.bytes(),
-                                      cudaMemcpyHostToDevice, s));
+  STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(d_imgs.data(), imgs.data(), imgs.bytes(), cudaMemcpyHostToDevice, s));
   STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(s));
   const view bgr = slice(d_imgs.as_view(), bgr_index);
 
@@ -128,10 +129,12 @@ int run_gpu_demo(const demo_options& o) {
   });
   std::printf("  copy (pinned, reused plan): %7.2f ms  %6.2f GB/s   (median of %d)\n", ours, gbps(out.bytes(), ours),
               o.repeat);
-  std::printf("  contiguous pinned cudaMemcpyAsync D2H, same bytes, same run (the limit): %7.2f ms  %6.2f GB/s -> %.2fx of the limit\n",
-              limit, gbps(out.bytes(), limit), limit / ours);
-  std::printf("  two-pass (gather on device, then copy to pageable): %7.2f ms -> stridecopy is %.2fx faster\n", two_pass,
-              two_pass / ours);
+  std::printf(
+      "  contiguous pinned cudaMemcpyAsync D2H, same bytes, same run (the limit): %7.2f ms  %6.2f GB/s -> %.2fx of the "
+      "limit\n",
+      limit, gbps(out.bytes(), limit), limit / ours);
+  std::printf("  two-pass (gather on device, then copy to pageable): %7.2f ms -> stridecopy is %.2fx faster\n",
+              two_pass, two_pass / ours);
   std::printf("  verified: %s\n", ok ? "every element equals imgs[n, 2 - c, h, w]" : "MISMATCH");
   const bool file_ok = ok && save_and_check(o, bgr, out);
   STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(s));
@@ -175,8 +178,9 @@ int run_demo(const demo_options& o) {
   std::vector<std::byte> scratch(out.bytes());
   const double limit = median_ms(o.repeat, [&] { parallel_memcpy(scratch.data(), imgs.data(), scratch.size()); });
   std::printf("  copy (reused plan): %7.2f ms  %6.2f GB/s   (median of %d)\n", ours, gbps(out.bytes(), ours), o.repeat);
-  std::printf("  memcpy on as many threads, same bytes, same run (the limit): %7.2f ms  %6.2f GB/s  -> %.2fx of the limit\n", limit,
-              gbps(out.bytes(), limit), limit / ours);
+  std::printf(
+      "  memcpy on as many threads, same bytes, same run (the limit): %7.2f ms  %6.2f GB/s  -> %.2fx of the limit\n",
+      limit, gbps(out.bytes(), limit), limit / ours);
   std::printf("  verified: %s\n", ok ? "every element equals imgs[n, 2 - c, h, w]" : "MISMATCH");
   if (!ok) return 1;
 

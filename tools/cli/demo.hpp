@@ -6,8 +6,8 @@
 namespace stridecopy::tools {
 
 struct demo_options {
-  std::string output;     ///< the .npy to write; empty: a file in the temporary directory, removed after
-  int repeat = 20;        ///< timed repetitions (median reported)
+  std::string output;  ///< the .npy to write; empty: a file in the temporary directory, removed after
+  int repeat = 20;     ///< timed repetitions (median reported)
   std::string backend = "auto";
 };
 

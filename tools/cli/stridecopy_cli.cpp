@@ -94,8 +94,7 @@ scalar_array numpy_scalar_array(const stridecopy::npy_header& h, const std::byte
       std::vector<std::uint32_t> chars(size / 4);
       for (std::size_t i = 0; i < chars.size(); ++i) {
         std::uint32_t c = 0;
-        for (std::size_t b = 0; b < 4; ++b)
-          c |= std::uint32_t(element[4 * i + (big ? 3 - b : b)]) << (8 * b);
+        for (std::size_t b = 0; b < 4; ++b) c |= std::uint32_t(element[4 * i + (big ? 3 - b : b)]) << (8 * b);
         chars[i] = c;
       }
       while (!chars.empty() && chars.back() == 0) chars.pop_back();
@@ -105,12 +104,18 @@ scalar_array numpy_scalar_array(const stridecopy::npy_header& h, const std::byte
       r.descr = "'<U" + std::to_string(chars.size()) + "'";
       break;
     }
-    case 'b': case 'i': case 'u': case 'f': case 'c': case 'M': case 'm': {
+    case 'b':
+    case 'i':
+    case 'u':
+    case 'f':
+    case 'c':
+    case 'M':
+    case 'm': {
       if (!big) break;
       // Each component (a complex number's halves) reversed; the descr's order becomes native.
       const std::size_t part = t.kind == 'c' ? size / 2 : size;
-      for (std::size_t at = 0; at < size; at += part) std::reverse(r.bytes.begin() + std::ptrdiff_t(at),
-                                                                  r.bytes.begin() + std::ptrdiff_t(at + part));
+      for (std::size_t at = 0; at < size; at += part)
+        std::reverse(r.bytes.begin() + std::ptrdiff_t(at), r.bytes.begin() + std::ptrdiff_t(at + part));
       r.descr[1] = '<';
       break;
     }
@@ -188,17 +193,17 @@ int main(int argc, char** argv) try {
 
   std::string in, index_text, out, backend_name = "auto";
   CLI::App* slice_cmd = app.add_subcommand(
-      "slice",
-      "Write IN[INDEX] (NumPy basic indexing) to OUT as a C-order .npy file, as np.save would.");
+      "slice", "Write IN[INDEX] (NumPy basic indexing) to OUT as a C-order .npy file, as np.save would.");
   slice_cmd->add_option("IN", in, "input .npy file")->required();
   slice_cmd
       ->add_option("INDEX", index_text,
                    "NumPy basic index, brackets optional: \"[:, ::-1]\", \"..., 0\", \"None, 1:-1:2\", \"-1\"")
       ->required();
   slice_cmd->add_option("-o,--output", out, "output .npy file (replaced only when the copy succeeds)")->required();
-  slice_cmd->add_option("--backend", backend_name,
-                        "where the copy runs: host, cuda, or auto (the host: a file-to-file copy through the GPU "
-                        "moves more bytes)")
+  slice_cmd
+      ->add_option("--backend", backend_name,
+                   "where the copy runs: host, cuda, or auto (the host: a file-to-file copy through the GPU "
+                   "moves more bytes)")
       ->check(CLI::IsMember({"auto", "host", "cuda"}))
       ->capture_default_str();
 
@@ -208,10 +213,13 @@ int main(int argc, char** argv) try {
 
   stridecopy::tools::demo_options demo;
   CLI::App* demo_cmd = app.add_subcommand(
-      "demo", "The BGR example: a [4, 3, 966, 1296] float32 batch, [:, ::-1, :, :], into a pinned buffer and a "
-              ".npy, verified and timed (on the GPU when one is present).");
+      "demo",
+      "The BGR example: a [4, 3, 966, 1296] float32 batch, [:, ::-1, :, :], into a pinned buffer and a "
+      ".npy, verified and timed (on the GPU when one is present).");
   demo_cmd->add_option("-o,--output", demo.output, "keep the .npy here (default: a temporary, removed)");
-  demo_cmd->add_option("--repeat", demo.repeat, "timed repetitions")->check(CLI::Range(1, 10000))->capture_default_str();
+  demo_cmd->add_option("--repeat", demo.repeat, "timed repetitions")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   demo_cmd->add_option("--backend", demo.backend, "auto, host or cuda")
       ->check(CLI::IsMember({"auto", "host", "cuda"}))
       ->capture_default_str();
@@ -223,7 +231,8 @@ int main(int argc, char** argv) try {
     // CLI11 says only "A subcommand is required" when the first word is not one; name it.
     const std::vector<std::string> rest = app.remaining();
     if (app.get_subcommands().empty() && !rest.empty())
-      report_error("unknown subcommand or option \"" + rest.front() + "\" (expected slice, info, demo, --help or --version)");
+      report_error("unknown subcommand or option \"" + rest.front() +
+                   "\" (expected slice, info, demo, --help or --version)");
     else
       report_error(e.what());
     return exit_usage;
@@ -233,7 +242,9 @@ int main(int argc, char** argv) try {
     // A temporary beside OUT must not outlive an interrupted copy.
     stridecopy::detail::install_signal_cleanup();
     if (slice_cmd->parsed()) {
-      const backend b = backend_name == "host" ? backend::host : backend_name == "cuda" ? backend::cuda : backend::automatic;
+      const backend b = backend_name == "host"   ? backend::host
+                        : backend_name == "cuda" ? backend::cuda
+                                                 : backend::automatic;
       return run_slice(in, index_text, out, b);
     }
     if (info_cmd->parsed()) return run_info(info_in);

@@ -46,14 +46,14 @@ struct row_gather_op {
   static constexpr int shared_bytes = 0;
   static constexpr int k = units_per_vector<Unit>;
 
-  const U* src;                  ///< the view's first output unit
-  U* dst;                        ///< receives output unit `first`
-  Index first;                   ///< output range [first, first + count), in units
+  const U* src;  ///< the view's first output unit
+  U* dst;        ///< receives output unit `first`
+  Index first;   ///< output range [first, first + count), in units
   Index count;
-  fast_divmod<Index> row;        ///< divides by the units per row (inner extent)
+  fast_divmod<Index> row;  ///< divides by the units per row (inner extent)
   Index row_units;
-  Index step;                    ///< inner stride in units (== Step unless Step is 0)
-  offset_map<Index> rows;        ///< row index -> source offset of the row's first unit
+  Index step;              ///< inner stride in units (== Step unless Step is 0)
+  offset_map<Index> rows;  ///< row index -> source offset of the row's first unit
   output_split<Index> split;
 
   [[nodiscard]] STRIDECOPY_HD Index blocks() const {

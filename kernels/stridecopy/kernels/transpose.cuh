@@ -24,21 +24,21 @@ struct transpose_op {
   static constexpr int tile_capacity = Policy::tile_capacity;
   static constexpr int shared_bytes = tile_capacity * Unit;
 
-  const U* src;                 ///< the view's first output unit
-  U* dst;                       ///< receives the first unit of row first_row
+  const U* src;  ///< the view's first output unit
+  U* dst;        ///< receives the first unit of row first_row
   Index first_row, rows;
-  div_t a_div;                  ///< divides a row index by A (extent of the unit-stride dim)
-  Index a_stride;               ///< +1 or -1
-  offset_map<Index> planes;     ///< plane index -> source offset
-  offset_map<Index> mids;       ///< m -> source offset
-  Index m_units;                ///< M
-  Index b_units;                ///< B, the inner extent
-  Index b_stride;               ///< inner stride in units
+  div_t a_div;               ///< divides a row index by A (extent of the unit-stride dim)
+  Index a_stride;            ///< +1 or -1
+  offset_map<Index> planes;  ///< plane index -> source offset
+  offset_map<Index> mids;    ///< m -> source offset
+  Index m_units;             ///< M
+  Index b_units;             ///< B, the inner extent
+  Index b_stride;            ///< inner stride in units
   // Tile geometry: ta rows by tb inner units, stored [b][a] with row pitch `pitch`.
   Index ta, tb, pitch;
   div_t ta_div, tb_div;
-  div_t row_tiles_div;          ///< divides a block index by the row tiles
-  div_t b_tiles_div;            ///< divides by the inner tiles
+  div_t row_tiles_div;  ///< divides a block index by the row tiles
+  div_t b_tiles_div;    ///< divides by the inner tiles
   Index row_tiles, b_tiles;
 
   [[nodiscard]] STRIDECOPY_HD Index blocks() const { return row_tiles * m_units * b_tiles; }

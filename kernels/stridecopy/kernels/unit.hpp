@@ -14,9 +14,9 @@ namespace stridecopy::kernels {
 template <int Unit>
 using unit_t = std::conditional_t<
     Unit == 1, std::uint8_t,
-    std::conditional_t<Unit == 2, std::uint16_t,
-                       std::conditional_t<Unit == 4, std::uint32_t,
-                                          std::conditional_t<Unit == 8, unsigned long long, uint4>>>>;
+    std::conditional_t<
+        Unit == 2, std::uint16_t,
+        std::conditional_t<Unit == 4, std::uint32_t, std::conditional_t<Unit == 8, unsigned long long, uint4>>>>;
 static_assert(sizeof(unit_t<16>) == 16 && alignof(unit_t<16>) == 16);
 
 /// Calls f(std::integral_constant<int, U>{}) for the runtime unit (1, 2, 4, 8; anything else is 16).

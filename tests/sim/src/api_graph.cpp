@@ -187,22 +187,22 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t sh, cudaStreamCaptureStatus* stat
     for (const auto& c : g().captures)
       for (const auto& m : c->members)
         if (m->device == s->device && m->blocking()) return fail(cudaErrorStreamCaptureImplicit);
-  *status = !s->cap ? cudaStreamCaptureStatusNone
+  *status = !s->cap               ? cudaStreamCaptureStatusNone
             : s->cap->invalidated ? cudaStreamCaptureStatusInvalidated
                                   : cudaStreamCaptureStatusActive;
   return cudaSuccess;
 }
 
 cudaError_t cudaStreamGetCaptureInfo(cudaStream_t sh, cudaStreamCaptureStatus* status, unsigned long long* id,
-                                     cudaGraph_t* graph_out, const cudaGraphNode_t** deps, const cudaGraphEdgeData** edges,
-                                     size_t* count) {
+                                     cudaGraph_t* graph_out, const cudaGraphNode_t** deps,
+                                     const cudaGraphEdgeData** edges, size_t* count) {
   if (cudaError_t e = enter("cudaStreamGetCaptureInfo")) return e;
   if (!status) return fail(cudaErrorInvalidValue);
   std::lock_guard<std::mutex> lock(g().m);
   cudaError_t error = cudaSuccess;
   auto s = find_stream(sh, error, "cudaStreamGetCaptureInfo");
   if (!s) return error;
-  *status = !s->cap ? cudaStreamCaptureStatusNone
+  *status = !s->cap               ? cudaStreamCaptureStatusNone
             : s->cap->invalidated ? cudaStreamCaptureStatusInvalidated
                                   : cudaStreamCaptureStatusActive;
   if (id && s->cap) *id = s->cap->id;
@@ -222,7 +222,8 @@ cudaError_t cudaThreadExchangeStreamCaptureMode(cudaStreamCaptureMode* mode) {
 
 cudaError_t cudaGraphInstantiateWithFlags(cudaGraphExec_t* out, cudaGraph_t gh, unsigned long long flags) {
   if (cudaError_t e = enter("cudaGraphInstantiate")) return e;
-  if (!out || (flags & ~(unsigned long long)(cudaGraphInstantiateFlagAutoFreeOnLaunch | cudaGraphInstantiateFlagUseNodePriority)))
+  if (!out || (flags & ~(unsigned long long)(cudaGraphInstantiateFlagAutoFreeOnLaunch |
+                                             cudaGraphInstantiateFlagUseNodePriority)))
     return fail(cudaErrorInvalidValue);
   std::lock_guard<std::mutex> lock(g().m);
   cudaError_t error = cudaSuccess;

@@ -89,8 +89,7 @@ struct rows {
 /// The payload of one copy: reads its source span and writes its destination span through the
 /// checked accesses, row by row; `snapshot` replaces a pageable source taken at call time.
 void run_rows(op& o, const rows& r, const std::shared_ptr<std::vector<unsigned char>>& snapshot) {
-  const unsigned char* from =
-      snapshot ? snapshot->data() : touch(o, r.src, r.src_span(), false, "source");
+  const unsigned char* from = snapshot ? snapshot->data() : touch(o, r.src, r.src_span(), false, "source");
   unsigned char* to = touch(o, r.dst, r.dst_span(), true, "destination");
   if (!from || !to) return;
   for (std::size_t i = 0; i < r.height; ++i) std::memcpy(to + i * r.dpitch, from + i * r.spitch, r.width);
@@ -144,8 +143,8 @@ cudaError_t copy(const char* api, const rows& r, cudaMemcpyKind kind, cudaStream
   if (r.height == 1) {
     const auto a = reinterpret_cast<std::uintptr_t>(r.src), b = reinterpret_cast<std::uintptr_t>(r.dst);
     if (a < b + r.width && b < a + r.width)
-      report(std::string(api) + " copies " + std::to_string(r.width) + " bytes between overlapping ranges " + hex(r.src) +
-             " and " + hex(r.dst) + " (undefined)");
+      report(std::string(api) + " copies " + std::to_string(r.width) + " bytes between overlapping ranges " +
+             hex(r.src) + " and " + hex(r.dst) + " (undefined)");
   }
   const bool host_to_host = is_host(src.where) && is_host(dst.where);
   const bool staged = src.where == side::pageable && !host_to_host;
@@ -174,8 +173,8 @@ cudaError_t memset_on(const char* api, void* p, int value, std::size_t n, cudaSt
   if (!s) return error;
   const std::string what = std::string(api) + " (" + std::to_string(n) + " bytes) on " + describe(*s);
   return submit(*s, make_op(what, s->device, [p, value, n](op& o) {
-                  if (unsigned char* to = touch(o, p, n, true, "destination")) std::memset(to, value, n);
-                }));
+    if (unsigned char* to = touch(o, p, n, true, "destination")) std::memset(to, value, n);
+  }));
 }
 
 }  // namespace
@@ -338,8 +337,8 @@ cudaError_t cudaFreeHost(void* p) {
 
 cudaError_t cudaHostRegister(void* p, size_t n, unsigned int flags) {
   if (cudaError_t e = enter("cudaHostRegister")) return e;
-  constexpr unsigned known = cudaHostRegisterPortable | cudaHostRegisterMapped | cudaHostRegisterIoMemory |
-                             cudaHostRegisterReadOnly;
+  constexpr unsigned known =
+      cudaHostRegisterPortable | cudaHostRegisterMapped | cudaHostRegisterIoMemory | cudaHostRegisterReadOnly;
   if (!p || n == 0 || (flags & ~known)) return fail(cudaErrorInvalidValue);
   std::lock_guard<std::mutex> lock(g().m);
   if (cudaError_t e = unsafe_call_check("cudaHostRegister")) return e;
@@ -483,8 +482,8 @@ cudaError_t cudaMemcpyBatchAsync(void* const* dsts, const void* const* srcs, con
     copies.push_back(std::move(c));
   }
   if (copies.empty()) return cudaSuccess;
-  const std::string what = "cudaMemcpyBatchAsync (" + std::to_string(copies.size()) + " copies, " + std::to_string(total) +
-                           " bytes) on " + describe(*s);
+  const std::string what = "cudaMemcpyBatchAsync (" + std::to_string(copies.size()) + " copies, " +
+                           std::to_string(total) + " bytes) on " + describe(*s);
   auto o = make_op(what, s->device, [copies](op& self_op) {
     for (const one& c : copies) run_rows(self_op, c.r, c.snapshot);
   });

@@ -141,7 +141,8 @@ cudaError_t cudaLaunchHostFunc(cudaStream_t h, cudaHostFn_t fn, void* data) {
   cudaError_t error = cudaSuccess;
   auto s = find_stream(h, error, "cudaLaunchHostFunc");
   if (!s) return error;
-  return submit(*s, make_op("host function", s->device, [fn, data](op&) { fn(data); }, true));
+  return submit(*s, make_op(
+                        "host function", s->device, [fn, data](op&) { fn(data); }, true));
 }
 
 // ---- events

@@ -64,8 +64,9 @@ cudaError_t stridecopy_sim_sleep(cudaStream_t h, unsigned microseconds) {
   cudaError_t error = cudaSuccess;
   auto s = find_stream(h, error, "stridecopy_sim_sleep");
   if (!s) return error;
-  return submit(*s, make_op("a " + std::to_string(microseconds) + " us sleep on " + describe(*s), s->device,
-                            [microseconds](op&) { std::this_thread::sleep_for(std::chrono::microseconds(microseconds)); }));
+  return submit(*s,
+                make_op("a " + std::to_string(microseconds) + " us sleep on " + describe(*s), s->device,
+                        [microseconds](op&) { std::this_thread::sleep_for(std::chrono::microseconds(microseconds)); }));
 }
 
 unsigned stridecopy_sim_set_max_delay(unsigned microseconds) {

@@ -252,7 +252,7 @@ unsigned char* touch(op& o, const void* p, std::size_t n, bool write, const char
   if (!al) {
     if (arena_of(a) >= 0) {
       report_once("oob|" + *o.what + "|" + role, *o.what + " " + (write ? "writes " : "reads ") + std::to_string(n) +
-                                                   " bytes at " + hex(a) + " (its " + role + ")" + outside_live(a));
+                                                     " bytes at " + hex(a) + " (its " + role + ")" + outside_live(a));
       return nullptr;
     }
     return reinterpret_cast<unsigned char*>(const_cast<void*>(p));  // pageable host memory
@@ -294,7 +294,8 @@ void run_kernel(op& o, int device, const std::string& name, long long blocks, in
   kernel_memory mem;
   mem.context = &ctx;
   std::vector<unsigned char> shared_storage(shared_bytes + 16);
-  mem.shared = reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(shared_storage.data()) + 15) / 16 * 16);
+  mem.shared =
+      reinterpret_cast<unsigned char*>((reinterpret_cast<std::uintptr_t>(shared_storage.data()) + 15) / 16 * 16);
   std::mt19937_64 rng(order_seed);
   std::vector<int> thread_order(static_cast<std::size_t>(threads));
   std::iota(thread_order.begin(), thread_order.end(), 0);
@@ -357,7 +358,9 @@ unsigned char* kernel_memory::resolve(std::uintptr_t a, std::size_t n, bool writ
   w = window{};
   w.lo = al->begin;
   w.hi = al->begin + al->size;
-  w.delta = al->type == allocation::kind::device ? std::ptrdiff_t(shadow_of(al->begin) - reinterpret_cast<unsigned char*>(al->begin)) : 0;
+  w.delta = al->type == allocation::kind::device
+                ? std::ptrdiff_t(shadow_of(al->begin) - reinterpret_cast<unsigned char*>(al->begin))
+                : 0;
   w.alloc = al.get();
   if (write) {
     w.write_lo = a;
@@ -369,8 +372,8 @@ unsigned char* kernel_memory::resolve(std::uintptr_t a, std::size_t n, bool writ
   return reinterpret_cast<unsigned char*>(a + std::uintptr_t(w.delta));
 }
 
-cudaError_t launch(cudaStream_t h, const char* name, long long blocks, int threads, int phases, std::size_t shared_bytes,
-                   kernel_body body) {
+cudaError_t launch(cudaStream_t h, const char* name, long long blocks, int threads, int phases,
+                   std::size_t shared_bytes, kernel_body body) {
   if (cudaError_t e = enter("cudaLaunchKernelEx")) return e;
   std::lock_guard<std::mutex> lock(g().m);
   cudaError_t error = cudaSuccess;

@@ -153,8 +153,8 @@ void initialise() {
     c.seed = env_number("STRIDECOPY_SIM_SEED", 1, 0, ~std::uint64_t(0));
     c.max_delay_us = unsigned(env_number("STRIDECOPY_SIM_DELAY_US", 100, 0, 10'000'000));
     c.devices = int(env_number("STRIDECOPY_SIM_DEVICES", 1, 1, 8));
-    c.device_memory = std::size_t(env_number("STRIDECOPY_SIM_DEVICE_MEMORY", std::uint64_t(4) << 30, std::uint64_t(1) << 20,
-                                             std::uint64_t(1) << 40));
+    c.device_memory = std::size_t(env_number("STRIDECOPY_SIM_DEVICE_MEMORY", std::uint64_t(4) << 30,
+                                             std::uint64_t(1) << 20, std::uint64_t(1) << 40));
     c.device_memory = (c.device_memory + 4095) / 4096 * 4096;
     c.halt = env_number("STRIDECOPY_SIM_HALT", 0, 0, 1) != 0;
     if (const char* f = std::getenv("STRIDECOPY_SIM_FAIL"); f && *f) parse_faults(f, st.faults);
@@ -266,7 +266,8 @@ std::string describe(const stream& s) {
   switch (s.type) {
     case stream::kind::legacy: return "the legacy default stream of device " + std::to_string(s.device);
     case stream::kind::per_thread: return "a per-thread default stream of device " + std::to_string(s.device);
-    default: return "stream " + hex(s.handle) + " (id " + std::to_string(s.uid) + ", device " + std::to_string(s.device) + ")";
+    default:
+      return "stream " + hex(s.handle) + " (id " + std::to_string(s.uid) + ", device " + std::to_string(s.device) + ")";
   }
 }
 
@@ -325,9 +326,8 @@ void worker(std::shared_ptr<stream> s) {
     s->wake.wait(lock, [&] { return !s->queue.empty() || s->destroyed; });
     if (s->queue.empty()) return;  // destroyed, and every operation it held has run
     const op_ptr o = s->queue.front();
-    st.done.wait(lock, [&] {
-      return std::all_of(o->after.begin(), o->after.end(), [](const op_ptr& a) { return a->done; });
-    });
+    st.done.wait(
+        lock, [&] { return std::all_of(o->after.begin(), o->after.end(), [](const op_ptr& a) { return a->done; }); });
     start_clock(*o);
     unsigned delay = 0;
     if (st.config.max_delay_us > 0 && (s->rng() & 1))
@@ -470,7 +470,8 @@ cudaError_t unsafe_call_check(const char* api) {
   for (const auto& c : st.captures) {
     if (c->invalidated) continue;
     const bool mine = c->thread == me && c->mode != cudaStreamCaptureModeRelaxed;
-    const bool others = mode == cudaStreamCaptureModeGlobal && c->thread != me && c->mode == cudaStreamCaptureModeGlobal;
+    const bool others =
+        mode == cudaStreamCaptureModeGlobal && c->thread != me && c->mode == cudaStreamCaptureModeGlobal;
     if (mine || others) {
       invalidate_capture(*c);
       prohibited = true;

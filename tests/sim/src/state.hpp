@@ -67,8 +67,8 @@ struct op {
   std::function<void(op&)> run;
   bool host_function = false;  ///< runs user code: CUDA calls inside are reported
   int device = 0;
-  bool done = false;             ///< under the lock
-  double finished_ms = 0;        ///< when it completed (event timing)
+  bool done = false;              ///< under the lock
+  double finished_ms = 0;         ///< when it completed (event timing)
   std::vector<touched> accesses;  ///< filled by the worker while it runs
 };
 
@@ -124,10 +124,10 @@ struct allocation {
   std::size_t offset = 0, reserved = 0;  ///< device: the arena bytes it holds, red zone included
   const char* how = "";                  ///< the call that made it
   unsigned flags = 0;
-  bool live = true;         ///< false once freed
-  bool installed = false;   ///< device: its address is the one kernels and copies find
-  bool block_taken = false; ///< device: a later stream-ordered allocation owns its arena block
-  int alloc_timeline = -1;  ///< stream-ordered: the allocation's operation
+  bool live = true;          ///< false once freed
+  bool installed = false;    ///< device: its address is the one kernels and copies find
+  bool block_taken = false;  ///< device: a later stream-ordered allocation owns its arena block
+  int alloc_timeline = -1;   ///< stream-ordered: the allocation's operation
   std::uint64_t alloc_seq = 0;
   std::shared_ptr<const std::string> freed_by;
   std::vector<access_record> records;
@@ -219,7 +219,7 @@ struct state {
   std::condition_variable done;  ///< notified whenever an operation completes
   settings config;
   std::vector<std::unique_ptr<device_state>> devices;
-  std::vector<std::shared_ptr<stream>> streams;        ///< by handle index; destroyed ones stay
+  std::vector<std::shared_ptr<stream>> streams;  ///< by handle index; destroyed ones stay
   std::vector<std::shared_ptr<event>> events;
   std::vector<std::shared_ptr<graph>> graphs;
   std::vector<std::shared_ptr<graph_exec>> execs;
@@ -229,10 +229,10 @@ struct state {
   unsigned long long next_stream_uid = 1, next_capture_id = 1;
   std::uint64_t next_alloc_uid = 1;
   vclock observed;  ///< what host code has seen complete (synchronisations), as one clock
-  std::map<std::uintptr_t, std::shared_ptr<allocation>> device_allocs;   ///< installed, by begin
+  std::map<std::uintptr_t, std::shared_ptr<allocation>> device_allocs;        ///< installed, by begin
   std::multimap<std::uintptr_t, std::shared_ptr<allocation>> pending_allocs;  ///< stream-ordered, not yet run
   std::deque<std::shared_ptr<allocation>> freed;  ///< the last device allocations freed, newest last
-  std::map<std::uintptr_t, std::shared_ptr<allocation>> host_allocs;     ///< pinned and registered
+  std::map<std::uintptr_t, std::shared_ptr<allocation>> host_allocs;  ///< pinned and registered
   std::vector<fault> faults;
   std::map<std::string, long> calls;
   long total_calls = 0;
@@ -253,7 +253,7 @@ struct thread_state {
   bool in_host_function = false;
   cudaStreamCaptureMode capture_mode = cudaStreamCaptureModeGlobal;
   std::vector<std::shared_ptr<stream>> per_thread;  ///< cudaStreamPerThread, by device
-  op* running = nullptr;  ///< the operation this worker runs
+  op* running = nullptr;                            ///< the operation this worker runs
 };
 thread_state& self();
 
@@ -278,9 +278,8 @@ cudaError_t fail(cudaError_t e);
 // ---- handles
 
 std::uintptr_t make_handle(std::uintptr_t base, std::size_t index);
-inline constexpr std::uintptr_t stream_base = 0x5c0000000000, event_base = 0x5e0000000000,
-                                graph_base = 0x600000000000, exec_base = 0x620000000000,
-                                user_object_base = 0x640000000000;
+inline constexpr std::uintptr_t stream_base = 0x5c0000000000, event_base = 0x5e0000000000, graph_base = 0x600000000000,
+                                exec_base = 0x620000000000, user_object_base = 0x640000000000;
 
 /// The stream behind a handle (0 and cudaStreamLegacy: the current device's legacy stream;
 /// cudaStreamPerThread: this thread's); nullptr with the error to return otherwise. Under the lock.
