@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # tools/install_deps.sh — installs what building and testing stridecopy needs on a fresh Debian
 # machine that already has the CUDA toolkit, g++, CMake, GoogleTest and Google Benchmark:
-# CLI11 (Debian package); NumPy, and for the Python package nanobind, scikit-build-core,
+# CLI11 and clang-format (Debian packages); NumPy, and for the Python package nanobind, scikit-build-core,
 # pytest and ml_dtypes (pip). Skips whatever is already there.
 set -euo pipefail
 need_apt=()
 [ -f /usr/include/CLI/CLI.hpp ] || need_apt+=(libcli11-dev)
 dpkg -s libgtest-dev >/dev/null 2>&1 || need_apt+=(libgtest-dev)
 dpkg -s libbenchmark-dev >/dev/null 2>&1 || need_apt+=(libbenchmark-dev)
+command -v clang-format >/dev/null || need_apt+=(clang-format)  # tools/check_format.sh
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
