@@ -129,7 +129,7 @@ strategy strategy_from_environment() {
   for (const strategy k : {strategy::dma, strategy::staged, strategy::direct, strategy::automatic})
     if (s == to_string(k)) return k;
   if (s == "auto") return strategy::automatic;
-  throw invalid_view("STRIDECOPY_STRATEGY=\"" + std::string(s) + "\": expected dma, staged, direct or automatic");
+  throw invalid_argument("STRIDECOPY_STRATEGY=\"" + std::string(s) + "\": expected dma, staged, direct or automatic");
 }
 
 std::size_t staged_chunk_bytes(const plan& p) {

@@ -44,7 +44,8 @@ strategy choose(const plan& p, const copy_facts& facts, strategy forced);
 
 /// The strategy forced by STRIDECOPY_STRATEGY (dma, staged, direct, automatic), or automatic when it
 /// is unset or empty. It applies to copies between host and device memory that force none
-/// themselves (tests and benchmarks use it). Throws invalid_view for any other value.
+/// themselves (tests and benchmarks use it). Throws invalid_argument for any other value (a setting,
+/// not a view, is wrong).
 strategy strategy_from_environment();
 
 /// Bytes of one chunk of a staged copy of p: a quarter of the output, within the policy's bounds.
