@@ -11,6 +11,8 @@
 #   benchmarks  device_bench (device to device), d2h_bench (device to host) and h2d_bench (host to
 #               device), same-run limits
 #   oracle      tests/cli_numpy_oracle.py with --backend cuda: the CLI's GPU path against NumPy
+#   python      the Python tests (tests/python: PyTorch and CuPy on the card, producers that write
+#               late, consumers on other streams) against the module the build step made
 #   peers       bench/peers.py: PyTorch, CuPy and NumPy beside stridecopy on this card
 #   summary     the step table, the targets and the ratio tables (bench/report_device.py)
 #
@@ -35,13 +37,13 @@
 # only), every sanitizer group, 600 oracle cases and the fixed ones, and the peers at every size and
 # dtype: about 17 minutes in all, in one run or split with --steps into shorter ones (estimates
 # below):
-#   tools/gpu_check.sh --full --steps build,tests,memcheck,racecheck,oracle,summary
+#   tools/gpu_check.sh --full --steps build,tests,memcheck,racecheck,oracle,python,summary
 #   tools/gpu_check.sh --full --steps build,benchmarks,summary
 #   tools/gpu_check.sh --full --steps build,peers,summary
 #
 # ---- Estimate of --quick on an H100 (16 cores), in seconds
 #
-#   build       115  configure ~10 (CMake 4, CUDA detection); compile: 30 translation units on 16
+#   build       130  configure ~10 (CMake 4, CUDA detection); compile: 30 translation units on 16
 #                    cores, so the longest two set the time: tests/kernel_replay_test.cu 94 s and
 #                    host/cuda/gather_launch.cu 77 s (measured on 2 cores, sm_90 + PTX: 410 s of compile
 #                    in all, 26 s on 16 cores; the whole build took 176 s on 2 cores); ~95 for the
@@ -75,6 +77,9 @@
 #                      inputs (random fill, pinned and pageable copies) ~1; CUDA start ~1        =  2
 #   oracle       15  150 random cases, --backend cuda, 8 at a time: each run creates a CUDA context
 #                    (~0.5 s): 150 x 0.5 / 8 ~ 10, plus Python and NumPy ~5
+#   python       60  the Python tests on one core: the random-view oracles (a few thousand NumPy
+#                    comparisons) ~30, the GPU tests (PyTorch, CuPy; imports and CUDA start ~10) ~20
+#                    (the module's build adds ~15 to the build step: one translation unit)
 #   peers        55  4 KiB, 64 MiB, 1 GiB x {f32, u8} x 7 views = 42 cases, --repeat 3 (4 calls each),
 #                    stridecopy's figures from the benchmark step's d2h_bench.json (no rerun):
 #                      1 GiB: 14 x 4 x (torch .cpu() 0.3 + torch to pinned 0.05 + cupy to pinned 0.05
@@ -83,29 +88,29 @@
 #                      4 KiB ~1; imports and CUDA start ~8; inputs of 1 GiB ~3                    = 12
 #                    (NumPy's host copy is timed at 4 KiB and 64 MiB only in --quick)
 #   summary       2
-#   total       362  (6.0 min)
+#   total       437  (7.3 min)
 #
-# ---- Estimate of --full, the same way: build 115, tests 60, memcheck 60 (a third group at the same
+# ---- Estimate of --full, the same way: build 130, tests 60, python 60, memcheck 60 (a third group at the same
 # time: the >2^31-element and 256 MiB cases, ~35 s of host-side generation and checks), racecheck
 # 170 (adds DeviceToHost.EveryStrategyViewClassSizeAndDestination ~30 and the view family at full size
 # in every element size, the least known: ~120), oracle 55 (787 runs), benchmarks 220 (d2h_bench's
 # 599 cases: the 1 GiB ones 87 s, 64 MiB 15, 1 MiB and 4 KiB 18 at 3 repetitions, x 5/3, + inputs 9;
 # device_bench's 189 ~12; h2d_bench's 627 cases, 3 repetitions: 4 KiB 21 x 9 x 3 x 201 x 0.1 ms = 11,
 # 1 MiB the same x 0.3 ms = 34, 64 MiB 21 x 9 x 3 x 11 x ~8 ms = 50, 1 GiB f32 7 x 6 x 3 x 4 x ~100 ms
-# = 50, inputs ~17: ~160), peers 175 (84 cases x 6 calls; 1 GiB: 21 x 6 x 1.15 s), summary 2: 1020 s;
+# = 50, inputs ~17: ~160), peers 175 (84 cases x 6 calls; 1 GiB: 21 x 6 x 1.15 s), summary 2: 1095 s;
 # the three runs above take ~460, ~500 and ~290 s (a build folder that is up to date builds nothing).
 set -uo pipefail
 
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cd "$(dirname "$0")/.." || exit 1
 
-STEPS=(build tests memcheck racecheck benchmarks oracle peers summary)
-declare -A BUDGET_QUICK=([build]=240 [tests]=150 [memcheck]=90 [racecheck]=60 [benchmarks]=100 [oracle]=45
-                         [peers]=100 [summary]=15)
-declare -A BUDGET_FULL=([build]=240 [tests]=240 [memcheck]=300 [racecheck]=300 [benchmarks]=480 [oracle]=120
-                        [peers]=360 [summary]=15)
-declare -A ESTIMATE_QUICK=([build]=115 [tests]=60 [memcheck]=35 [racecheck]=20 [benchmarks]=60 [oracle]=15
-                           [peers]=55 [summary]=2)
+STEPS=(build tests memcheck racecheck benchmarks oracle python peers summary)
+declare -A BUDGET_QUICK=([build]=270 [tests]=150 [memcheck]=90 [racecheck]=60 [benchmarks]=100 [oracle]=45
+                         [python]=120 [peers]=100 [summary]=15)
+declare -A BUDGET_FULL=([build]=270 [tests]=240 [memcheck]=300 [racecheck]=300 [benchmarks]=480 [oracle]=120
+                        [python]=180 [peers]=360 [summary]=15)
+declare -A ESTIMATE_QUICK=([build]=130 [tests]=60 [memcheck]=35 [racecheck]=20 [benchmarks]=60 [oracle]=15
+                           [python]=60 [peers]=55 [summary]=2)
 
 # ---- GoogleTest filters of the sanitizer steps. Test names may change: these lines are the one place
 # to update (`<build>/tests/stridecopy_tests --gtest_list_tests` prints the current names).
@@ -163,6 +168,8 @@ step_build() {
   fi
   if [ ! -f "$BUILD/CMakeCache.txt" ] && command -v ninja >/dev/null; then gen=(-G Ninja); fi
   cmake --version | sed -n 1p
+  # The Python module too where nanobind is installed, for the python step.
+  if python3 -c 'import nanobind' 2>/dev/null; then extra+=(-DSTRIDECOPY_PYTHON=ON); fi
   cmake -S . -B "$BUILD" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCH" \
     -DSTRIDECOPY_WERROR=ON "${extra[@]}" || return 1
   grep -E '^(GTest|benchmark|CLI11)_DIR:' "$BUILD/CMakeCache.txt"
@@ -275,6 +282,17 @@ step_oracle() {
     --workdir /tmp/stridecopy-oracle-cuda
 }
 
+step_python() {
+  if ! ls "$BUILD"/python/stridecopy/_stridecopy*.so >/dev/null 2>&1; then
+    echo "no Python module in $BUILD (nanobind was not importable when the build step configured)"
+    return 1
+  fi
+  local root
+  root=$(pwd)
+  # From the tests' folder, so that `import stridecopy` is the module of this build.
+  (cd tests/python && PYTHONPATH="$root/$BUILD/python" python3 -m pytest -q -p no:cacheprovider --rootdir=. . -rs)
+}
+
 step_peers() {
   if ! python3 -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("torch") or u.find_spec("cupy")))'; then
     echo "neither torch nor cupy imports: nothing to compare"
@@ -314,6 +332,7 @@ if [ "${1:-}" = --run-step ]; then
     racecheck) step_racecheck ;;
     benchmarks) step_benchmarks ;;
     oracle) step_oracle ;;
+    python) step_python ;;
     peers) step_peers ;;
     summary) step_summary ;;
     *) echo "gpu_check: no step '${2:-}'" >&2; exit 2 ;;

@@ -111,6 +111,25 @@ def test_torch_streams(torch_cuda):
     assert d.stream == s.cuda_stream
 
 
+def test_torch_late_producer_read_and_written_on_another_stream(torch_cuda):
+    # The producer's stream is held back by a spin before it writes; the copies run on another
+    # stream, so each result is right only if DLPack's export made that stream wait for the producer.
+    torch = torch_cuda
+    producer, consumer = torch.cuda.Stream(), torch.cuda.Stream()
+    x = torch.rand(2, 3, 256, 256, device="cuda")
+    out = torch.zeros(2, 256, 256, 3, device="cuda")
+    with torch.cuda.stream(producer):
+        torch.cuda._sleep(50_000_000)  # tens of milliseconds on any card
+        y = x * 3
+        got = sc.view(y)[:, ::-1].numpy(stream=consumer)
+        torch.cuda._sleep(50_000_000)
+        z = x + 1
+        sc.copyto(out.permute(0, 3, 1, 2), sc.view(z)[:, ::-1], stream=consumer)
+    torch.cuda.synchronize()
+    same_array(got, (x * 3).flip(1).cpu().numpy())
+    assert torch.equal(out, (x + 1).flip(1).permute(0, 2, 3, 1))
+
+
 def test_torch_pinned_out(torch_cuda):
     torch = torch_cuda
     x = torch.rand(4, 3, 96, 128, device="cuda")
