@@ -17,6 +17,7 @@
 
 #include "copy_pairs.hpp"
 #include "device_buffer.hpp"
+#include "dispatch.hpp"
 #include "reference.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/error.hpp"
@@ -259,6 +260,35 @@ TEST(CopyIntoGpu, ABatchOnTheDeviceRunsAsIfOneAfterAnother) {
     for (std::int64_t i = 0; i < len / 2; ++i)
       ASSERT_EQ(got[std::size_t(2 * len + i)], std::int32_t(len - 1 - i)) << len;
     for (std::int64_t i = 0; i < len; ++i) ASSERT_EQ(got[std::size_t(i)], std::int32_t(len - 1 - i % (len / 2))) << len;
+  }
+}
+
+TEST(CopyIntoGpu, PlansWithSixtyFourBitIndexesLaunchOneByOneInABatch) {
+  SKIP_WITHOUT_GPU();
+  // Batch kernels are built for 32-bit indexes; a plan that needs 64-bit ones (forced here, as a copy
+  // of 2^30 units or more would) launches alone, and the batch's result is the same.
+  const std::int64_t frames = 5, len = 999;
+  const auto t = sc::dtype_of<std::int16_t>();
+  const auto init = sc::test::random_bytes(std::size_t(frames * len * 2));
+  sc::test::device_bytes src(init.size()), dst(init.size());
+  src.upload(init);
+  const auto dev = sc::memory_kind::device;
+  const sc::view all = sc::make_view(static_cast<const void*>(src.data()), t, {frames, len}, {}, dev);
+  const sc::mutable_view slots = sc::make_view(dst.data(), t, {frames, len}, {}, dev);
+  std::vector<sc::copy_pair> pairs;
+  for (std::int64_t f = 0; f < frames; ++f)
+    pairs.push_back({sc::flip(sc::slice(all, index_text(f)), 0), sc::slice(slots, index_text(f))});
+  const sc::view host_all = sc::make_view(init.data(), t, {frames, len});
+  const auto expected = sc::test::reference_copy(sc::flip(host_all, 1));
+  for (const bool wide : {true, false}) {
+    dst.upload(std::vector<std::byte>(init.size(), std::byte{0}));
+    sc::detail::exec_options exec;
+    exec.force_index64 = wide;
+    const long launches = calls("cudaLaunchKernelEx");
+    sc::detail::run_batch(pairs, nullptr, {}, exec);
+    ASSERT_EQ(cudaStreamSynchronize(nullptr), cudaSuccess);
+    EXPECT_EQ(dst.download(), expected) << (wide ? "64-bit" : "32-bit");
+    if (sc::test::simulated) EXPECT_EQ(calls("cudaLaunchKernelEx") - launches, wide ? frames : 1);
   }
 }
 

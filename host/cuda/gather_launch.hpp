@@ -22,8 +22,10 @@ namespace stridecopy::detail {
 void enqueue_gather(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, void* dst,
                     cudaStream_t stream, bool force_index64 = false);
 
-/// The gathers of many plans, launched together: every op of one kernel family (unit, index width,
-/// pattern) in one launch of a batch_op, up to its capacity; a family of one op launches as itself.
+/// The gathers of many plans, launched together: every op of one kernel family (unit, pattern) in
+/// one launch of a batch_op, up to its capacity. Plans that need 64-bit indexes (copies of 2^30
+/// units or more, never small) launch one by one, as enqueue_gather runs them: batches are
+/// instantiated for 32-bit indexes only, which halves the kernels they add to the build.
 /// The plans' copies must not depend on each other (no destination overlapping another pair's
 /// source or destination): a batch runs their blocks in any order.
 class gather_batch {
@@ -49,6 +51,12 @@ class gather_batch {
 
  private:
   std::vector<std::pair<std::type_index, std::unique_ptr<family>>> families_;
+  struct single {
+    plan p;
+    const std::byte* src;
+    void* dst;
+  };
+  std::vector<single> singles_;  ///< plans with 64-bit indexes
 };
 
 }  // namespace stridecopy::detail

@@ -54,12 +54,8 @@ struct batch_op {
 #pragma nv_exec_check_disable
   template <class Mem>
   STRIDECOPY_HD void operator()(const Mem& mem, index_type block, int thread, int phase) const {
-    // Each op called at a constant index: a call through ops[i] with i in a register made ptxas
-    // keep some of the op's values in local memory (row_gather of 2-byte units spilled).
     const int i = op_of(block);
-    STRIDECOPY_UNROLL
-    for (int j = 0; j < N; ++j)
-      if (j == i) ops[j](mem, block - start[j], thread, phase);
+    ops[i](mem, block - start[i], thread, phase);
   }
 };
 
