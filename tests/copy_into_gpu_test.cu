@@ -265,30 +265,35 @@ TEST(CopyIntoGpu, ABatchOnTheDeviceRunsAsIfOneAfterAnother) {
 
 TEST(CopyIntoGpu, PlansWithSixtyFourBitIndexesLaunchOneByOneInABatch) {
   SKIP_WITHOUT_GPU();
-  // Batch kernels are built for 32-bit indexes; a plan that needs 64-bit ones (forced here, as a copy
-  // of 2^30 units or more would) launches alone, and the batch's result is the same.
+  // Batch kernels are built for 32-bit indexes, and not for row gathers of 2-byte units: a plan that
+  // needs 64-bit indexes (forced here, as a copy of 2^30 units or more would) and a float16-like
+  // row launch alone, with the same result. Frames of int32 and of int16, rows reversed.
   const std::int64_t frames = 5, len = 999;
-  const auto t = sc::dtype_of<std::int16_t>();
-  const auto init = sc::test::random_bytes(std::size_t(frames * len * 2));
-  sc::test::device_bytes src(init.size()), dst(init.size());
-  src.upload(init);
-  const auto dev = sc::memory_kind::device;
-  const sc::view all = sc::make_view(static_cast<const void*>(src.data()), t, {frames, len}, {}, dev);
-  const sc::mutable_view slots = sc::make_view(dst.data(), t, {frames, len}, {}, dev);
-  std::vector<sc::copy_pair> pairs;
-  for (std::int64_t f = 0; f < frames; ++f)
-    pairs.push_back({sc::flip(sc::slice(all, index_text(f)), 0), sc::slice(slots, index_text(f))});
-  const sc::view host_all = sc::make_view(init.data(), t, {frames, len});
-  const auto expected = sc::test::reference_copy(sc::flip(host_all, 1));
-  for (const bool wide : {true, false}) {
-    dst.upload(std::vector<std::byte>(init.size(), std::byte{0}));
-    sc::detail::exec_options exec;
-    exec.force_index64 = wide;
-    const long launches = calls("cudaLaunchKernelEx");
-    sc::detail::run_batch(pairs, nullptr, {}, exec);
-    ASSERT_EQ(cudaStreamSynchronize(nullptr), cudaSuccess);
-    EXPECT_EQ(dst.download(), expected) << (wide ? "64-bit" : "32-bit");
-    if (sc::test::simulated) EXPECT_EQ(calls("cudaLaunchKernelEx") - launches, wide ? frames : 1);
+  for (const int itemsize : {4, 2}) {
+    const sc::dtype t = itemsize == 4 ? sc::dtype_of<std::int32_t>() : sc::dtype_of<std::int16_t>();
+    const auto init = sc::test::random_bytes(std::size_t(frames * len * itemsize));
+    sc::test::device_bytes src(init.size()), dst(init.size());
+    src.upload(init);
+    const auto dev = sc::memory_kind::device;
+    const sc::view all = sc::make_view(static_cast<const void*>(src.data()), t, {frames, len}, {}, dev);
+    const sc::mutable_view slots = sc::make_view(dst.data(), t, {frames, len}, {}, dev);
+    std::vector<sc::copy_pair> pairs;
+    for (std::int64_t f = 0; f < frames; ++f)
+      pairs.push_back({sc::flip(sc::slice(all, index_text(f)), 0), sc::slice(slots, index_text(f))});
+    const auto expected = sc::test::reference_copy(sc::flip(sc::make_view(init.data(), t, {frames, len}), 1));
+    for (const bool wide : {true, false}) {
+      SCOPED_TRACE(std::to_string(itemsize) + "-byte elements, " + (wide ? "64-bit" : "32-bit") + " indexes");
+      dst.upload(std::vector<std::byte>(init.size(), std::byte{0}));
+      sc::detail::exec_options exec;
+      exec.force_index64 = wide;
+      const long launches = calls("cudaLaunchKernelEx");
+      sc::detail::run_batch(pairs, nullptr, {}, exec);
+      ASSERT_EQ(cudaStreamSynchronize(nullptr), cudaSuccess);
+      EXPECT_EQ(dst.download(), expected);
+      if (sc::test::simulated) {
+        EXPECT_EQ(calls("cudaLaunchKernelEx") - launches, wide || itemsize == 2 ? frames : 1);
+      }
+    }
   }
 }
 
