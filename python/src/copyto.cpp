@@ -76,7 +76,7 @@ void copy_into(const py_view& dst, nb::handle value, nb::handle stream, int thre
                               .c_str());
   const stream_arg s = parse_stream(stream);
   const int device = dst_device ? dst.src->device : src_device ? src.src->device : -1;
-  const device_scope on(device);
+  const detail::device_guard on(usable_device(device));
   // Device memory is written and read after the producers' pending work on it, on the copy's stream.
   if (dst_device) dst.src->order_before(s);
   if (src_device) src.src->order_before(s);
