@@ -104,9 +104,7 @@ void batch(benchmark::State& state, std::size_t frame_bytes, int frames, bool on
   const sc::mutable_view slots = sc::make_view(dst->data(), f32, {frames, side, side}, {}, sc::memory_kind::device);
   std::vector<sc::copy_pair> pairs;
   for (std::int64_t f = 0; f < frames; ++f) {
-    std::string at = std::to_string(f);  // "[f]", without operator+, which GCC 12's -Wrestrict misreads
-    at.insert(at.begin(), '[');
-    at.push_back(']');
+    const std::string at = sb::frame_index(f);
     pairs.push_back({sc::slice(sc::slice(all, at), "[:, ::-1]"), sc::slice(slots, at)});
   }
   cudaStream_t stream = nullptr;

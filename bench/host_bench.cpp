@@ -124,9 +124,7 @@ void host_batch(benchmark::State& state, std::size_t frame_bytes, int frames) {
   const sc::mutable_view slots = sc::make_view(static_cast<void*>(dst.data()), f32, {frames, side, side});
   std::vector<sc::copy_pair> pairs;
   for (std::int64_t f = 0; f < frames; ++f) {
-    std::string at = std::to_string(f);  // "[f]", without operator+, which GCC 12's -Wrestrict misreads
-    at.insert(at.begin(), '[');
-    at.push_back(']');
+    const std::string at = sc::bench::frame_index(f);
     pairs.push_back({sc::slice(sc::slice(all, at), "[:, ::-1]"), sc::slice(slots, at)});
   }
   const bool batch = state.range(0) == 1;

@@ -38,4 +38,13 @@ inline std::vector<nchw_view> nchw_views(const view& nchw, const view& nhwc) {
 inline const std::vector<std::int64_t> bgr_shape{4, 3, 966, 1296};
 inline const std::vector<std::int64_t> bgr_shape_nhwc{4, 966, 1296, 3};
 
+/// The index text "[k]" of frame k of a batch (built without operator+, which GCC 12's -Wrestrict
+/// misreads under -Werror).
+inline std::string frame_index(std::int64_t k) {
+  std::string at = std::to_string(k);
+  at.insert(at.begin(), '[');
+  at.push_back(']');
+  return at;
+}
+
 }  // namespace stridecopy::bench

@@ -133,3 +133,16 @@ def same_array(got, want):
     assert got.shape == want.shape, (got.shape, want.shape)
     assert got.flags.c_contiguous
     assert got.tobytes() == want.tobytes(order="C")
+
+
+class DLPackOnly:
+    """Exposes only the wrapped array's DLPack methods, so sc.view must take the DLPack path."""
+
+    def __init__(self, a):
+        self.a = a
+
+    def __dlpack__(self, **kwargs):
+        return self.a.__dlpack__(**kwargs)
+
+    def __dlpack_device__(self):
+        return self.a.__dlpack_device__()

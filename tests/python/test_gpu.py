@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import stridecopy as sc
-from arrays import ml_dtypes, npy_bytes, random_key, same_array
+from arrays import DLPackOnly, ml_dtypes, npy_bytes, random_key, same_array
 
 FAMILY = {
     "[:, ::-1, :, :]": lambda x: x[:, ::-1, :, :],
@@ -207,17 +207,6 @@ class CudaInterfaceOnly:
     def __init__(self, a):
         self.a = a
         self.__cuda_array_interface__ = a.__cuda_array_interface__
-
-
-class DLPackOnly:
-    def __init__(self, a):
-        self.a = a
-
-    def __dlpack__(self, **kwargs):
-        return self.a.__dlpack__(**kwargs)
-
-    def __dlpack_device__(self):
-        return self.a.__dlpack_device__()
 
 
 def test_cupy_negative_strides(cupy_cuda):

@@ -9,20 +9,7 @@ import pytest
 
 import stridecopy as sc
 from fake_dlpack import Producer, bfloat16_producer
-from arrays import ml_dtypes, npy_bytes, random_array, same_array
-
-
-class DLPackOnly:
-    """Exposes only NumPy's DLPack methods, so sc.view must take the DLPack path."""
-
-    def __init__(self, a):
-        self.a = a
-
-    def __dlpack__(self, **kwargs):
-        return self.a.__dlpack__(**kwargs)
-
-    def __dlpack_device__(self):
-        return self.a.__dlpack_device__()
+from arrays import DLPackOnly, ml_dtypes, npy_bytes, random_array, same_array
 
 
 class LegacyDLPack(DLPackOnly):

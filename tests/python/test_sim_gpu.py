@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import stridecopy as sc
-from arrays import same_array
+from arrays import DLPackOnly, same_array
 import sim_cuda
 
 pytestmark = pytest.mark.skipif(
@@ -27,17 +27,6 @@ def no_reports():
         gc.collect()
         sim_cuda.synchronize()
         assert sim_cuda.take_reports() == ""
-
-
-class DLPackOnly:
-    def __init__(self, a):
-        self.a = a
-
-    def __dlpack__(self, **kwargs):
-        return self.a.__dlpack__(**kwargs)
-
-    def __dlpack_device__(self):
-        return self.a.__dlpack_device__()
 
 
 class InterfaceOnly:
