@@ -1,6 +1,7 @@
 // tests/ordering_test.cu — the orchestration of the GPU paths (skipped without a device; run on a GPU
 // and against the CUDA runtime simulator): every async copy returns while its stream is held by a
-// host function and sees what the held work writes, back-to-back copies on one stream, copies
+// host function and sees what the held work writes, driven copies working while a host function of
+// another stream waits, a ring dropped while its gathers are queued, back-to-back copies on one stream, copies
 // captured into a graph and replayed with new inputs, blocking calls refused under capture, a
 // failure at each CUDA call of each strategy (simulator), data on another device than the current
 // one, and a stream of another device refused.
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "cuda/driven.hpp"
 #include "device_buffer.hpp"
 #include "dispatch.hpp"
 #include "reference.hpp"
@@ -187,13 +189,19 @@ class gated_stream {
                 cudaSuccess);
     }
   }
+  /// Holds the stream until open(), writing nothing.
+  void close() {
+    open_ = false;
+    target_ = nullptr;
+    ASSERT_EQ(cudaLaunchHostFunc(stream_, hold, this), cudaSuccess);
+  }
   void open() { open_ = true; }
 
  private:
   static void CUDART_CB hold(void* p) {
     auto* g = static_cast<gated_stream*>(p);
     while (!g->open_.load()) std::this_thread::sleep_for(std::chrono::microseconds(200));
-    if (g->target_->src.kind() != memory::device)
+    if (g->target_ && g->target_->src.kind() != memory::device)
       std::memcpy(g->target_->src.data(), g->target_->updated.data(), g->target_->updated.size());
   }
   cudaStream_t stream_ = nullptr;
@@ -300,6 +308,66 @@ TEST(Ordering, BackToBackCopiesOnOneStream) {
     cases[i]->expect_copy_of(cases[i]->initial);
     if (HasFailure()) break;
   }
+  (void)cudaStreamDestroy(s);
+}
+
+// A copy whose host side is CPU work (pageable memory, the CPU gather) does that work on a library
+// thread, not in a CUDA host function: it goes on while a host function of another stream waits,
+// although CUDA may run the host functions of a device one at a time (the simulator does). Only its
+// completion on its own stream, held by one host function, may wait behind the other.
+TEST(Ordering, DrivenCopiesWorkWhileAHostFunctionOfAnotherStreamWaits) {
+  SKIP_WITHOUT_GPU();
+  const way driven[] = {
+      {"device to pageable", memory::device, memory::pageable, "[..., ::-1]", sc::strategy::automatic},
+      {"pinned to device, CPU gather", memory::pinned, memory::device, "[..., ::-1]", sc::strategy::staged,
+       sd::h2d_gather::cpu},
+      {"pageable to device", memory::pageable, memory::device, "T", sc::strategy::automatic},
+  };
+  for (const way& w : driven) {
+    SCOPED_TRACE(w.name);
+    cudaStream_t s = nullptr;
+    ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
+    copy_case c(w, {2, 3, 128, 512});  // before the gate: filling it synchronises the device
+    gated_stream other;
+    other.close();
+    if (HasFatalFailure()) return;
+    const std::uint64_t before = sd::driven_copies_finished();
+    EXPECT_EQ(c.enqueue(s), sc::strategy::staged);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (sd::driven_copies_finished() == before && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const bool worked = sd::driven_copies_finished() != before;
+    other.open();
+    EXPECT_TRUE(worked) << "the copy's work waited for a host function of another stream";
+    ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+    c.expect_copy_of(c.initial);
+    (void)cudaStreamDestroy(s);
+  }
+}
+
+// The device slots a staged device gather reads on the caller's stream are freed in stream order
+// after the last gather, whatever stream frees them: the ring is dropped (release_cached_memory)
+// as soon as the call returns, while its gathers are still queued. The simulator reports a free
+// that is not ordered after a use; the result must be whole.
+TEST(Ordering, ARingDroppedWhileItsGathersAreQueuedIsFreedAfterThem) {
+  SKIP_WITHOUT_GPU();
+  const way w{"pinned to device, staged device gather", memory::pinned, memory::device, "[..., ::-1]",
+              sc::strategy::staged, sd::h2d_gather::device};
+  cudaStream_t s = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
+  for (const shape_t& shape : {shape_t{2, 3, 128, 512}, shape_t{2, 3, 512, 1024}}) {
+    SCOPED_TRACE(sc::shape_string(shape));
+    copy_case c(w, shape);
+    EXPECT_EQ(c.enqueue(s), sc::strategy::staged);
+    sc::release_cached_memory();
+    ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+    c.expect_copy_of(c.initial);
+  }
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+#ifdef STRIDECOPY_SIMULATOR
+  std::vector<char> reports(1 << 14);
+  EXPECT_EQ(stridecopy_sim_take_reports(reports.data(), reports.size()), 0) << reports.data();
+#endif
   (void)cudaStreamDestroy(s);
 }
 

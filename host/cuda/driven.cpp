@@ -3,6 +3,7 @@
 #include "cuda/driven.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <deque>
 #include <string>
@@ -167,6 +168,8 @@ void run_from_host(staging_ring& queued, const job& j) {
   STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.done()));
 }
 
+std::atomic<std::uint64_t> finished_copies{0};
+
 /// Runs the queue's copies in order until none is left.
 void drain(const std::shared_ptr<driven_queue>& q) {
   for (;;) {
@@ -194,6 +197,7 @@ void drain(const std::shared_ptr<driven_queue>& q) {
       const std::lock_guard<std::mutex> lock(q->mutex);
       if (!q->unreported) q->unreported = failure;
     }
+    finished_copies.fetch_add(1, std::memory_order_relaxed);
     j->status->finish(failure);
   }
 }
@@ -211,6 +215,8 @@ void drain(const std::shared_ptr<driven_queue>& q) {
 }
 
 }  // namespace
+
+std::uint64_t driven_copies_finished() { return finished_copies.load(std::memory_order_relaxed); }
 
 std::shared_ptr<driven_status> drive(driven_direction d, const plan& p, const std::byte* src, std::byte* dst,
                                      cudaStream_t stream, int threads, bool force_index64, bool caller_waits) {

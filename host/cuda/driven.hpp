@@ -9,6 +9,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -47,5 +48,9 @@ class driven_status {
 /// it (through the returned status).
 std::shared_ptr<driven_status> drive(driven_direction d, const plan& p, const std::byte* src, std::byte* dst,
                                      cudaStream_t stream, int threads, bool force_index64, bool caller_waits);
+
+/// How many driven copies the library's threads have finished (done with their work, before the
+/// held stream is let go) since the process started: tests watch the work go on.
+std::uint64_t driven_copies_finished();
 
 }  // namespace stridecopy::detail
