@@ -189,23 +189,30 @@ class gated_stream {
                 cudaSuccess);
     }
   }
-  /// Holds the stream until open(), writing nothing.
+  /// Holds the stream until open(), writing nothing; returns once the holding host function runs.
   void close() {
     open_ = false;
+    holding_ = false;
     target_ = nullptr;
     ASSERT_EQ(cudaLaunchHostFunc(stream_, hold, this), cudaSuccess);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!holding_ && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    ASSERT_TRUE(holding_) << "the holding host function did not start";
   }
   void open() { open_ = true; }
 
  private:
   static void CUDART_CB hold(void* p) {
     auto* g = static_cast<gated_stream*>(p);
+    g->holding_ = true;
     while (!g->open_.load()) std::this_thread::sleep_for(std::chrono::microseconds(200));
     if (g->target_ && g->target_->src.kind() != memory::device)
       std::memcpy(g->target_->src.data(), g->target_->updated.data(), g->target_->updated.size());
   }
   cudaStream_t stream_ = nullptr;
   std::atomic<bool> open_{true};
+  std::atomic<bool> holding_{false};
   copy_case* target_ = nullptr;
   std::unique_ptr<sc::pinned_buffer> staging_;
 };
