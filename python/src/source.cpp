@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -518,6 +519,31 @@ source_ptr make_source() {
   });
 }
 
+namespace {
+
+/// Makes `consumer` wait for the work queued on `producer` so far, through one event per device
+/// (created on first use, never destroyed: it may be needed during teardown). Recorded and waited
+/// for under a lock, the event can be reused at once: a wait takes its state when it is queued.
+/// Called with the device current.
+cudaError_t wait_for_producer(int device, cudaStream_t producer, cudaStream_t consumer) {
+  if (producer == consumer) return cudaSuccess;  // stream order already holds
+  static std::mutex mutex;
+  static auto* events = new std::vector<cudaEvent_t>();
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (events->size() <= std::size_t(device)) events->resize(std::size_t(device) + 1, nullptr);
+  cudaEvent_t& e = (*events)[std::size_t(device)];
+  if (!e) {
+    cudaEvent_t made = nullptr;
+    if (const cudaError_t rc = cudaEventCreateWithFlags(&made, cudaEventDisableTiming); rc != cudaSuccess) return rc;
+    e = made;
+  }
+  cudaError_t rc = cudaEventRecord(e, producer);
+  if (rc == cudaSuccess) rc = cudaStreamWaitEvent(consumer, e, 0);
+  return rc;
+}
+
+}  // namespace
+
 void source::order_before(const stream_arg& s) const {
   if (device < 0) return;
   // The default stream is the current device's, and PyTorch exports only on the current device.
@@ -545,12 +571,7 @@ void source::order_before(const stream_arg& s) const {
                               : value == 2 ? cudaStreamPerThread
                                            : reinterpret_cast<cudaStream_t>(static_cast<std::uintptr_t>(value));
       nb::gil_scoped_release unlocked;
-      cudaEvent_t e = nullptr;
-      cudaError_t rc = cudaEventCreateWithFlags(&e, cudaEventDisableTiming);
-      if (rc == cudaSuccess) rc = cudaEventRecord(e, producer);
-      if (rc == cudaSuccess) rc = cudaStreamWaitEvent(s.handle, e, 0);
-      if (e) (void)cudaEventDestroy(e);
-      if (rc != cudaSuccess) {
+      if (const cudaError_t rc = wait_for_producer(device, producer, s.handle); rc != cudaSuccess) {
         (void)cudaGetLastError();
         throw cuda_error(std::string("ordering after the producer's stream failed: ") + cudaGetErrorString(rc),
                          int(rc));

@@ -45,11 +45,12 @@ def runtime():
             "cudaGetLastError": [],
             "stridecopy_sim_sleep": [p, u],
             "stridecopy_sim_take_reports": [ctypes.c_char_p, sz],
+            "stridecopy_sim_calls": [ctypes.c_char_p],
         }
         for name, args in signatures.items():
             f = getattr(lib, name)
             f.argtypes = args
-            f.restype = ctypes.c_long if name == "stridecopy_sim_take_reports" else ctypes.c_int
+            f.restype = ctypes.c_long if name.startswith("stridecopy_sim_") and name != "stridecopy_sim_sleep" else ctypes.c_int
         _lib = lib
     return _lib
 
@@ -86,6 +87,11 @@ def take_reports():
     buf = ctypes.create_string_buffer(1 << 16)
     runtime().stridecopy_sim_take_reports(buf, len(buf))
     return buf.value.decode()
+
+
+def calls(api):
+    """How many times host code has called the CUDA function `api` so far."""
+    return runtime().stridecopy_sim_calls(api.encode())
 
 
 def device_count():
@@ -153,6 +159,17 @@ class DeviceProducer:
         self.data = self.ptr.value + offset
         self.exports = 0
         self._keep = []
+
+    def rewrite(self, values, delay_us=0):
+        """Writes `values` (the base's shape) on the producer's stream after `delay_us`; `expected`
+        follows. Call it once earlier reads of the array have completed."""
+        rt = runtime()
+        check(rt.cudaStreamSynchronize(self.stream), "cudaStreamSynchronize")  # the staging copy is read
+        self.base[...] = values
+        ctypes.memmove(self.staging, self.base.ctypes.data, self.base.nbytes)
+        if delay_us:
+            sleep(self.stream, delay_us)
+        check(rt.cudaMemcpyAsync(self.ptr, self.staging, self.base.nbytes, H2D, self.stream), "cudaMemcpyAsync")
 
     def close(self):
         rt = runtime()

@@ -68,6 +68,23 @@ def test_a_consumer_stream_other_than_the_producers(rng):
         p.close()
 
 
+def test_views_from_the_array_interface_order_after_its_stream_with_one_reused_event(rng):
+    a = values(rng)
+    p = sim_cuda.DeviceProducer(a, (slice(None, None, -1),), delay_us=2000)
+    s = sim_cuda.stream()
+    try:
+        sc.view(InterfaceOnly(p))[..., ::-1].numpy(stream=s)  # the first may make the event
+        created = sim_cuda.calls("cudaEventCreateWithFlags")
+        destroyed = sim_cuda.calls("cudaEventDestroy")
+        for k in range(8):
+            p.rewrite(a + k, delay_us=2000)  # each copy must see its own producer's late write
+            same_array(sc.view(InterfaceOnly(p))[..., ::-1].numpy(stream=s), p.expected[..., ::-1].copy())
+        assert sim_cuda.calls("cudaEventCreateWithFlags") == created
+        assert sim_cuda.calls("cudaEventDestroy") == destroyed
+    finally:
+        p.close()
+
+
 def test_to_device_and_dlpack_consumers_on_their_own_streams(rng):
     a = values(rng)
     p = sim_cuda.DeviceProducer(a, (), delay_us=10000)
