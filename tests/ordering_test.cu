@@ -358,8 +358,12 @@ TEST(Ordering, DrivenCopiesWorkWhileAHostFunctionOfAnotherStreamWaits) {
 // that is not ordered after a use; the result must be whole.
 TEST(Ordering, ARingDroppedWhileItsGathersAreQueuedIsFreedAfterThem) {
   SKIP_WITHOUT_GPU();
-  const way w{"pinned to device, staged device gather", memory::pinned, memory::device, "[..., ::-1]",
-              sc::strategy::staged, sd::h2d_gather::device};
+  const way w{"pinned to device, staged device gather",
+              memory::pinned,
+              memory::device,
+              "[..., ::-1]",
+              sc::strategy::staged,
+              sd::h2d_gather::device};
   cudaStream_t s = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
   for (const shape_t& shape : {shape_t{2, 3, 128, 512}, shape_t{2, 3, 512, 1024}}) {
