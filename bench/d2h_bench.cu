@@ -1,7 +1,9 @@
 // bench/d2h_bench.cu — Google Benchmark, device to host: the NCHW view family (float32, float16,
 // uint8; 4 KiB, 1 MiB, 64 MiB, 1 GiB) by every strategy that applies (automatic, dma, staged, direct),
 // beside, in the same run and on the same bytes: the limit (contiguous pinned cudaMemcpyAsync D2H) and
-// the two-pass way (gather into a device temporary, then copy into pageable / pinned memory); plus
+// the two-pass way (gather into a device temporary, then copy into pageable / pinned memory); into
+// pageable memory (the driven path, chunks copied out of pinned slots by a library thread) beside
+// its own limit (the contiguous cudaMemcpyAsync into pageable memory); plus
 // to_host cold (first call: pinned allocation) and warm (pooled). CUDA-event timing, L2 flushed
 // before every timed iteration. bench/report_device.py prints ratios and the winner per view and size.
 //
@@ -61,7 +63,18 @@ workload& make_workload(std::size_t bytes, int itemsize) {
   return *w;
 }
 
-enum class method { limit, automatic, dma, staged, direct, two_pass_pageable, two_pass_pinned, to_host_warm };
+enum class method {
+  limit,
+  automatic,
+  dma,
+  staged,
+  direct,
+  pageable_limit,
+  pageable,
+  two_pass_pageable,
+  two_pass_pinned,
+  to_host_warm
+};
 const char* method_name(method m) {
   switch (m) {
     case method::limit: return "limit";
@@ -69,6 +82,8 @@ const char* method_name(method m) {
     case method::dma: return "dma";
     case method::staged: return "staged";
     case method::direct: return "direct";
+    case method::pageable_limit: return "pageable_limit";
+    case method::pageable: return "pageable";
     case method::two_pass_pageable: return "two_pass_pageable";
     case method::two_pass_pinned: return "two_pass_pinned";
     case method::to_host_warm: return "to_host_warm";
@@ -109,6 +124,15 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
       break;
     case method::direct:
       sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::direct); });
+      break;
+    case method::pageable_limit:  // the output's bytes, contiguous, into pageable memory
+      sb::time_on_stream(state, stream, l2, p.bytes, [&] {
+        BENCH_CUDA(cudaMemcpyAsync(w.pageable.data(), w.src->data(), p.bytes, cudaMemcpyDeviceToHost, stream));
+      });
+      break;
+    case method::pageable:  // the driven path: chunks staged through pinned slots, copied out by a library thread
+      sb::time_on_stream(state, stream, l2, p.bytes,
+                         [&] { sc::copy_async(nv.v, w.pageable.data(), w.base_bytes, stream); });
       break;
     case method::two_pass_pageable:
     case method::two_pass_pinned: {
@@ -151,10 +175,12 @@ int main(int argc, char** argv) {
   const auto sizes = {std::size_t(4) << 10, std::size_t(1) << 20, std::size_t(64) << 20, std::size_t(1) << 30};
   sb::for_each_case(sizes, [](std::size_t bytes, int item, int v, const std::string& tag) {
     const bool runs = v == 0 || v == 4;  // channel reverse and crop are runs; the rest are gathers
-    for (method m : {method::limit, method::automatic, method::dma, method::staged, method::direct,
-                     method::two_pass_pageable, method::two_pass_pinned, method::to_host_warm}) {
+    for (method m :
+         {method::limit, method::automatic, method::dma, method::staged, method::direct, method::pageable_limit,
+          method::pageable, method::two_pass_pageable, method::two_pass_pinned, method::to_host_warm}) {
       if (m == method::dma && !runs) continue;
-      if (m == method::two_pass_pageable && bytes > (std::size_t(64) << 20) && item != 4) continue;  // time
+      const bool into_pageable = m == method::pageable_limit || m == method::pageable || m == method::two_pass_pageable;
+      if (into_pageable && bytes > (std::size_t(64) << 20) && item != 4) continue;  // time
       sb::bounded(benchmark::RegisterBenchmark(("d2h/" + std::string(method_name(m)) + "/" + tag).c_str(), run, bytes,
                                                item, v, m)
                       ->UseManualTime(),
