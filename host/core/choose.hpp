@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "stridecopy/copy.hpp"
+#include "stridecopy/options.hpp"
 #include "stridecopy/plan.hpp"
 
 namespace stridecopy::detail {

@@ -13,7 +13,8 @@
 #include "core/text.hpp"
 #include "io/npy_format.hpp"
 #include "stridecopy/error.hpp"
-#include "stridecopy/npy.hpp"
+#include "stridecopy/layout.hpp"
+#include "stridecopy/npy_header.hpp"
 
 namespace stridecopy {
 

@@ -8,6 +8,8 @@
 #include "stridecopy/index.hpp"
 #include "stridecopy/layout.hpp"
 #include "stridecopy/npy.hpp"
+#include "stridecopy/npy_header.hpp"
+#include "stridecopy/options.hpp"
 #include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/plan.hpp"
 #include "stridecopy/version.hpp"

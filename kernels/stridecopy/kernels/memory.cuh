@@ -2,6 +2,11 @@
 // through an accessor like this one, so the CPU replay can substitute one that checks every access.
 #pragma once
 
+#include <vector_types.h>  // uint4
+
+#include <cuda/std/bit>
+#include <cuda/std/type_traits>
+
 #include "stridecopy/kernels/config.cuh"
 
 namespace stridecopy::kernels {
@@ -14,7 +19,11 @@ struct device_memory {
   template <class T>
   STRIDECOPY_HD T load(const T* p) const {
 #ifdef __CUDA_ARCH__
-    return __ldg(p);
+    if constexpr (sizeof(T) == 16 && !::cuda::std::is_same_v<T, uint4>) {  // unit16: __ldg knows uint4 only
+      return ::cuda::std::bit_cast<T>(__ldg(reinterpret_cast<const uint4*>(p)));
+    } else {
+      return __ldg(p);
+    }
 #else
     return *p;
 #endif

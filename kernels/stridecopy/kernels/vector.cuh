@@ -2,6 +2,8 @@
 // registers, loaded and stored as single 128-bit accesses through a memory accessor.
 #pragma once
 
+#include <vector_types.h>  // uint4
+
 #include <cuda/std/bit>
 
 #include "stridecopy/kernels/config.cuh"
