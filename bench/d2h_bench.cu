@@ -21,7 +21,7 @@
 #include "cuda/staging.hpp"
 #include "cuda_bench_util.cuh"
 #include "stridecopy/copy.hpp"
-#include "stridecopy/pinned_buffer.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/plan.hpp"
 
 namespace sc = stridecopy;
@@ -31,7 +31,7 @@ namespace {
 
 struct workload {
   std::unique_ptr<sc::device_buffer> src, tmp;
-  std::unique_ptr<sc::pinned_buffer> pinned;
+  std::unique_ptr<sc::host_buffer> pinned;
   std::vector<std::byte> pageable;
   std::vector<sb::nchw_view> views;
   std::size_t base_bytes = 0;
@@ -48,7 +48,7 @@ workload& make_workload(std::size_t bytes, int itemsize) {
   fresh->base_bytes = std::size_t(shape[0] * shape[1] * shape[2] * shape[3]) * std::size_t(itemsize);
   fresh->src = std::make_unique<sc::device_buffer>(fresh->base_bytes);
   fresh->tmp = std::make_unique<sc::device_buffer>(fresh->base_bytes);
-  fresh->pinned = std::make_unique<sc::pinned_buffer>(fresh->base_bytes);
+  fresh->pinned = std::make_unique<sc::host_buffer>(fresh->base_bytes);
   fresh->pageable.assign(fresh->base_bytes, std::byte{1});  // touched: no first-touch faults timed
   std::memset(fresh->pinned->data(), 1, fresh->base_bytes);
   std::vector<std::uint32_t> host(fresh->base_bytes / 4 + 1);

@@ -24,7 +24,7 @@
 #include "dispatch.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/error.hpp"
-#include "stridecopy/pinned_buffer.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/plan.hpp"
 
 namespace sc = stridecopy;
@@ -34,7 +34,7 @@ namespace {
 
 struct workload {
   std::unique_ptr<sc::device_buffer> dst;
-  std::unique_ptr<sc::pinned_buffer> pinned, pinned_tmp;  // the source; the two-step way's temporary
+  std::unique_ptr<sc::host_buffer> pinned, pinned_tmp;  // the source; the two-step way's temporary
   std::vector<std::byte> pageable, pageable_tmp;
   std::vector<sb::nchw_view> pinned_views, pageable_views;
   std::size_t base_bytes = 0;
@@ -51,8 +51,8 @@ workload& make_workload(std::size_t bytes, int itemsize) {
   const std::size_t n = std::size_t(shape[0] * shape[1] * shape[2] * shape[3]) * std::size_t(itemsize);
   fresh->base_bytes = n;
   fresh->dst = std::make_unique<sc::device_buffer>(n);
-  fresh->pinned = std::make_unique<sc::pinned_buffer>(n);
-  fresh->pinned_tmp = std::make_unique<sc::pinned_buffer>(n);
+  fresh->pinned = std::make_unique<sc::host_buffer>(n);
+  fresh->pinned_tmp = std::make_unique<sc::host_buffer>(n);
   fresh->pageable.resize(n);
   fresh->pageable_tmp.assign(n, std::byte{1});  // touched: no first-touch faults timed
   std::mt19937 g(std::random_device{}());

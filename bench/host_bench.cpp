@@ -17,8 +17,8 @@
 #include "cpu/thread_pool.hpp"
 #include "nchw_views.hpp"
 #include "stridecopy/copy.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/index.hpp"
-#include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/plan.hpp"
 #include "traffic.hpp"
 

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "nchw_views.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/npy.hpp"
-#include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/plan.hpp"
 
 namespace sc = stridecopy;

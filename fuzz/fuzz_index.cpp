@@ -48,10 +48,10 @@ struct small_view {
     sc::view v;
     v.data = reinterpret_cast<const void*>(base_address);
     v.type = sc::dtype{'V', itemsize, '|'};
-    v.lay.rank = int(shape.size());
+    v.layout.rank = int(shape.size());
     for (std::size_t d = 0; d < shape.size(); ++d) {
-      v.lay.shape[d] = shape[d];
-      v.lay.stride[d] = stride[d];
+      v.layout.shape[d] = shape[d];
+      v.layout.stride[d] = stride[d];
     }
     return v;
   }
@@ -198,16 +198,16 @@ i128 data_offset(const sc::view& r) {
 std::vector<i128> walk(const sc::view& r) {
   std::vector<i128> out;
   for (int d = 0; d < r.rank(); ++d)
-    if (r.lay.shape[d] == 0) return out;
+    if (r.layout.shape[d] == 0) return out;
   std::array<std::int64_t, sc::max_rank> idx{};
   const i128 origin = data_offset(r);
   for (;;) {
     i128 at = origin;
-    for (int d = 0; d < r.rank(); ++d) at += i128(idx[std::size_t(d)]) * r.lay.stride[d] * r.type.itemsize;
+    for (int d = 0; d < r.rank(); ++d) at += i128(idx[std::size_t(d)]) * r.layout.stride[d] * r.type.itemsize;
     out.push_back(at);
     int d = r.rank() - 1;
     for (; d >= 0; --d) {
-      if (++idx[std::size_t(d)] < r.lay.shape[d]) break;
+      if (++idx[std::size_t(d)] < r.layout.shape[d]) break;
       idx[std::size_t(d)] = 0;
     }
     if (d < 0) return out;
@@ -671,10 +671,10 @@ void check_drawn(FuzzedDataProvider& in) {
   if (in.ConsumeIntegralInRange(0, 15) == 0) {
     sc::view bad = sv.make();
     if (rank > 0 && in.ConsumeBool())
-      bad.lay.shape[std::size_t(in.ConsumeIntegralInRange(0, rank - 1))] =
+      bad.layout.shape[std::size_t(in.ConsumeIntegralInRange(0, rank - 1))] =
           -in.ConsumeIntegralInRange<std::int64_t>(1, i64_max);
     else
-      bad.lay.rank =
+      bad.layout.rank =
           in.ConsumeBool() ? sc::max_rank + in.ConsumeIntegralInRange(1, 1000) : -in.ConsumeIntegralInRange(1, 1000);
     auto refuses = [&](auto&& f, const char* what) {
       try {
@@ -682,7 +682,7 @@ void check_drawn(FuzzedDataProvider& in) {
       } catch (const sc::invalid_view&) {
         return;
       }
-      CHECK(false, context + "\n" + what + " accepted a layout of rank " + std::to_string(bad.lay.rank) +
+      CHECK(false, context + "\n" + what + " accepted a layout of rank " + std::to_string(bad.layout.rank) +
                        " or a negative extent");
     };
     refuses([&] { return sc::slice(bad, text); }, "slice");

@@ -67,18 +67,18 @@ count count_view(const sc::view& v, sc::memory_kind destination) {
   count c;
   for (const auto k : {v.memory, destination})
     if (std::uint8_t(k) > 2) return {count::bad_argument};
-  if (!fuzz::valid_type(v.type) || v.lay.rank < 0 || v.lay.rank > sc::max_rank) return {count::bad_view};
+  if (!fuzz::valid_type(v.type) || v.layout.rank < 0 || v.layout.rank > sc::max_rank) return {count::bad_view};
   bool empty = false;
-  for (int d = 0; d < v.lay.rank; ++d) {
-    if (v.lay.shape[d] < 0) return {count::bad_view};
-    empty = empty || v.lay.shape[d] == 0;
+  for (int d = 0; d < v.layout.rank; ++d) {
+    if (v.layout.shape[d] < 0) return {count::bad_view};
+    empty = empty || v.layout.shape[d] == 0;
   }
   c.elements = 1;
   if (empty) {
     c.elements = 0;
   } else {
-    for (int d = 0; d < v.lay.rank; ++d) {
-      c.elements *= v.lay.shape[d];
+    for (int d = 0; d < v.layout.rank; ++d) {
+      c.elements *= v.layout.shape[d];
       if (!fits_i64(c.elements)) return {count::bad_view};
     }
   }
@@ -88,8 +88,8 @@ count count_view(const sc::view& v, sc::memory_kind destination) {
     c.origin = i128(
         std::int64_t(reinterpret_cast<std::uintptr_t>(v.data) - reinterpret_cast<std::uintptr_t>(v.allocation->base)));
   if (c.bytes == 0) return c;  // nothing is read: no span, no bounds
-  for (int d = 0; d < v.lay.rank; ++d) {
-    const i128 reach = i128(v.lay.shape[d] - 1) * v.lay.stride[d];
+  for (int d = 0; d < v.layout.rank; ++d) {
+    const i128 reach = i128(v.layout.shape[d] - 1) * v.layout.stride[d];
     if (!fits_i64(reach)) return {count::bad_view};
     (reach < 0 ? c.lo : c.hi) += reach;
   }
@@ -155,12 +155,12 @@ sc::memory_kind draw_kind(FuzzedDataProvider& in) {
 }
 
 std::string describe(const sc::view& v, sc::memory_kind destination) {
-  std::string s = "view rank " + std::to_string(v.lay.rank);
-  if (v.lay.rank >= 0 && v.lay.rank <= sc::max_rank) {
+  std::string s = "view rank " + std::to_string(v.layout.rank);
+  if (v.layout.rank >= 0 && v.layout.rank <= sc::max_rank) {
     s += " shape (";
-    for (int d = 0; d < v.lay.rank; ++d) s += std::to_string(v.lay.shape[d]) + ",";
+    for (int d = 0; d < v.layout.rank; ++d) s += std::to_string(v.layout.shape[d]) + ",";
     s += ") strides (";
-    for (int d = 0; d < v.lay.rank; ++d) s += std::to_string(v.lay.stride[d]) + ",";
+    for (int d = 0; d < v.layout.rank; ++d) s += std::to_string(v.layout.stride[d]) + ",";
     s += ")";
   }
   s += " type {" + std::to_string(int(v.type.kind)) + ", " + std::to_string(v.type.itemsize) + ", " +
@@ -182,15 +182,15 @@ std::string describe(const sc::view& v, sc::memory_kind destination) {
 // Byte offsets from the first element of every unit of the view, element by element in C order.
 std::vector<i128> view_walk(const sc::view& v, int unit) {
   std::vector<i128> out;
-  const int rank = v.lay.rank;
+  const int rank = v.layout.rank;
   std::array<std::int64_t, sc::max_rank> idx{};
   for (;;) {
     i128 off = 0;
-    for (int d = 0; d < rank; ++d) off += i128(idx[std::size_t(d)]) * v.lay.stride[d];
+    for (int d = 0; d < rank; ++d) off += i128(idx[std::size_t(d)]) * v.layout.stride[d];
     for (int u = 0; u < v.type.itemsize / unit; ++u) out.push_back(off * v.type.itemsize + u * unit);
     int d = rank - 1;
     for (; d >= 0; --d) {
-      if (++idx[std::size_t(d)] < v.lay.shape[d]) break;
+      if (++idx[std::size_t(d)] < v.layout.shape[d]) break;
       idx[std::size_t(d)] = 0;
     }
     if (d < 0) return out;
@@ -216,10 +216,10 @@ std::vector<i128> plan_walk(const sc::plan& p) {
 
 bool is_c_contiguous(const sc::view& v) {
   i128 expected = 1;
-  for (int d = v.lay.rank - 1; d >= 0; --d) {
-    if (v.lay.shape[d] == 1) continue;
-    if (v.lay.stride[d] != expected) return false;
-    expected *= v.lay.shape[d];
+  for (int d = v.layout.rank - 1; d >= 0; --d) {
+    if (v.layout.shape[d] == 1) continue;
+    if (v.layout.stride[d] != expected) return false;
+    expected *= v.layout.shape[d];
   }
   return true;
 }
@@ -336,11 +336,11 @@ void check_gather(FuzzedDataProvider& in, const sc::plan& p, const sc::view& v, 
     std::size_t at = 0;
     for (i128 e = 0; e < c.elements; ++e) {
       i128 off = 0;
-      for (int d = 0; d < v.lay.rank; ++d) off += i128(idx[std::size_t(d)]) * v.lay.stride[d];
+      for (int d = 0; d < v.layout.rank; ++d) off += i128(idx[std::size_t(d)]) * v.layout.stride[d];
       std::memcpy(expected.data() + at, first + std::ptrdiff_t(off * item), std::size_t(item));
       at += std::size_t(item);
-      for (int d = v.lay.rank - 1; d >= 0; --d) {
-        if (++idx[std::size_t(d)] < v.lay.shape[d]) break;
+      for (int d = v.layout.rank - 1; d >= 0; --d) {
+        if (++idx[std::size_t(d)] < v.layout.shape[d]) break;
         idx[std::size_t(d)] = 0;
       }
     }
@@ -381,18 +381,18 @@ void check_gather(FuzzedDataProvider& in, const sc::plan& p, const sc::view& v, 
 void check(FuzzedDataProvider& in) {
   sc::view v;
   const int pick = in.ConsumeIntegralInRange(0, 63);
-  v.lay.rank = pick == 0  ? in.ConsumeIntegralInRange(-3, sc::max_rank + 3)
-               : pick < 4 ? in.ConsumeIntegralInRange(0, sc::max_rank)
-                          : in.ConsumeIntegralInRange(0, 6);
+  v.layout.rank = pick == 0  ? in.ConsumeIntegralInRange(-3, sc::max_rank + 3)
+                  : pick < 4 ? in.ConsumeIntegralInRange(0, sc::max_rank)
+                             : in.ConsumeIntegralInRange(0, 6);
   const bool tame = in.ConsumeIntegralInRange(0, 3) > 0;  // small extents and strides only
-  for (int d = 0; d < std::clamp(v.lay.rank, 0, sc::max_rank); ++d) {
-    v.lay.shape[d] = tame ? in.ConsumeIntegralInRange<std::int64_t>(0, 4) : draw_extent(in);
-    v.lay.stride[d] = tame ? in.ConsumeIntegralInRange<std::int64_t>(-5, 5) : draw_stride(in);
+  for (int d = 0; d < std::clamp(v.layout.rank, 0, sc::max_rank); ++d) {
+    v.layout.shape[d] = tame ? in.ConsumeIntegralInRange<std::int64_t>(0, 4) : draw_extent(in);
+    v.layout.stride[d] = tame ? in.ConsumeIntegralInRange<std::int64_t>(-5, 5) : draw_stride(in);
   }
   // Deep views: mostly extent-1 dims, or there would be no small ones.
-  if (v.lay.rank > 8 && tame)
-    for (int d = 0; d < std::min(v.lay.rank, sc::max_rank); ++d)
-      if (in.ConsumeIntegralInRange(0, 7) > 0) v.lay.shape[d] = 1;
+  if (v.layout.rank > 8 && tame)
+    for (int d = 0; d < std::min(v.layout.rank, sc::max_rank); ++d)
+      if (in.ConsumeIntegralInRange(0, 7) > 0) v.layout.shape[d] = 1;
   v.type = draw_type(in);
   v.data = reinterpret_cast<const void*>(base_address + in.ConsumeIntegralInRange<std::uintptr_t>(0, 63));
   v.memory = draw_kind(in);

@@ -21,8 +21,8 @@
 #include "reference.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/error.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/index.hpp"
-#include "stridecopy/pinned_buffer.hpp"
 #include "test_util.hpp"
 
 #ifdef STRIDECOPY_SIMULATOR
@@ -83,7 +83,7 @@ void run_direction(const direction& d, std::uint64_t seed, int pairs, std::set<s
     sc::test::reference_copyto(expected, r.memory.data(), r.src, r.dst);
     const std::size_t n = r.memory.size();
     sc::test::device_bytes device_src(n), device_dst(same ? 1 : n);
-    sc::pinned_buffer pinned_src(n), pinned_dst(n);
+    sc::host_buffer pinned_src(n), pinned_dst(n);
     std::vector<std::byte> pageable_src = r.memory, pageable_dst = r.memory;
     std::byte* src_image = nullptr;
     std::byte* dst_image = nullptr;

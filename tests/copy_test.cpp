@@ -16,8 +16,8 @@
 #include "stridecopy/copy.hpp"
 #include "stridecopy/device_array.hpp"
 #include "stridecopy/error.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/index.hpp"
-#include "stridecopy/pinned_buffer.hpp"
 #include "test_util.hpp"
 
 namespace sc = stridecopy;
@@ -184,9 +184,9 @@ TEST(Copy, ArgumentsOutOfRangeAreErrorsNotCrashes) {
   bad_kind.memory = static_cast<sc::memory_kind>(9);
   EXPECT_THROW((void)sc::make_plan(bad_kind), sc::invalid_argument);
   EXPECT_THROW((void)sc::make_plan(v, static_cast<sc::memory_kind>(3)), sc::invalid_argument);
-  EXPECT_THROW(sc::pinned_buffer(64, sc::memory_kind::device), sc::invalid_argument);
-  EXPECT_THROW(sc::pinned_buffer(std::numeric_limits<std::size_t>::max()), sc::invalid_argument);
+  EXPECT_THROW(sc::host_buffer(64, sc::memory_kind::device), sc::invalid_argument);
+  EXPECT_THROW(sc::host_buffer(std::numeric_limits<std::size_t>::max()), sc::invalid_argument);
   // An allocation that cannot be had is a stridecopy::error too (out_of_memory), not std::bad_alloc.
-  EXPECT_THROW(sc::pinned_buffer(std::size_t(1) << 62, sc::memory_kind::pageable), sc::out_of_memory);
+  EXPECT_THROW(sc::host_buffer(std::size_t(1) << 62, sc::memory_kind::pageable), sc::out_of_memory);
   EXPECT_TRUE(dst.untouched());
 }

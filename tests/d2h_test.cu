@@ -24,9 +24,9 @@
 #include "reference.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/error.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/index.hpp"
 #include "stridecopy/npy.hpp"
-#include "stridecopy/pinned_buffer.hpp"
 #include "test_util.hpp"
 #include "view_classes.hpp"
 
@@ -37,7 +37,7 @@ using shape_t = std::vector<std::int64_t>;
 
 namespace {
 
-/// A host destination between canaries: pinned (from pinned_buffer) or pageable.
+/// A host destination between canaries: pinned (from host_buffer) or pageable.
 class guarded_host {
  public:
   static constexpr std::size_t guard = 64;
@@ -68,7 +68,7 @@ class guarded_host {
 
  private:
   std::size_t bytes_, misalign_;
-  sc::pinned_buffer storage_;
+  sc::host_buffer storage_;
 };
 
 /// A host view's bytes uploaded, and the plan of the same view over the device copy: the plan keeps
@@ -198,7 +198,7 @@ TEST(DeviceToHost, AsyncReturnsBeforeTheCopyAndTheStreamOrdersIt) {
   const sc::view hv = sc::slice(sc::contiguous_view(host.data(), sc::dtype_of<float>(), shape), "[..., ::-1]");
   on_device d(hv, host);
   const auto expected = sc::test::reference_copy(hv);
-  sc::pinned_buffer out(expected.size());
+  sc::host_buffer out(expected.size());
   cudaStream_t s = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
   cudaEvent_t after;
@@ -252,7 +252,7 @@ TEST(DeviceToHost, BadInputThrowsBeforeAnyDeviceWork) {
   }
   {  // a view leaving its allocation
     sc::view out = dv;
-    out.lay.shape[0] = 33;
+    out.layout.shape[0] = 33;
     guarded_host dst(33 * 32 * 4, true);
     EXPECT_THROW(sc::copy(out, dst.data(), 33 * 32 * 4), sc::invalid_view);
     EXPECT_TRUE(dst.untouched());
@@ -311,7 +311,7 @@ TEST(DeviceToHost, AHostViewIsCopiedInStreamOrder) {
     std::atomic<bool> go{false};
   } src;
   const sc::view v = sc::flip(sc::contiguous_view(src.values.data(), sc::dtype_of<float>(), {1024}), 0);
-  sc::pinned_buffer out(4096);
+  sc::host_buffer out(4096);
   cudaStream_t s = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
   auto write_later = [](void* p) {

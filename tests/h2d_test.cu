@@ -21,9 +21,9 @@
 #include "reference.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/error.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/index.hpp"
 #include "stridecopy/npy.hpp"
-#include "stridecopy/pinned_buffer.hpp"
 #include "test_util.hpp"
 #include "view_classes.hpp"
 
@@ -37,7 +37,7 @@ namespace {
 
 /// Host bytes, pinned (from the pool) or pageable, holding `data`.
 struct host_source {
-  sc::pinned_buffer memory;
+  sc::host_buffer memory;
   host_source(const std::vector<std::byte>& data, bool pinned)
       : memory(data.size(), pinned ? sc::memory_kind::pinned : sc::memory_kind::pageable) {
     if (!data.empty()) std::memcpy(memory.data(), data.data(), data.size());
@@ -215,7 +215,7 @@ TEST(HostToDevice, BadInputThrowsBeforeAnyTransfer) {
   }
   {  // a view leaving its allocation
     sc::view out = hv;
-    out.lay.shape[0] = 33;
+    out.layout.shape[0] = 33;
     sc::test::guarded_device_buffer dst(33 * 32 * 4);
     EXPECT_THROW(sc::copy(out, dst.data(), dst.size()), sc::invalid_view);
     EXPECT_TRUE(dst.untouched());

@@ -600,7 +600,7 @@ TEST(IndexFlip, ReversesOneAxis) {
   // Flipping twice is the identity; flip equals the ::-1 slice on a non-empty axis.
   expect_view(sc::flip(sc::flip(v, 1), 1), {2, 3, 4}, {12, 4, 1}, 0);
   const sc::view s = sc::slice(v, "[:, ::-1]");
-  EXPECT_EQ(sc::flip(v, 1).lay, s.lay);
+  EXPECT_EQ(sc::flip(v, 1).layout, s.layout);
   EXPECT_EQ(sc::flip(v, 1).data, s.data);
   // A 0-length axis: the pointer stays.
   // (C-order strides of (3, 0) are (1, 1): an empty axis counts as extent 1.)

@@ -491,7 +491,7 @@ TEST(NpyLoad, HandBuiltFilesOfEveryVersion) {
     const sc::host_array a = sc::load_npy(p);
     EXPECT_EQ(a.type(), (sc::dtype{'i', 2, '<'}));
     EXPECT_EQ(shape_of(a), (shape_t{3, 5}));
-    EXPECT_EQ(a.lay(), sc::c_contiguous(shape_t{3, 5}));
+    EXPECT_EQ(a.layout(), sc::c_contiguous(shape_t{3, 5}));
     ASSERT_EQ(a.bytes(), data.size());
     EXPECT_EQ(std::string(static_cast<const char*>(a.data()), a.bytes()), data);
   }
@@ -506,10 +506,10 @@ TEST(NpyLoad, FortranOrderComesBackWithFStrides) {
   const sc::host_array a = sc::load_npy(p);
   EXPECT_EQ(a.type(), (sc::dtype{'f', 4, '>'}));
   EXPECT_EQ(shape_of(a), shape);
-  EXPECT_EQ(a.lay().rank, 3);
-  EXPECT_EQ(a.lay().stride[0], 1);
-  EXPECT_EQ(a.lay().stride[1], 2);
-  EXPECT_EQ(a.lay().stride[2], 6);
+  EXPECT_EQ(a.layout().rank, 3);
+  EXPECT_EQ(a.layout().stride[0], 1);
+  EXPECT_EQ(a.layout().stride[1], 2);
+  EXPECT_EQ(a.layout().stride[2], 6);
   // Element (i, j, k) of a Fortran file is item i + 2j + 6k of the data; the view walks it in C order.
   std::string expected;
   for (int i = 0; i < 2; ++i)
@@ -524,7 +524,7 @@ TEST(NpyLoad, ZeroDimensionalAndEmptyArrays) {
     const std::string data = random_string(16);
     write_file(dir / "scalar.npy", npy_bytes(1, "{'descr': '<c16', 'fortran_order': False, 'shape': (), }", data));
     const sc::host_array a = sc::load_npy(dir / "scalar.npy");
-    EXPECT_EQ(a.lay().rank, 0);
+    EXPECT_EQ(a.layout().rank, 0);
     EXPECT_EQ(a.size(), 1);
     EXPECT_EQ(std::string(static_cast<const char*>(a.data()), a.bytes()), data);
   }
@@ -731,7 +731,7 @@ TEST(NpySave, RoundTripsEveryKindAndByteOrder) {
       const sc::host_array a = sc::load_npy(p);
       EXPECT_EQ(a.type(), t);
       EXPECT_EQ(shape_of(a), shape);
-      EXPECT_EQ(a.lay(), sc::c_contiguous(shape));
+      EXPECT_EQ(a.layout(), sc::c_contiguous(shape));
       EXPECT_EQ(std::string(static_cast<const char*>(a.data()), a.bytes()), data);
     }
   EXPECT_EQ(dir.entries(), std::vector<std::string>{"x.npy"});  // no temporaries left behind
@@ -808,7 +808,7 @@ TEST(NpySave, FailureLeavesNoFileAndNoTemporary) {
   sc::view bad_type = good;
   bad_type.type = sc::dtype{'f', 3, '<'};
   sc::view out_of_bounds = good;
-  out_of_bounds.lay = sc::make_layout(shape_t{4, 4}, shape_t{-4, 1});  // reads before the allocation
+  out_of_bounds.layout = sc::make_layout(shape_t{4, 4}, shape_t{-4, 1});  // reads before the allocation
   sc::view null_data = good;
   null_data.data = nullptr;
   null_data.allocation.reset();
@@ -1166,7 +1166,7 @@ with open(out + '/manifest.txt', 'w') as m:
     const sc::host_array a = sc::load_npy(dir / (name + ".npy"));
     EXPECT_EQ(sc::to_descr(a.type()), descr);
     EXPECT_EQ(shape_of(a), shape);
-    EXPECT_EQ(a.lay(), fortran ? sc::f_contiguous(shape) : sc::c_contiguous(shape));
+    EXPECT_EQ(a.layout(), fortran ? sc::f_contiguous(shape) : sc::c_contiguous(shape));
     EXPECT_EQ(c_order_bytes(a), read_file(dir / (name + ".bin")));
     ++cases;
   }

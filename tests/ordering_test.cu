@@ -26,9 +26,9 @@
 #include "reference.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/error.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/index.hpp"
 #include "stridecopy/npy.hpp"
-#include "stridecopy/pinned_buffer.hpp"
 #include "test_util.hpp"
 
 #ifdef STRIDECOPY_SIMULATOR
@@ -52,7 +52,7 @@ class buffer {
     if (kind == memory::device)
       device_ = std::make_unique<sc::test::guarded_device_buffer>(bytes);
     else
-      host_ = std::make_unique<sc::pinned_buffer>(
+      host_ = std::make_unique<sc::host_buffer>(
           bytes + 2 * guard, kind == memory::pinned ? sc::memory_kind::pinned : sc::memory_kind::pageable);
     fill(std::vector<std::byte>(bytes, std::byte{0xA5}));
     if (host_) {
@@ -88,7 +88,7 @@ class buffer {
   memory kind_;
   std::size_t bytes_;
   std::unique_ptr<sc::test::guarded_device_buffer> device_;
-  std::unique_ptr<sc::pinned_buffer> host_;
+  std::unique_ptr<sc::host_buffer> host_;
 };
 
 /// One way of copying: where the source and destination live, the view (an index on an NCHW
@@ -181,7 +181,7 @@ class gated_stream {
   void close_over(copy_case& c) {
     open_ = false;
     target_ = &c;
-    staging_ = std::make_unique<sc::pinned_buffer>(c.updated.size());
+    staging_ = std::make_unique<sc::host_buffer>(c.updated.size());
     std::memcpy(staging_->data(), c.updated.data(), c.updated.size());
     ASSERT_EQ(cudaLaunchHostFunc(stream_, hold, this), cudaSuccess);
     if (c.src.kind() == memory::device) {
@@ -214,7 +214,7 @@ class gated_stream {
   std::atomic<bool> open_{true};
   std::atomic<bool> holding_{false};
   copy_case* target_ = nullptr;
-  std::unique_ptr<sc::pinned_buffer> staging_;
+  std::unique_ptr<sc::host_buffer> staging_;
 };
 
 /// Runs `call` on another thread; true when it returned within `limit` (it is waited for either way,
@@ -482,7 +482,7 @@ TEST(Ordering, DataOnAnotherDeviceThanTheCurrentOne) {
   };
   for (sc::strategy how : {sc::strategy::automatic, sc::strategy::staged, sc::strategy::direct}) {
     SCOPED_TRACE(sc::to_string(how));
-    sc::pinned_buffer out(expected.size());
+    sc::host_buffer out(expected.size());
     sc::copy(dv, out.data(), out.size(), cudaStream_t{}, {how});
     EXPECT_TRUE(current_is_0());
     EXPECT_EQ(std::memcmp(out.data(), expected.data(), expected.size()), 0);
@@ -550,7 +550,7 @@ TEST(Ordering, AStreamOfAnotherDeviceIsRefused) {
   cudaStream_t s0 = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&s0, cudaStreamNonBlocking), cudaSuccess);
   const sc::view dv = sc::flip(sc::contiguous_view(mem1, sc::dtype_of<float>(), {1024}, sc::memory_kind::device), 0);
-  sc::pinned_buffer out(4096);
+  sc::host_buffer out(4096);
   std::memset(out.data(), 0xA5, 4096);
   try {
     sc::copy_async(dv, out.data(), 4096, s0);

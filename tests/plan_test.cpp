@@ -52,14 +52,14 @@ std::vector<std::int64_t> plan_walk(const sc::plan& p) {
 // The same, from the view itself: each element's units, in C order of the view's own dims.
 std::vector<std::int64_t> view_walk(const sc::view& v, int unit) {
   std::vector<std::int64_t> out;
-  const std::int64_t n = sc::element_count(v.lay);
+  const std::int64_t n = sc::element_count(v.layout);
   std::int64_t idx[sc::max_rank] = {};
   for (std::int64_t i = 0; i < n; ++i) {
     std::int64_t off = 0;
-    for (int d = 0; d < v.rank(); ++d) off += idx[d] * v.lay.stride[d];
+    for (int d = 0; d < v.rank(); ++d) off += idx[d] * v.layout.stride[d];
     for (int u = 0; u < v.type.itemsize / unit; ++u) out.push_back(off * v.type.itemsize + u * unit);
     for (int d = v.rank() - 1; d >= 0; --d) {
-      if (++idx[d] < v.lay.shape[d]) break;
+      if (++idx[d] < v.layout.shape[d]) break;
       idx[d] = 0;
     }
   }
@@ -250,7 +250,7 @@ TEST(Plan, ViewLeavingItsAllocationIsRejectedWithTheByteRange) {
   std::vector<float> data(12);
   sc::view v = sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{3, 4});
   EXPECT_NO_THROW((void)sc::make_plan(v));
-  v.lay.shape[0] = 4;  // one row too many
+  v.layout.shape[0] = 4;  // one row too many
   try {
     (void)sc::make_plan(v);
     FAIL() << "out-of-bounds view accepted";
@@ -258,15 +258,15 @@ TEST(Plan, ViewLeavingItsAllocationIsRejectedWithTheByteRange) {
     EXPECT_NE(std::string(e.what()).find("[0, 64) of its 48-byte allocation"), std::string::npos) << e.what();
   }
   sc::view before = sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{12});
-  before.lay.stride[0] = -1;  // walks backwards from element 0: leaves the allocation at once
+  before.layout.stride[0] = -1;  // walks backwards from element 0: leaves the allocation at once
   EXPECT_THROW((void)sc::make_plan(before), sc::invalid_view);
 }
 
 TEST(Plan, RankAbove64AndBadDtypesAreRejected) {
   sc::view v = strided(sc::dtype_of<float>(), {2}, {1});
-  v.lay.rank = sc::max_rank + 1;
+  v.layout.rank = sc::max_rank + 1;
   EXPECT_THROW((void)sc::make_plan(v), sc::invalid_view);
-  v.lay.rank = 1;
+  v.layout.rank = 1;
   v.type.itemsize = 0;
   EXPECT_THROW((void)sc::make_plan(v), sc::invalid_view);
   v.type = {'x', 4, '<'};

@@ -341,7 +341,7 @@ view slice(const view& v, std::string_view numpy_index) {
 }
 
 view slice(const view& v, std::span<const index_item> items, std::string_view text_for_messages) {
-  detail::check_layout(v.lay);
+  detail::check_layout(v.layout);
   const std::string formatted = text_for_messages.empty() ? format_items(items) : std::string();
   const std::string_view text = text_for_messages.empty() ? std::string_view(formatted) : text_for_messages;
   const bool have_text = !text_for_messages.empty();
@@ -372,7 +372,7 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
       case index_item::kind::new_axis: ++new_axes; break;
     }
   }
-  const int rank = v.lay.rank;
+  const int rank = v.layout.rank;
   if (used > rank)
     fail(text, "too many indices for array: array is " + std::to_string(rank) + "-dimensional, but " +
                    std::to_string(used) + " were indexed");
@@ -392,14 +392,14 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
     const auto term = detail::checked_mul(index, stride);
     const auto sum = term ? detail::checked_add(offset, *term) : std::nullopt;
     if (!sum)
-      fail(text, "the data pointer offset overflows int64 (view of shape " + shape_string(v.lay.extents()) +
-                     " with strides " + shape_string(v.lay.strides()) + ")");
+      fail(text, "the data pointer offset overflows int64 (view of shape " + shape_string(v.layout.extents()) +
+                     " with strides " + shape_string(v.layout.strides()) + ")");
     offset = *sum;
   };
   auto keep_whole = [&](int count) {
     for (int i = 0; i < count; ++i, ++src, ++dst) {
-      out.shape[dst] = v.lay.shape[src];
-      out.stride[dst] = v.lay.stride[src];
+      out.shape[dst] = v.layout.shape[src];
+      out.stride[dst] = v.layout.stride[src];
     }
   };
   for (const index_item& it : items) {
@@ -411,18 +411,18 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
         ++dst;
         break;
       case index_item::kind::integer: {
-        const std::int64_t extent = v.lay.shape[src];
+        const std::int64_t extent = v.layout.shape[src];
         if (it.value < -extent || it.value >= extent)
           fail(text, "index " + std::to_string(it.value) + " is out of bounds for axis " + std::to_string(src) +
                          " with size " + std::to_string(extent) + where(it));
-        add_offset(it.value < 0 ? it.value + extent : it.value, v.lay.stride[src]);
+        add_offset(it.value < 0 ? it.value + extent : it.value, v.layout.stride[src]);
         ++src;
         break;
       }
       case index_item::kind::slice: {
         // CPython's PySlice_Unpack then PySlice_AdjustIndices; every intermediate stays in
         // [-1, length] so nothing here can overflow.
-        const std::int64_t length = v.lay.shape[src];
+        const std::int64_t length = v.layout.shape[src];
         std::int64_t step = it.has_step ? it.step : 1;
         if (step == 0)
           throw zero_step("invalid index " + detail::quoted(text) + ": slice step cannot be zero" + where(it));
@@ -445,7 +445,7 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
         } else if (start < stop) {
           count = (stop - start - 1) / step + 1;
         }
-        const std::int64_t stride = v.lay.stride[src];
+        const std::int64_t stride = v.layout.stride[src];
         out.shape[dst] = count;
         if (count == 0) {
           // NumPy resets an empty slice to start 0, step 1: the pointer stays, the stride is kept.
@@ -473,14 +473,14 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
     fail(text, "the data pointer offset of " + std::to_string(offset) + " elements of " +
                    std::to_string(v.type.itemsize) + " bytes overflows int64");
   view r = v;
-  r.lay = out;
+  r.layout = out;
   r.data = advance(v.data, *bytes);
   return r;
 }
 
 view permute(const view& v, std::span<const int> axes) {
-  detail::check_layout(v.lay);
-  const int rank = v.lay.rank;
+  detail::check_layout(v.layout);
+  const int rank = v.layout.rank;
   auto bad = [&](const std::string& what) {
     throw invalid_index("invalid permutation " + axes_string(axes) + " of a " + std::to_string(rank) +
                         "-dimensional view: " + what);
@@ -496,11 +496,11 @@ view permute(const view& v, std::span<const int> axes) {
     const int axis = a < 0 ? a + rank : a;
     if (seen[axis]) bad("repeated axis " + std::to_string(axis) + " in transpose");
     seen[axis] = true;
-    out.shape[i] = v.lay.shape[axis];
-    out.stride[i] = v.lay.stride[axis];
+    out.shape[i] = v.layout.shape[axis];
+    out.stride[i] = v.layout.stride[axis];
   }
   view r = v;
-  r.lay = out;
+  r.layout = out;
   return r;
 }
 
@@ -509,16 +509,16 @@ view permute(const view& v, std::initializer_list<int> axes) {
 }
 
 view flip(const view& v, int axis) {
-  detail::check_layout(v.lay);
-  const int rank = v.lay.rank;
+  detail::check_layout(v.layout);
+  const int rank = v.layout.rank;
   auto bad = [&](const std::string& what) {
     throw invalid_index("invalid flip axis " + std::to_string(axis) + " of a " + std::to_string(rank) +
-                        "-dimensional view of shape " + shape_string(v.lay.extents()) + ": " + what);
+                        "-dimensional view of shape " + shape_string(v.layout.extents()) + ": " + what);
   };
   if (axis < -rank || axis >= rank)
     bad("axis " + std::to_string(axis) + " is out of bounds for array of dimension " + std::to_string(rank));
   const int d = axis < 0 ? axis + rank : axis;
-  const std::int64_t extent = v.lay.shape[d], stride = v.lay.stride[d];
+  const std::int64_t extent = v.layout.shape[d], stride = v.layout.stride[d];
   if (stride == int64_min && extent > 1) bad("stride -2^63 cannot be negated");
   std::int64_t offset = 0;
   if (extent > 0) {
@@ -529,37 +529,37 @@ view flip(const view& v, int axis) {
   }
   view r = v;
   // -(-2^63) does not exist; with at most one element the stride is never used, so keep it.
-  r.lay.stride[d] = stride == int64_min ? stride : -stride;
+  r.layout.stride[d] = stride == int64_min ? stride : -stride;
   r.data = advance(v.data, offset);
   return r;
 }
 
 view broadcast_to(const view& v, std::span<const std::int64_t> shape) {
-  detail::check_layout(v.lay);
+  detail::check_layout(v.layout);
   if (shape.size() > std::size_t(max_rank))
     throw invalid_view("cannot broadcast to shape " + shape_string(shape) + ": more than " + std::to_string(max_rank) +
                        " dims");
-  const int rank = int(shape.size()), own = v.lay.rank;
+  const int rank = int(shape.size()), own = v.layout.rank;
   const auto refuse = [&] {
-    throw invalid_view("could not broadcast input array from shape " + shape_string(v.lay.extents()) + " into shape " +
-                       shape_string(shape));
+    throw invalid_view("could not broadcast input array from shape " + shape_string(v.layout.extents()) +
+                       " into shape " + shape_string(shape));
   };
   if (own > rank) refuse();
   view r = v;
-  r.lay.rank = rank;
+  r.layout.rank = rank;
   for (int i = 0; i < rank; ++i) {
     const int from = i - (rank - own);  // v's dim aligned with dim i, counted from the right
     const std::int64_t want = shape[std::size_t(i)];
     if (want < 0) throw invalid_view("cannot broadcast to shape " + shape_string(shape) + ": negative extent");
     if (from < 0) {
-      r.lay.shape[i] = want;
-      r.lay.stride[i] = 0;
-    } else if (v.lay.shape[from] == want) {
-      r.lay.shape[i] = want;
-      r.lay.stride[i] = v.lay.stride[from];
-    } else if (v.lay.shape[from] == 1) {
-      r.lay.shape[i] = want;
-      r.lay.stride[i] = 0;
+      r.layout.shape[i] = want;
+      r.layout.stride[i] = 0;
+    } else if (v.layout.shape[from] == want) {
+      r.layout.shape[i] = want;
+      r.layout.stride[i] = v.layout.stride[from];
+    } else if (v.layout.shape[from] == 1) {
+      r.layout.shape[i] = want;
+      r.layout.stride[i] = 0;
     } else {
       refuse();
     }

@@ -79,13 +79,13 @@ plan make_plan(const view& v, memory_kind destination) {
     if (k != memory_kind::pageable && k != memory_kind::pinned && k != memory_kind::device)
       throw invalid_argument("memory kind " + std::to_string(int(k)) + " is not pageable, pinned or device");
   validate(v.type);
-  detail::check_layout(v.lay);
+  detail::check_layout(v.layout);
 
   plan p;
   p.type = v.type;
   p.source = v.memory;
   p.destination = destination;
-  p.elements = element_count(v.lay);
+  p.elements = element_count(v.layout);
   const std::int64_t item = v.type.itemsize;
   p.bytes = std::size_t(must(detail::checked_mul(p.elements, item), v, "output has more than 2^63 bytes"));
   const auto addr = reinterpret_cast<std::uintptr_t>(v.data);
@@ -100,9 +100,9 @@ plan make_plan(const view& v, memory_kind destination) {
 
   // Touched span, in elements relative to element (0, ..., 0).
   std::int64_t lo = 0, hi = 0;
-  for (int d = 0; d < v.lay.rank; ++d) {
+  for (int d = 0; d < v.layout.rank; ++d) {
     const std::int64_t reach =
-        must(detail::checked_mul(v.lay.shape[d] - 1, v.lay.stride[d]), v, "stride times extent overflows int64");
+        must(detail::checked_mul(v.layout.shape[d] - 1, v.layout.stride[d]), v, "stride times extent overflows int64");
     if (reach < 0)
       lo = must(detail::checked_add(lo, reach), v, "span overflows int64");
     else
@@ -144,9 +144,10 @@ plan make_plan(const view& v, memory_kind destination) {
     ++n;
   };
   if (per_item > 1) push_outer(per_item, 1);
-  for (int d = v.lay.rank - 1; d >= 0; --d)
-    if (v.lay.shape[d] != 1)  // an extent-1 dim's stride is never used, however large
-      push_outer(v.lay.shape[d], must(detail::checked_mul(v.lay.stride[d], per_item), v, "stride overflows int64"));
+  for (int d = v.layout.rank - 1; d >= 0; --d)
+    if (v.layout.shape[d] != 1)  // an extent-1 dim's stride is never used, however large
+      push_outer(v.layout.shape[d],
+                 must(detail::checked_mul(v.layout.stride[d], per_item), v, "stride overflows int64"));
   p.rank = n;
   for (int i = 0; i < n; ++i) {  // reverse into outermost-first order
     p.extent[i] = ext[n - 1 - i];
@@ -209,22 +210,22 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
       throw invalid_argument("memory kind " + std::to_string(int(k)) + " is not pageable, pinned or device");
   validate(src_view.type);
   validate(dst.type);
-  detail::check_layout(src_view.lay);
-  detail::check_layout(dst.lay);
+  detail::check_layout(src_view.layout);
+  detail::check_layout(dst.layout);
   if (!(src_view.type == dst.type))
     throw invalid_view("the source's type " + to_descr(src_view.type) + " is not the destination's " +
                        to_descr(dst.type) + ": a copy converts nothing");
   // NumPy's assignment drops the source's leading dims of extent 1 beyond the destination's rank
   // (np.copyto(a[4, 3], b[1, 1, 3]) is allowed); broadcast_to itself refuses extra dims.
   view squeezed = src_view;
-  const int extra = src_view.lay.rank - dst.lay.rank;
+  const int extra = src_view.layout.rank - dst.layout.rank;
   int drop = 0;
-  while (drop < extra && src_view.lay.shape[drop] == 1) ++drop;
+  while (drop < extra && src_view.layout.shape[drop] == 1) ++drop;
   if (drop > 0) {
-    squeezed.lay.rank -= drop;
-    for (int i = 0; i < squeezed.lay.rank; ++i) {
-      squeezed.lay.shape[i] = src_view.lay.shape[i + drop];
-      squeezed.lay.stride[i] = src_view.lay.stride[i + drop];
+    squeezed.layout.rank -= drop;
+    for (int i = 0; i < squeezed.layout.rank; ++i) {
+      squeezed.layout.shape[i] = src_view.layout.shape[i + drop];
+      squeezed.layout.stride[i] = src_view.layout.stride[i + drop];
     }
   }
   const view src = broadcast_to(squeezed, dst.shape());
@@ -233,7 +234,7 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
   p.type = dst.type;
   p.source = src.memory;
   p.destination = dst.memory;
-  p.elements = element_count(dst.lay);
+  p.elements = element_count(dst.layout);
   const std::int64_t item = dst.type.itemsize;
   p.bytes = std::size_t(must(detail::checked_mul(p.elements, item), dst, "output has more than 2^63 bytes"));
   const auto offset_in = [](const view& v) {
@@ -252,10 +253,10 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
   // first element each side's walk visits moves to the reversed dim's far end.
   std::vector<pair_dim> dims;
   std::int64_t src_first = 0, dst_first = 0;  // elements from element (0, ..., 0)
-  for (int d = 0; d < dst.lay.rank; ++d) {
-    const std::int64_t e = dst.lay.shape[d];
+  for (int d = 0; d < dst.layout.rank; ++d) {
+    const std::int64_t e = dst.layout.shape[d];
     if (e == 1) continue;
-    std::int64_t s = src.lay.stride[d], t = dst.lay.stride[d];
+    std::int64_t s = src.layout.stride[d], t = dst.layout.stride[d];
     if (t == 0)
       fail(dst, "it writes its elements more than once (stride 0 in dim " + std::to_string(d) + " of extent " +
                     std::to_string(e) + "); a destination takes each element once");

@@ -22,7 +22,7 @@ view make_view(const void* data, dtype type, std::span<const std::int64_t> shape
   view v;
   v.data = data;
   v.type = type;
-  v.lay = strides.empty() ? c_contiguous(shape) : make_layout(shape, strides);
+  v.layout = strides.empty() ? c_contiguous(shape) : make_layout(shape, strides);
   v.memory = memory;
   return v;
 }
@@ -36,7 +36,7 @@ view make_view(const void* data, dtype type, std::initializer_list<std::int64_t>
 view contiguous_view(const void* data, dtype type, std::span<const std::int64_t> shape, memory_kind memory) {
   view v = make_view(data, type, shape, {}, memory);
   validate(type);
-  const auto bytes = detail::checked_mul(element_count(v.lay), std::int64_t(type.itemsize));
+  const auto bytes = detail::checked_mul(element_count(v.layout), std::int64_t(type.itemsize));
   if (!bytes)
     throw invalid_view("shape " + shape_string(shape) + " of " + to_descr(type) + " has more than 2^63 bytes");
   v.allocation = byte_range{data, std::size_t(*bytes)};

@@ -1,4 +1,4 @@
-// host/cuda/memory.cpp — owned memory: the caching pinned pool, pinned_buffer and host_array (pinned
+// host/cuda/memory.cpp — owned memory: the caching pinned pool, host_buffer and host_array (pinned
 // when CUDA allows), device_buffer and device_array (stream-ordered device memory).
 #include <cuda_runtime_api.h>
 
@@ -21,7 +21,7 @@
 #include "stridecopy/copy.hpp"
 #include "stridecopy/device_array.hpp"
 #include "stridecopy/error.hpp"
-#include "stridecopy/pinned_buffer.hpp"
+#include "stridecopy/host_array.hpp"
 
 namespace stridecopy {
 
@@ -128,14 +128,14 @@ void pinned_release_after(void* p, std::size_t block, owned_event done) noexcept
 void trim_pinned_pool() { pinned_pool::instance().trim(); }
 }  // namespace detail
 
-// ---- pinned_buffer, host_array
+// ---- host_buffer, host_array
 
-pinned_buffer::pinned_buffer(std::size_t bytes, memory_kind k) : bytes_(bytes) {
+host_buffer::host_buffer(std::size_t bytes, memory_kind k) : bytes_(bytes) {
   if (k != memory_kind::pinned && k != memory_kind::pageable)
-    throw invalid_argument("pinned_buffer holds host memory: memory kind " + std::to_string(int(k)) +
+    throw invalid_argument("host_buffer holds host memory: memory kind " + std::to_string(int(k)) +
                            " is not pinned or pageable (device memory is a device_buffer)");
   if (bytes > std::size_t(std::numeric_limits<std::ptrdiff_t>::max()))
-    throw invalid_argument("pinned_buffer of " + std::to_string(bytes) + " bytes: more than any address space holds");
+    throw invalid_argument("host_buffer of " + std::to_string(bytes) + " bytes: more than any address space holds");
   if (bytes == 0) return;
   if (k == memory_kind::pinned) {
     // No driver, no device, or pinned memory exhausted: fall back to pageable memory.
@@ -147,13 +147,13 @@ pinned_buffer::pinned_buffer(std::size_t bytes, memory_kind k) : bytes_(bytes) {
   data_ = allocate_pageable(bytes);
 }
 
-pinned_buffer::pinned_buffer(pinned_buffer&& other) noexcept
+host_buffer::host_buffer(host_buffer&& other) noexcept
     : data_(std::exchange(other.data_, nullptr)),
       bytes_(std::exchange(other.bytes_, 0)),
       block_(std::exchange(other.block_, 0)),
       pinned_(std::exchange(other.pinned_, false)) {}
 
-pinned_buffer& pinned_buffer::operator=(pinned_buffer&& other) noexcept {
+host_buffer& host_buffer::operator=(host_buffer&& other) noexcept {
   if (this != &other) {
     release();
     data_ = std::exchange(other.data_, nullptr);
@@ -164,9 +164,9 @@ pinned_buffer& pinned_buffer::operator=(pinned_buffer&& other) noexcept {
   return *this;
 }
 
-pinned_buffer::~pinned_buffer() { release(); }
+host_buffer::~host_buffer() { release(); }
 
-void pinned_buffer::release() noexcept {
+void host_buffer::release() noexcept {
   if (!data_) return;
   if (pinned_)
     detail::pinned_release(data_, block_);
@@ -180,7 +180,7 @@ void pinned_buffer::release() noexcept {
 
 host_array::host_array(dtype type, std::span<const std::int64_t> shape, order o, memory_kind k)
     : type_(type), layout_(o == order::c ? c_contiguous(shape) : f_contiguous(shape)) {
-  buffer_ = pinned_buffer(array_bytes(type, layout_, shape), k);
+  buffer_ = host_buffer(array_bytes(type, layout_, shape), k);
 }
 
 host_array::host_array(dtype type, std::initializer_list<std::int64_t> shape, order o, memory_kind k)
@@ -190,7 +190,7 @@ view host_array::as_view() const {
   view v;
   v.data = buffer_.data();
   v.type = type_;
-  v.lay = layout_;
+  v.layout = layout_;
   v.memory = buffer_.kind();
   v.allocation = byte_range{buffer_.data(), buffer_.size()};
   return v;
@@ -249,7 +249,7 @@ view device_array::as_view() const {
   view v;
   v.data = buffer_.data();
   v.type = type_;
-  v.lay = layout_;
+  v.layout = layout_;
   v.memory = memory_kind::device;
   v.allocation = byte_range{buffer_.data(), buffer_.size()};
   return v;

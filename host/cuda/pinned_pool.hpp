@@ -1,4 +1,4 @@
-// host/cuda/pinned_pool.hpp — the caching pool of pinned host blocks behind pinned_buffer and the
+// host/cuda/pinned_pool.hpp — the caching pool of pinned host blocks behind host_buffer and the
 // staging rings (internal), and pinned_block, the owner of one block.
 #pragma once
 

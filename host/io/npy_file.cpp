@@ -294,7 +294,7 @@ view mapped_npy::as_view() const {
   view v;
   v.data = data();
   v.type = header_.type;
-  v.lay = header_.fortran_order ? f_contiguous(header_.shape) : c_contiguous(header_.shape);
+  v.layout = header_.fortran_order ? f_contiguous(header_.shape) : c_contiguous(header_.shape);
   v.memory = memory_kind::pageable;
   v.allocation = byte_range{v.data, data_bytes_};
   return v;

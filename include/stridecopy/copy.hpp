@@ -9,8 +9,8 @@
 #include <cuda/stream_ref>
 
 #include "stridecopy/device_array.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/options.hpp"
-#include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/plan.hpp"
 #include "stridecopy/view.hpp"
 

@@ -57,7 +57,7 @@ class device_array {
   [[nodiscard]] const void* data() const noexcept { return buffer_.data(); }
   [[nodiscard]] std::size_t bytes() const noexcept { return buffer_.size(); }
   [[nodiscard]] const dtype& type() const noexcept { return type_; }
-  [[nodiscard]] const layout& lay() const noexcept { return layout_; }
+  [[nodiscard]] const stridecopy::layout& layout() const noexcept { return layout_; }
   [[nodiscard]] std::span<const std::int64_t> shape() const { return layout_.extents(); }
   [[nodiscard]] std::int64_t size() const { return element_count(layout_); }
   /// A device view of the whole array, with the allocation's bounds recorded.
@@ -68,7 +68,7 @@ class device_array {
  private:
   device_buffer buffer_;
   dtype type_{};
-  layout layout_{};
+  stridecopy::layout layout_{};
 };
 
 }  // namespace stridecopy

@@ -13,8 +13,8 @@
 
 #include "stridecopy/device_array.hpp"
 #include "stridecopy/dtype.hpp"
+#include "stridecopy/host_array.hpp"
 #include "stridecopy/npy_header.hpp"
-#include "stridecopy/pinned_buffer.hpp"
 #include "stridecopy/view.hpp"
 
 namespace stridecopy {

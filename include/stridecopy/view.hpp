@@ -34,15 +34,15 @@ struct byte_range {
 struct view {
   const void* data = nullptr;
   dtype type{};
-  layout lay{};
+  stridecopy::layout layout{};
   memory_kind memory = memory_kind::pageable;
   /// When set, make_plan rejects a view that reads outside these bytes; slicing keeps it. A plan
   /// made from such a view runs on any allocation of that size (copy_async's `src` is its base).
   std::optional<byte_range> allocation{};
 
-  [[nodiscard]] int rank() const { return lay.rank; }
-  [[nodiscard]] std::span<const std::int64_t> shape() const { return lay.extents(); }
-  [[nodiscard]] std::span<const std::int64_t> strides() const { return lay.strides(); }
+  [[nodiscard]] int rank() const { return layout.rank; }
+  [[nodiscard]] std::span<const std::int64_t> shape() const { return layout.extents(); }
+  [[nodiscard]] std::span<const std::int64_t> strides() const { return layout.strides(); }
   /// The pointer the view was built from: its allocation's base when it records one, else `data`.
   [[nodiscard]] const void* base() const { return allocation ? allocation->base : data; }
 };

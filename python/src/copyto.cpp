@@ -81,7 +81,7 @@ void copy_into(const py_view& dst, nb::handle value, nb::handle stream, int thre
   if (dst_device) dst.src->order_before(s);
   if (src_device) src.src->order_before(s);
   const mutable_view into = assume_writable(dst.v);
-  const std::size_t bytes = std::size_t(element_count(dst.v.lay)) * std::size_t(dst.v.type.itemsize);
+  const std::size_t bytes = std::size_t(element_count(dst.v.layout)) * std::size_t(dst.v.type.itemsize);
   // Both sides on the host and no stream to follow: a CPU copy, with no CUDA call at all.
   const bool on_cpu = !src_device && !dst_device && !s.given;
   std::optional<nb::gil_scoped_release> unlocked;

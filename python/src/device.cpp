@@ -330,8 +330,8 @@ void register_device_array(nb::module_& m) {
           "strides",
           [](const py_device_array& a) {
             nb::list l;
-            const layout& lay = a.st->array.lay();
-            for (int i = 0; i < lay.rank; ++i) l.append(lay.stride[i] * a.st->array.type().itemsize);
+            const layout& array_layout = a.st->array.layout();
+            for (int i = 0; i < array_layout.rank; ++i) l.append(array_layout.stride[i] * a.st->array.type().itemsize);
             return nb::tuple(l);
           },
           nb::sig("def strides(self) -> tuple[int, ...]"), "The strides in bytes (C order).")
@@ -342,7 +342,7 @@ void register_device_array(nb::module_& m) {
           "device", [](const py_device_array& a) { return "cuda:" + std::to_string(a.st->device); },
           "\"cuda:N\", the device that holds the memory.")
       .def_prop_ro(
-          "ndim", [](const py_device_array& a) { return a.st->array.lay().rank; }, "The number of dimensions.")
+          "ndim", [](const py_device_array& a) { return a.st->array.layout().rank; }, "The number of dimensions.")
       .def_prop_ro(
           "size", [](const py_device_array& a) { return a.st->array.size(); }, "The number of elements.")
       .def_prop_ro(

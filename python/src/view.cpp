@@ -351,7 +351,7 @@ nb::object wrap_host_array(host_array&& a, element how, nb::handle np_dtype) {
     delete static_cast<host_array*>(p);
     --live_host_results;
   });
-  return wrap_host(owned->data(), owned->bytes(), owned->type(), owned->lay(), owner, how, np_dtype);
+  return wrap_host(owned->data(), owned->bytes(), owned->type(), owned->layout(), owner, how, np_dtype);
 }
 
 namespace {
@@ -444,7 +444,7 @@ nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int thre
   if (on_cpu && !cuda_available()) return copy_into_cached_block(self, dt, threads);
   host_array h;
   {
-    const release_unless_small unlocked(std::size_t(element_count(self.v.lay)) * std::size_t(self.v.type.itemsize),
+    const release_unless_small unlocked(std::size_t(element_count(self.v.layout)) * std::size_t(self.v.type.itemsize),
                                         on_cpu);
     if (on_cpu) {
       h = host_array(self.v.type, self.v.shape());  // pinned, from the library's pool
@@ -641,13 +641,13 @@ void register_view(nb::module_& m) {
           "__len__",
           [](const py_view& self) {
             if (self.v.rank() == 0) throw nb::type_error("len() of unsized object");  // NumPy's words
-            return self.v.lay.shape[0];
+            return self.v.layout.shape[0];
           },
           "The extent of the first axis, as len() of a NumPy array; TypeError for a 0-d view.")
       .def_prop_ro(
-          "size", [](const py_view& self) { return element_count(self.v.lay); }, "The number of elements.")
+          "size", [](const py_view& self) { return element_count(self.v.layout); }, "The number of elements.")
       .def_prop_ro(
-          "nbytes", [](const py_view& self) { return element_count(self.v.lay) * self.v.type.itemsize; },
+          "nbytes", [](const py_view& self) { return element_count(self.v.layout) * self.v.type.itemsize; },
           "The bytes of the C-order copy: size * itemsize.")
       .def_prop_ro(
           "base", [](const py_view& self) { return self.src->owner; }, nb::sig("def base(self) -> object"),

@@ -115,7 +115,7 @@ int run_gpu_demo(const demo_options& o) {
   const double ours = median_ms(o.repeat, [&] { ran = copy(pl, d_imgs.data(), out.data(), out.bytes(), s); });
   std::printf("  plan: %s, %d dims after merging; strategy that ran: %s\n", to_string(pl.pat), pl.rank, to_string(ran));
   const bool ok = verify_bgr(p, static_cast<const float*>(out.data()), n, c, hw);
-  pinned_buffer limit_dst(out.bytes());
+  host_buffer limit_dst(out.bytes());
   const double limit = median_ms(o.repeat, [&] {
     STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(limit_dst.data(), d_imgs.data(), out.bytes(), cudaMemcpyDeviceToHost, s));
     STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(s));

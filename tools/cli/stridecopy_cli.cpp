@@ -156,7 +156,7 @@ int run_slice(const std::string& in_path, const std::string& index_text, const s
     stridecopy::save_npy(out, stridecopy::make_view(s.bytes.data(), t, {}), cudaStream_t{}, s.descr);
     return 0;
   }
-  if (b != backend::cuda || stridecopy::element_count(v.lay) == 0) {
+  if (b != backend::cuda || stridecopy::element_count(v.layout) == 0) {
     prefault(in, v);
     stridecopy::save_npy(out, v, cudaStream_t{}, descr);
     return 0;
