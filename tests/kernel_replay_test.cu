@@ -19,11 +19,11 @@
 #include "core/plan_ops.hpp"
 #include "cuda/h2d_schedule.hpp"
 #include "cuda/ops.cuh"
+#include "ops/batch.cuh"
 #include "random_views.hpp"
 #include "reference.hpp"
 #include "replay.hpp"
 #include "stridecopy/index.hpp"
-#include "stridecopy/kernels/batch.cuh"
 #include "stridecopy/plan.hpp"
 #include "test_util.hpp"
 

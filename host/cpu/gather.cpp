@@ -10,7 +10,7 @@
 #include "core/plan_ops.hpp"
 #include "cpu/nontemporal.hpp"
 #include "cpu/thread_pool.hpp"
-#include "stridecopy/kernels/unit.hpp"
+#include "ops/unit.hpp"
 
 // The hot loops are compiled twice, for AVX2 and for the baseline, and picked at load time: GCC
 // vectorises the small fixed-shape loops below (3-byte reverses, 3-plane interleaves) only with

@@ -9,7 +9,7 @@
 #include "core/plan_ops.hpp"
 #include "cpu/gather.hpp"
 #include "cpu/thread_pool.hpp"
-#include "stridecopy/kernels/unit.hpp"
+#include "ops/unit.hpp"
 
 namespace stridecopy::detail {
 

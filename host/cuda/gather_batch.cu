@@ -10,7 +10,7 @@
 #include "cuda/gather_launch.hpp"
 #include "cuda/launch.cuh"
 #include "cuda/ops.cuh"
-#include "stridecopy/kernels/batch.cuh"
+#include "ops/batch.cuh"
 
 namespace stridecopy::detail {
 

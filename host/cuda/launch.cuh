@@ -13,7 +13,7 @@
 #include "cuda/check.hpp"
 #include "cuda/launch_geometry.hpp"
 #include "cuda/runtime.hpp"
-#include "stridecopy/kernels/run_op.cuh"
+#include "ops/run_op.cuh"
 
 #ifdef STRIDECOPY_SIMULATOR
 #include "stridecopy_sim/kernel.hpp"

@@ -6,10 +6,10 @@
 #include <utility>
 
 #include "core/plan_ops.hpp"
-#include "stridecopy/kernels/row_gather.cuh"
-#include "stridecopy/kernels/scatter.cuh"
-#include "stridecopy/kernels/transpose.cuh"
-#include "stridecopy/kernels/unit.hpp"
+#include "ops/row_gather.cuh"
+#include "ops/scatter.cuh"
+#include "ops/transpose.cuh"
+#include "ops/unit.hpp"
 #include "stridecopy/plan.hpp"
 
 namespace stridecopy::detail {

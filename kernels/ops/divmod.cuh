@@ -1,4 +1,4 @@
-// kernels/stridecopy/kernels/divmod.cuh — division by an invariant divisor as a multiply-high, a
+// kernels/ops/divmod.cuh — division by an invariant divisor as a multiply-high, a
 // shift and an add (Granlund and Montgomery, "Division by invariant integers using
 // multiplication", 1994, figure 4.1): exact for every dividend of the unsigned type, every divisor
 // >= 1. The kernels split linear indices into coordinates with it; tests prove it on the CPU.
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "stridecopy/kernels/config.cuh"
+#include "ops/config.cuh"
 
 namespace stridecopy::kernels {
 

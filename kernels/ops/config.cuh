@@ -1,4 +1,4 @@
-// kernels/stridecopy/kernels/config.cuh — what every kernel file shares: the __host__ __device__
+// kernels/ops/config.cuh — what every kernel file shares: the __host__ __device__
 // marker (the ops run on the CPU too, in the tests' replay), the unroll pragma, the walk limit.
 #pragma once
 

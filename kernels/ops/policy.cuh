@@ -1,4 +1,4 @@
-// kernels/stridecopy/kernels/policy.cuh — the tuning of every kernel family in one place, as plain
+// kernels/ops/policy.cuh — the tuning of every kernel family in one place, as plain
 // constexpr structs: threads per block, work per thread, tile sizes.
 #pragma once
 

@@ -1,14 +1,14 @@
-// kernels/stridecopy/kernels/scatter.cuh — the family of plans whose destination is strided (plans of
+// kernels/ops/scatter.cuh — the family of plans whose destination is strided (plans of
 // two layouts): each output unit read at its place in the source walk and written at its place in
 // the destination walk. Consecutive threads take consecutive output units, which the walk orders as
 // the destination's memory, so writes along a contiguous destination row are coalesced.
 #pragma once
 
-#include "stridecopy/kernels/config.cuh"
-#include "stridecopy/kernels/divmod.cuh"
-#include "stridecopy/kernels/offset_map.cuh"
-#include "stridecopy/kernels/policy.cuh"
-#include "stridecopy/kernels/unit.hpp"
+#include "ops/config.cuh"
+#include "ops/divmod.cuh"
+#include "ops/offset_map.cuh"
+#include "ops/policy.cuh"
+#include "ops/unit.hpp"
 
 namespace stridecopy::kernels {
 

@@ -1,13 +1,13 @@
-// kernels/stridecopy/kernels/transpose.cuh — the transpose family (NCHW -> NHWC and friends): the dim
+// kernels/ops/transpose.cuh — the transpose family (NCHW -> NHWC and friends): the dim
 // with stride +-1 (a) and the inner output dim (b) are tiled through shared memory, so that reads
 // run along a and writes along b, both coalesced; the tile's pitch is padded against bank conflicts.
 #pragma once
 
-#include "stridecopy/kernels/config.cuh"
-#include "stridecopy/kernels/divmod.cuh"
-#include "stridecopy/kernels/offset_map.cuh"
-#include "stridecopy/kernels/policy.cuh"
-#include "stridecopy/kernels/unit.hpp"
+#include "ops/config.cuh"
+#include "ops/divmod.cuh"
+#include "ops/offset_map.cuh"
+#include "ops/policy.cuh"
+#include "ops/unit.hpp"
 
 namespace stridecopy::kernels {
 

@@ -1,11 +1,11 @@
-// kernels/stridecopy/kernels/batch.cuh — many ops of one family in one launch: the blocks of op i
+// kernels/ops/batch.cuh — many ops of one family in one launch: the blocks of op i
 // follow those of op i - 1, and each block runs the op it falls in. The copies of a batch call
 // (N camera frames into the N slots of one batch) cost one launch instead of N.
 #pragma once
 
 #include <cstddef>
 
-#include "stridecopy/kernels/config.cuh"
+#include "ops/config.cuh"
 
 namespace stridecopy::kernels {
 

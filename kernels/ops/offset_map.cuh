@@ -1,12 +1,12 @@
-// kernels/stridecopy/kernels/offset_map.cuh — the source offset of a linear index over up to
+// kernels/ops/offset_map.cuh — the source offset of a linear index over up to
 // max_walk_dims dimensions: offset(i) = sum_d index_d(i) * stride[d], the coordinates split off by
 // fast division by the extents.
 #pragma once
 
 #include <cuda/std/array>
 
-#include "stridecopy/kernels/config.cuh"
-#include "stridecopy/kernels/divmod.cuh"
+#include "ops/config.cuh"
+#include "ops/divmod.cuh"
 
 namespace stridecopy::kernels {
 

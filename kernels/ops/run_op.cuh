@@ -1,9 +1,9 @@
-// kernels/stridecopy/kernels/run_op.cuh — the only __global__: runs one block of an op, phase by
+// kernels/ops/run_op.cuh — the only __global__: runs one block of an op, phase by
 // phase, with a barrier between phases. Everything else lives in the op, where the CPU replay can
 // reach it.
 #pragma once
 
-#include "stridecopy/kernels/memory.cuh"
+#include "ops/memory.cuh"
 
 namespace stridecopy::kernels {
 

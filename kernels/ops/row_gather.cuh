@@ -1,4 +1,4 @@
-// kernels/stridecopy/kernels/row_gather.cuh — three kernel families in one template, by inner step:
+// kernels/ops/row_gather.cuh — three kernel families in one template, by inner step:
 // +1 vectorised row copy, -1 vectorised row reverse (16-byte loads reversed in registers), and the
 // general elementwise gather (runtime step). Every thread assembles 16-byte output vectors and
 // stores them whole; several vectors per thread are loaded before any is stored.
@@ -6,11 +6,11 @@
 
 #include <cuda/std/cstdint>
 
-#include "stridecopy/kernels/config.cuh"
-#include "stridecopy/kernels/divmod.cuh"
-#include "stridecopy/kernels/offset_map.cuh"
-#include "stridecopy/kernels/policy.cuh"
-#include "stridecopy/kernels/vector.cuh"
+#include "ops/config.cuh"
+#include "ops/divmod.cuh"
+#include "ops/offset_map.cuh"
+#include "ops/policy.cuh"
+#include "ops/vector.cuh"
 
 namespace stridecopy::kernels {
 

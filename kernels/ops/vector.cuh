@@ -1,4 +1,4 @@
-// kernels/stridecopy/kernels/vector.cuh — 16 bytes of units as one value: reversed and assembled in
+// kernels/ops/vector.cuh — 16 bytes of units as one value: reversed and assembled in
 // registers, loaded and stored as single 128-bit accesses through a memory accessor.
 #pragma once
 
@@ -6,8 +6,8 @@
 
 #include <cuda/std/bit>
 
-#include "stridecopy/kernels/config.cuh"
-#include "stridecopy/kernels/unit.hpp"
+#include "ops/config.cuh"
+#include "ops/unit.hpp"
 
 namespace stridecopy::kernels {
 

@@ -1,4 +1,4 @@
-// kernels/stridecopy/kernels/unit.hpp — the unit a copy moves (1, 2, 4, 8 or 16 bytes) as an integer
+// kernels/ops/unit.hpp — the unit a copy moves (1, 2, 4, 8 or 16 bytes) as an integer
 // type, and the one switch from a runtime unit to a compile-time one. Plain C++: the CPU gather uses
 // it too.
 #pragma once

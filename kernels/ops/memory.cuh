@@ -1,4 +1,4 @@
-// kernels/stridecopy/kernels/memory.cuh — how ops touch memory on the device. Ops read and write only
+// kernels/ops/memory.cuh — how ops touch memory on the device. Ops read and write only
 // through an accessor like this one, so the CPU replay can substitute one that checks every access.
 #pragma once
 
@@ -7,7 +7,7 @@
 #include <cuda/std/bit>
 #include <cuda/std/type_traits>
 
-#include "stridecopy/kernels/config.cuh"
+#include "ops/config.cuh"
 
 namespace stridecopy::kernels {
 
