@@ -105,19 +105,19 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   pinned_mapped.source = sc::memory_kind::device;
   pinned_mapped.destination = sc::memory_kind::pinned;
   pinned_mapped.destination_mapped = true;
-  const sc::strategy chosen = sc::detail::choose(p, pinned_mapped, sc::strategy::automatic);
+  const sc::strategy chosen = sc::detail::choose(p, pinned_mapped, std::nullopt);
   state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) +
                  " auto=" + sc::to_string(chosen));
-  auto strategy_copy = [&](sc::strategy how) { sc::copy_async(nv.v, w.pinned->data(), w.base_bytes, stream, {how}); };
+  auto strategy_copy = [&](std::optional<sc::strategy> how) {
+    sc::copy_async(nv.v, w.pinned->data(), w.base_bytes, stream, {how});
+  };
   switch (m) {
     case method::limit:
       sb::time_on_stream(state, stream, l2, p.bytes, [&] {
         BENCH_CUDA(cudaMemcpyAsync(w.pinned->data(), w.src->data(), p.bytes, cudaMemcpyDeviceToHost, stream));
       });
       break;
-    case method::automatic:
-      sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::automatic); });
-      break;
+    case method::automatic: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(std::nullopt); }); break;
     case method::dma: sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::dma); }); break;
     case method::staged:
       sb::time_on_stream(state, stream, l2, p.bytes, [&] { strategy_copy(sc::strategy::staged); });

@@ -112,11 +112,12 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   facts.source = from_pageable ? sc::memory_kind::pageable : sc::memory_kind::pinned;
   facts.source_mapped = !from_pageable;
   facts.destination = sc::memory_kind::device;
-  const sc::strategy chosen = sc::detail::choose(p, facts, sc::strategy::automatic);
+  const sc::strategy chosen = sc::detail::choose(p, facts, std::nullopt);
   state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) +
                  " auto=" + sc::to_string(chosen));
   void* dst = w.dst->data();
-  const auto copy_as = [&](sc::strategy how, sc::detail::h2d_gather gather = sc::detail::h2d_gather::automatic) {
+  const auto copy_as = [&](std::optional<sc::strategy> how,
+                           sc::detail::h2d_gather gather = sc::detail::h2d_gather::automatic) {
     sc::detail::exec_options exec;
     exec.staged_gather = gather;
     (void)sc::detail::execute(p, nv.v.base(), dst, w.base_bytes, stream, {how}, exec);
@@ -128,7 +129,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
         timed([&] { BENCH_CUDA(cudaMemcpyAsync(dst, w.pinned->data(), p.bytes, cudaMemcpyHostToDevice, stream)); });
         break;
       case method::automatic:
-      case method::pageable_auto: timed([&] { copy_as(sc::strategy::automatic); }); break;
+      case method::pageable_auto: timed([&] { copy_as(std::nullopt); }); break;
       case method::dma: timed([&] { copy_as(sc::strategy::dma); }); break;
       case method::staged_cpu: timed([&] { copy_as(sc::strategy::staged, sc::detail::h2d_gather::cpu); }); break;
       case method::staged_device: timed([&] { copy_as(sc::strategy::staged, sc::detail::h2d_gather::device); }); break;

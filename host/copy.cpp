@@ -49,8 +49,12 @@ pointer_info measure(const void* p, memory_kind claimed) {
 }
 
 void check_options(const copy_options& o) {
-  if (o.how > strategy::direct)
-    throw invalid_argument("copy_options::how = " + std::to_string(int(o.how)) + " is not a strategy");
+  if (o.how && *o.how > strategy::direct)
+    throw invalid_argument("copy_options::how = " + std::to_string(int(*o.how)) + " is not a strategy");
+  if (o.how == strategy::none)
+    throw invalid_argument(
+        "copy_options::how = strategy::none: it is what a copy with nothing to copy returns, not "
+        "a way to copy (leave how empty to let the chooser decide)");
 }
 
 void check_threads(int threads) {
@@ -350,9 +354,9 @@ prepared_copy prepare(const plan& p, const void* src, void* dst, std::size_t dst
   c.source = check_source(p, src, !exec.cpu_only);
   c.target = check_destination(p, dst, dst_bytes, !exec.cpu_only);
   const bool transfer = is_host(p.source) != is_host(p.destination);
-  const strategy forced = options.how != strategy::automatic ? options.how
-                          : transfer                         ? strategy_from_environment()
-                                                             : strategy::automatic;
+  const std::optional<strategy> forced = options.how ? options.how
+                                         : transfer  ? strategy_from_environment()
+                                                     : std::nullopt;
   std::byte* const out = c.target.first;
 
   copy_facts& facts = c.facts;

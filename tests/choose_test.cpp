@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,7 @@ sd::copy_facts facts(memory_kind source, memory_kind destination, bool mapped = 
   return f;
 }
 
-std::string reason(const sc::plan& p, const sd::copy_facts& f, strategy forced) {
+std::string reason(const sc::plan& p, const sd::copy_facts& f, std::optional<strategy> forced) {
   try {
     (void)sd::choose(p, f, forced);
   } catch (const sc::invalid_view& e) {
@@ -76,12 +77,12 @@ TEST(Choose, DeviceToHostTable) {
       {"under capture, runs into unmapped memory: dma", channel_reverse, captured_unmapped, strategy::dma},
       {"an empty view: nothing runs", empty, pinned, strategy::none},
   };
-  for (const row& r : table) EXPECT_EQ(sd::choose(r.p, r.f, strategy::automatic), r.expected) << r.what;
+  for (const row& r : table) EXPECT_EQ(sd::choose(r.p, r.f, std::nullopt), r.expected) << r.what;
   // Nothing can capture a gather into unmapped memory, or anything into pageable memory.
-  EXPECT_NE(reason(row_reverse, captured_unmapped, strategy::automatic).find("cannot be captured"), std::string::npos);
-  EXPECT_NE(reason(contiguous, facts(memory_kind::device, memory_kind::pageable, false, true), strategy::automatic)
-                .find("pageable"),
-            std::string::npos);
+  EXPECT_NE(reason(row_reverse, captured_unmapped, std::nullopt).find("cannot be captured"), std::string::npos);
+  EXPECT_NE(
+      reason(contiguous, facts(memory_kind::device, memory_kind::pageable, false, true), std::nullopt).find("pageable"),
+      std::string::npos);
 }
 
 TEST(Choose, ForcedStrategiesAreHonouredOrRefusedWithAReason) {
@@ -110,7 +111,7 @@ TEST(Choose, HostToHostRunsOnTheCpuOnly) {
       plan_of({8, 100}, {100, -1}, sc::dtype_of<float>(), 99, memory_kind::pageable, memory_kind::pageable);
   for (const auto dst : {memory_kind::pageable, memory_kind::pinned}) {
     const auto f = facts(memory_kind::pageable, dst, false);
-    EXPECT_EQ(sd::choose(p, f, strategy::automatic), strategy::cpu);
+    EXPECT_EQ(sd::choose(p, f, std::nullopt), strategy::cpu);
     EXPECT_EQ(sd::choose(p, f, strategy::cpu), strategy::cpu);
     EXPECT_NE(reason(p, f, strategy::staged).find("only the CPU"), std::string::npos);
   }
@@ -122,8 +123,8 @@ TEST(Choose, DeviceToDeviceIsOneCopyOrTheGatherKernels) {
                                       memory_kind::device, memory_kind::device);
   const sc::plan nhwc = plan_of({N, H, W, C}, {C * H * W, W, 1, H * W}, sc::dtype_of<float>(), 0, memory_kind::device,
                                 memory_kind::device);
-  EXPECT_EQ(sd::choose(contiguous, f, strategy::automatic), strategy::dma);
-  EXPECT_EQ(sd::choose(nhwc, f, strategy::automatic), strategy::direct);
+  EXPECT_EQ(sd::choose(contiguous, f, std::nullopt), strategy::dma);
+  EXPECT_EQ(sd::choose(nhwc, f, std::nullopt), strategy::direct);
   EXPECT_EQ(sd::choose(contiguous, f, strategy::direct), strategy::direct);
   EXPECT_NE(reason(nhwc, f, strategy::dma).find("contiguous"), std::string::npos);
   EXPECT_NE(reason(nhwc, f, strategy::staged).find("dma or direct"), std::string::npos);
@@ -167,12 +168,11 @@ TEST(Choose, HostToDeviceTable) {
        strategy::dma},
       {"an empty view: nothing runs", empty, pinned, strategy::none},
   };
-  for (const row& r : table) EXPECT_EQ(sd::choose(r.p, r.f, strategy::automatic), r.expected) << r.what;
-  EXPECT_NE(reason(contiguous, source(memory_kind::pageable, false, true), strategy::automatic).find("pageable"),
+  for (const row& r : table) EXPECT_EQ(sd::choose(r.p, r.f, std::nullopt), r.expected) << r.what;
+  EXPECT_NE(reason(contiguous, source(memory_kind::pageable, false, true), std::nullopt).find("pageable"),
             std::string::npos);
-  EXPECT_NE(
-      reason(row_reverse, source(memory_kind::pinned, false, true), strategy::automatic).find("cannot be captured"),
-      std::string::npos);
+  EXPECT_NE(reason(row_reverse, source(memory_kind::pinned, false, true), std::nullopt).find("cannot be captured"),
+            std::string::npos);
   // Forced: honoured where it can run, refused with the reason where it cannot.
   EXPECT_EQ(sd::choose(channel_reverse, pageable, strategy::dma), strategy::dma);
   EXPECT_EQ(sd::choose(row_reverse, pinned, strategy::direct), strategy::direct);
@@ -190,6 +190,8 @@ TEST(Choose, EnvironmentVariableForcesAStrategy) {
   EXPECT_EQ(sd::strategy_from_environment(), strategy::staged);
   ASSERT_EQ(setenv("STRIDECOPY_STRATEGY", "fast", 1), 0);
   EXPECT_THROW((void)sd::strategy_from_environment(), sc::invalid_argument);
+  ASSERT_EQ(setenv("STRIDECOPY_STRATEGY", "automatic", 1), 0);
+  EXPECT_EQ(sd::strategy_from_environment(), std::nullopt);
   ASSERT_EQ(unsetenv("STRIDECOPY_STRATEGY"), 0);
-  EXPECT_EQ(sd::strategy_from_environment(), strategy::automatic);
+  EXPECT_EQ(sd::strategy_from_environment(), std::nullopt);
 }

@@ -180,6 +180,8 @@ TEST(Copy, ArgumentsOutOfRangeAreErrorsNotCrashes) {
   sc::copy_options bad_strategy;
   bad_strategy.how = static_cast<sc::strategy>(77);
   EXPECT_THROW(sc::copy(v, dst.data(), dst.size(), cudaStream_t{}, bad_strategy), sc::invalid_argument);
+  bad_strategy.how = sc::strategy::none;  // what a copy returns, not a way to copy
+  EXPECT_THROW(sc::copy(v, dst.data(), dst.size(), cudaStream_t{}, bad_strategy), sc::invalid_argument);
   sc::view bad_kind = v;
   bad_kind.memory = static_cast<sc::memory_kind>(9);
   EXPECT_THROW((void)sc::make_plan(bad_kind), sc::invalid_argument);

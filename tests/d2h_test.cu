@@ -89,7 +89,7 @@ struct on_device {
   }
 };
 
-void expect_d2h(const sc::view& hv, const std::vector<std::byte>& host, sc::strategy how, bool pinned,
+void expect_d2h(const sc::view& hv, const std::vector<std::byte>& host, sc::test::asked_strategy how, bool pinned,
                 cudaStream_t stream = nullptr, std::size_t misalign = 0) {
   on_device d(hv, host);
   const auto expected = sc::test::reference_copy(hv);
@@ -99,8 +99,8 @@ void expect_d2h(const sc::view& hv, const std::vector<std::byte>& host, sc::stra
     const sc::strategy ran = sc::copy_async(d.p, d.mem.data(), dst.data(), expected.size(), stream, {how});
     if (d.p.pat == sc::pattern::empty) {
       EXPECT_EQ(ran, sc::strategy::none);
-    } else if (how != sc::strategy::automatic) {
-      EXPECT_EQ(ran, how);
+    } else if (how) {
+      EXPECT_EQ(ran, *how);
     }
   } catch (const sc::invalid_view& e) {
     // Only a forced strategy that cannot run may refuse, and then nothing is written.
@@ -127,9 +127,9 @@ TEST(DeviceToHost, EveryStrategyViewClassSizeAndDestination) {
     for (const view_class& c : sc::test::view_classes) {
       sc::view hv = apply(base, c);
       if (bytes == 4) hv = sc::test::one_element(hv);  // one element, still strided
-      for (sc::strategy how : {sc::strategy::automatic, sc::strategy::dma, sc::strategy::staged, sc::strategy::direct})
+      for (const sc::test::asked_strategy how : sc::test::every_asked_strategy)
         for (bool pinned : {true, false}) {
-          SCOPED_TRACE(std::string(c.name) + " " + std::to_string(bytes) + " bytes, " + sc::to_string(how) +
+          SCOPED_TRACE(std::string(c.name) + " " + std::to_string(bytes) + " bytes, " + sc::test::name_of(how) +
                        (pinned ? ", pinned" : ", pageable"));
           expect_d2h(hv, host, how, pinned, nullptr, bytes % 3);
           if (HasFatalFailure()) return;
@@ -151,9 +151,9 @@ TEST(DeviceToHost, TwoHundredFiftySixMebibytesThroughEveryStrategy) {
   cudaStream_t s = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
   for (const view_class& c : {sc::test::view_classes[1], sc::test::view_classes[2], sc::test::view_classes[5]})
-    for (sc::strategy how : {sc::strategy::automatic, sc::strategy::dma, sc::strategy::staged, sc::strategy::direct})
+    for (const sc::test::asked_strategy how : sc::test::every_asked_strategy)
       for (bool pinned : {true, false}) {
-        SCOPED_TRACE(std::string(c.name) + " " + std::to_string(big >> 20) + " MiB, " + sc::to_string(how) +
+        SCOPED_TRACE(std::string(c.name) + " " + std::to_string(big >> 20) + " MiB, " + sc::test::name_of(how) +
                      (pinned ? ", pinned" : ", pageable"));
         expect_d2h(apply(base, c), host, how, pinned, s);
         if (HasFatalFailure()) break;
@@ -168,8 +168,9 @@ TEST(DeviceToHost, RandomViewsAndElementSizes) {
   auto& g = sc::test::rng();
   for (int trial = 0; trial < 300; ++trial) {
     sc::test::random_view r = sc::test::make_random_view(g, 6, trial % 10 == 0 ? 60 : 8);
-    const sc::strategy how = std::array{sc::strategy::automatic, sc::strategy::staged, sc::strategy::direct}[trial % 3];
-    SCOPED_TRACE(r.description + " " + sc::to_string(how));
+    const sc::test::asked_strategy how =
+        std::array<sc::test::asked_strategy, 3>{std::nullopt, sc::strategy::staged, sc::strategy::direct}[trial % 3];
+    SCOPED_TRACE(r.description + " " + sc::test::name_of(how));
     expect_d2h(r.v, r.storage, how, trial % 4 != 0, nullptr, std::size_t(g() % 8));
     if (HasFatalFailure()) return;
   }
@@ -183,8 +184,8 @@ TEST(DeviceToHost, SeveralHostThreadsOnTheirOwnStreams) {
       sc::test::random_view r = sc::test::make_random_view(g, 4, i % 5 == 0 ? 300 : 20);
       on_device d(r.v, r.storage);
       const auto expected = sc::test::reference_copy(r.v);
-      sc::host_array out =
-          sc::to_host(d.view_of(r.v, r.storage), s, {i % 2 ? sc::strategy::staged : sc::strategy::automatic});
+      sc::host_array out = sc::to_host(d.view_of(r.v, r.storage), s,
+                                       {i % 2 ? sc::test::asked_strategy(sc::strategy::staged) : std::nullopt});
       wrong += out.bytes() != expected.size() || std::memcmp(out.data(), expected.data(), expected.size()) != 0;
     }
     return wrong;

@@ -52,10 +52,10 @@ sc::plan h2d_plan(sc::view hv, const std::vector<std::byte>& host) {
 }
 
 struct way {
-  sc::strategy how;
+  sc::test::asked_strategy how;
   sd::h2d_gather gather;
 };
-const way ways[] = {{sc::strategy::automatic, sd::h2d_gather::automatic},
+const way ways[] = {{std::nullopt, sd::h2d_gather::automatic},
                     {sc::strategy::dma, sd::h2d_gather::automatic},
                     {sc::strategy::staged, sd::h2d_gather::cpu},
                     {sc::strategy::staged, sd::h2d_gather::device},
@@ -75,12 +75,12 @@ void expect_h2d(const sc::view& hv, const std::vector<std::byte>& host, way w, b
     const sc::strategy ran = sd::execute(h2d_plan(hv, host), src.base(), dst.data(), dst.size(), stream, {w.how}, exec);
     if (expected.empty()) {
       EXPECT_EQ(ran, sc::strategy::none);
-    } else if (w.how != sc::strategy::automatic) {
-      EXPECT_EQ(ran, w.how);
+    } else if (w.how) {
+      EXPECT_EQ(ran, *w.how);
     }
   } catch (const sc::invalid_view& e) {
     refused = true;  // dma of a gather, direct or a device gather from pageable memory, ...
-    EXPECT_TRUE(w.how != sc::strategy::automatic) << e.what();
+    EXPECT_TRUE(w.how.has_value()) << e.what();
   }
   ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
   if (refused) {
@@ -106,7 +106,7 @@ TEST(HostToDevice, EveryStrategyViewClassSizeAndSource) {
       if (bytes == 4) hv = sc::test::one_element(hv);  // one element, still strided
       for (const way& w : ways)
         for (bool pinned : {true, false}) {
-          SCOPED_TRACE(std::string(c.name) + " " + std::to_string(bytes) + " bytes, " + sc::to_string(w.how) +
+          SCOPED_TRACE(std::string(c.name) + " " + std::to_string(bytes) + " bytes, " + sc::test::name_of(w.how) +
                        (w.gather == sd::h2d_gather::cpu      ? " (cpu gather)"
                         : w.gather == sd::h2d_gather::device ? " (device gather)"
                                                              : "") +
@@ -133,7 +133,7 @@ TEST(HostToDevice, TwoHundredFiftySixMebibytesThroughEveryStrategy) {
   for (const view_class& c : {sc::test::view_classes[1], sc::test::view_classes[2], sc::test::view_classes[5]})
     for (const way& w : ways)
       for (bool pinned : {true, false}) {
-        SCOPED_TRACE(std::string(c.name) + " " + std::to_string(big >> 20) + " MiB, " + sc::to_string(w.how) +
+        SCOPED_TRACE(std::string(c.name) + " " + std::to_string(big >> 20) + " MiB, " + sc::test::name_of(w.how) +
                      (pinned ? ", pinned" : ", pageable"));
         expect_h2d(apply(base, c), host, w, pinned, s);
         if (HasFatalFailure()) break;

@@ -97,7 +97,7 @@ struct way {
   const char* name;
   memory from, to;
   const char* index;
-  sc::strategy how;
+  sc::test::asked_strategy how;
   sd::h2d_gather gather = sd::h2d_gather::automatic;
 };
 
@@ -105,17 +105,17 @@ const way ways[] = {
     {"device to pinned, dma", memory::device, memory::pinned, "[:, ::-1, :, :]", sc::strategy::dma},
     {"device to pinned, staged", memory::device, memory::pinned, "[..., ::-1]", sc::strategy::staged},
     {"device to pinned, direct", memory::device, memory::pinned, "[..., ::-1]", sc::strategy::direct},
-    {"device to pageable, staged", memory::device, memory::pageable, "[..., ::-1]", sc::strategy::automatic},
+    {"device to pageable, staged", memory::device, memory::pageable, "[..., ::-1]", std::nullopt},
     {"pinned to device, dma", memory::pinned, memory::device, "[:, ::-1, :, :]", sc::strategy::dma},
     {"pinned to device, staged CPU gather", memory::pinned, memory::device, "[..., ::-1]", sc::strategy::staged,
      sd::h2d_gather::cpu},
     {"pinned to device, staged device gather", memory::pinned, memory::device, "[..., ::-1]", sc::strategy::staged,
      sd::h2d_gather::device},
     {"pinned to device, direct", memory::pinned, memory::device, "[..., ::-1]", sc::strategy::direct},
-    {"pageable to device, staged", memory::pageable, memory::device, "T", sc::strategy::automatic},
-    {"device to device, dma", memory::device, memory::device, "", sc::strategy::automatic},
-    {"device to device, direct", memory::device, memory::device, "T", sc::strategy::automatic},
-    {"host to host, cpu", memory::pageable, memory::pageable, "[..., ::-1]", sc::strategy::automatic},
+    {"pageable to device, staged", memory::pageable, memory::device, "T", std::nullopt},
+    {"device to device, dma", memory::device, memory::device, "", std::nullopt},
+    {"device to device, direct", memory::device, memory::device, "T", std::nullopt},
+    {"host to host, cpu", memory::pageable, memory::pageable, "[..., ::-1]", std::nullopt},
 };
 
 /// A copy of one way over an NCHW float32 array: the source, the destination, and what it must hold.
@@ -259,8 +259,8 @@ TEST(Ordering, EveryAsyncCopyReturnsWhileItsStreamIsHeld) {
       const bool returned =
           returns_within([&] { ran = c.enqueue(s.get()); }, std::chrono::seconds(10), [&] { s.open(); });
       EXPECT_TRUE(returned) << "the call waited for its stream";
-      if (w.how != sc::strategy::automatic) {
-        EXPECT_EQ(ran, w.how);
+      if (w.how) {
+        EXPECT_EQ(ran, *w.how);
       }
       ASSERT_EQ(cudaStreamSynchronize(s.get()), cudaSuccess);
       c.expect_copy_of(c.updated);
@@ -273,7 +273,7 @@ TEST(Ordering, ToDeviceReturnsWhileItsStreamIsHeld) {
   SKIP_WITHOUT_GPU();
   for (memory from : {memory::pageable, memory::pinned, memory::device}) {
     SCOPED_TRACE(name_of(from));
-    const way w{"to_device", from, memory::device, "[:, ::-1, :, ::-1]", sc::strategy::automatic};
+    const way w{"to_device", from, memory::device, "[:, ::-1, :, ::-1]", std::nullopt};
     gated_stream s;
     copy_case c(w, {2, 3, 64, 96});
     s.close_over(c);
@@ -300,9 +300,9 @@ TEST(Ordering, BackToBackCopiesOnOneStream) {
                                       shape_t{1, 3, 512, 700}};
   std::vector<std::unique_ptr<copy_case>> cases;
   const way d2h_pinned{"d2h", memory::device, memory::pinned, "[..., ::-1]", sc::strategy::staged};
-  const way d2h_pageable{"d2h", memory::device, memory::pageable, "[:, ::-1, :, ::-1]", sc::strategy::automatic};
-  const way h2d_pinned{"h2d", memory::pinned, memory::device, "T", sc::strategy::automatic};
-  const way h2d_pageable{"h2d", memory::pageable, memory::device, "[..., ::-1]", sc::strategy::automatic};
+  const way d2h_pageable{"d2h", memory::device, memory::pageable, "[:, ::-1, :, ::-1]", std::nullopt};
+  const way h2d_pinned{"h2d", memory::pinned, memory::device, "T", std::nullopt};
+  const way h2d_pageable{"h2d", memory::pageable, memory::device, "[..., ::-1]", std::nullopt};
   for (int i = 0; i < 32; ++i) {
     const shape_t& shape = shapes[std::size_t(i * 7 % 4)];
     cases.push_back(std::make_unique<copy_case>(i % 2 ? d2h_pinned : d2h_pageable, shape));
@@ -325,10 +325,10 @@ TEST(Ordering, BackToBackCopiesOnOneStream) {
 TEST(Ordering, DrivenCopiesWorkWhileAHostFunctionOfAnotherStreamWaits) {
   SKIP_WITHOUT_GPU();
   const way driven[] = {
-      {"device to pageable", memory::device, memory::pageable, "[..., ::-1]", sc::strategy::automatic},
+      {"device to pageable", memory::device, memory::pageable, "[..., ::-1]", std::nullopt},
       {"pinned to device, CPU gather", memory::pinned, memory::device, "[..., ::-1]", sc::strategy::staged,
        sd::h2d_gather::cpu},
-      {"pageable to device", memory::pageable, memory::device, "T", sc::strategy::automatic},
+      {"pageable to device", memory::pageable, memory::device, "T", std::nullopt},
   };
   for (const way& w : driven) {
     SCOPED_TRACE(w.name);
@@ -389,12 +389,12 @@ TEST(Ordering, CapturedCopiesReplayWithNewInputs) {
   const way capturable[] = {
       {"device to pinned, dma", memory::device, memory::pinned, "[:, ::-1, :, :]", sc::strategy::dma},
       {"device to pinned, direct", memory::device, memory::pinned, "[..., ::-1]", sc::strategy::direct},
-      {"device to pinned, automatic", memory::device, memory::pinned, "T", sc::strategy::automatic},
+      {"device to pinned, automatic", memory::device, memory::pinned, "T", std::nullopt},
       {"pinned to device, dma", memory::pinned, memory::device, "[:, ::-1, :, :]", sc::strategy::dma},
       {"pinned to device, direct", memory::pinned, memory::device, "[..., ::-1]", sc::strategy::direct},
-      {"device to device, dma", memory::device, memory::device, "", sc::strategy::automatic},
-      {"device to device, direct", memory::device, memory::device, "T", sc::strategy::automatic},
-      {"host to host, cpu", memory::pinned, memory::pageable, "[..., ::-1]", sc::strategy::automatic},
+      {"device to device, dma", memory::device, memory::device, "", std::nullopt},
+      {"device to device, direct", memory::device, memory::device, "T", std::nullopt},
+      {"host to host, cpu", memory::pinned, memory::pageable, "[..., ::-1]", std::nullopt},
   };
   cudaStream_t s = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
@@ -431,7 +431,7 @@ TEST(Ordering, UncapturableCallsAreRefusedAndTheCaptureGoesOn) {
   cudaStream_t s = nullptr;
   ASSERT_EQ(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), cudaSuccess);
   const way staged{"staged", memory::device, memory::pinned, "[..., ::-1]", sc::strategy::staged};
-  const way pageable{"pageable", memory::device, memory::pageable, "[..., ::-1]", sc::strategy::automatic};
+  const way pageable{"pageable", memory::device, memory::pageable, "[..., ::-1]", std::nullopt};
   copy_case a(staged, {2, 3, 40, 72}), b(pageable, {2, 3, 40, 72});
   const sc::view dv = a.view_over(a.src.data(), memory::device);
   const sc::view hv = a.view_over(a.initial.data(), memory::pageable);
@@ -480,8 +480,9 @@ TEST(Ordering, DataOnAnotherDeviceThanTheCurrentOne) {
     int d = -1;
     return cudaGetDevice(&d) == cudaSuccess && d == 0;
   };
-  for (sc::strategy how : {sc::strategy::automatic, sc::strategy::staged, sc::strategy::direct}) {
-    SCOPED_TRACE(sc::to_string(how));
+  for (const sc::test::asked_strategy how :
+       std::array<sc::test::asked_strategy, 3>{std::nullopt, sc::strategy::staged, sc::strategy::direct}) {
+    SCOPED_TRACE(sc::test::name_of(how));
     sc::host_buffer out(expected.size());
     sc::copy(dv, out.data(), out.size(), cudaStream_t{}, {how});
     EXPECT_TRUE(current_is_0());

@@ -3,20 +3,30 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "stridecopy/error.hpp"
+#include "stridecopy/options.hpp"
 
 namespace stridecopy::test {
 
 /// The tests' generator: fixed seed, so failures reproduce, yet the data differs in every call.
 /// One per thread (tests that copy from several host threads draw from it concurrently).
+/// A strategy asked for, or none (std::nullopt: the chooser decides), as the tests' tables list them.
+using asked_strategy = std::optional<stridecopy::strategy>;
+inline std::string name_of(asked_strategy s) { return s ? stridecopy::to_string(*s) : "automatic"; }
+/// Every way a copy between host and device memory can be asked for: chosen, then each strategy forced.
+inline constexpr std::array<asked_strategy, 4> every_asked_strategy{std::nullopt, strategy::dma, strategy::staged,
+                                                                    strategy::direct};
+
 inline std::mt19937_64& rng() {
   static thread_local std::mt19937_64 gen(0x5EEDC0DEull);
   return gen;

@@ -12,7 +12,6 @@ namespace stridecopy {
 
 const char* to_string(strategy s) {
   switch (s) {
-    case strategy::automatic: return "automatic";
     case strategy::none: return "none";
     case strategy::cpu: return "cpu";
     case strategy::dma: return "dma";
@@ -37,16 +36,17 @@ std::int64_t run_count(const plan& p) { return p.rank == 0 ? 1 : p.units() / p.i
   throw invalid_view(std::string("strategy ") + to_string(s) + " cannot run: " + why);
 }
 
-strategy host_to_host(strategy forced) {
-  if (forced != strategy::automatic && forced != strategy::cpu)
-    cannot(forced, "both sides are host memory, which only the CPU copies (strategy cpu)");
+strategy host_to_host(std::optional<strategy> forced) {
+  if (forced && *forced != strategy::cpu)
+    cannot(*forced, "both sides are host memory, which only the CPU copies (strategy cpu)");
   return strategy::cpu;
 }
 
-strategy device_to_device(const plan& p, strategy forced) {
+strategy device_to_device(const plan& p, std::optional<strategy> asked) {
   const bool one_run = p.pat == pattern::contiguous && !p.scatter;
+  if (!asked) return one_run ? strategy::dma : strategy::direct;
+  const strategy forced = *asked;
   switch (forced) {
-    case strategy::automatic: return one_run ? strategy::dma : strategy::direct;
     case strategy::dma:
       if (!one_run)
         cannot(forced,
@@ -61,7 +61,7 @@ strategy device_to_device(const plan& p, strategy forced) {
 
 /// Host memory on one side, device memory on the other: the same rules both ways, worded for the
 /// side the host memory is on (the destination of a device-to-host copy, the source of the reverse).
-strategy host_and_device(const plan& p, const copy_facts& f, strategy forced) {
+strategy host_and_device(const plan& p, const copy_facts& f, std::optional<strategy> asked) {
   const bool to_host = is_host(f.destination);
   const bool pinned = (to_host ? f.destination : f.source) == memory_kind::pinned;
   const bool mapped = to_host ? f.destination_mapped : f.source_mapped;
@@ -69,31 +69,34 @@ strategy host_and_device(const plan& p, const copy_facts& f, strategy forced) {
   if (f.capturing && !pinned)
     throw invalid_view(std::string("a copy ") + (to_host ? "into" : "from") +
                        " pageable host memory cannot be captured into a CUDA graph (use a pinned " + side + ")");
-  switch (forced) {
-    case strategy::dma:
-      if (!has_runs(p))
-        cannot(forced, p.inner_stride() != 1
-                           ? "it copies contiguous runs of the source, but this view's inner stride is " +
-                                 std::to_string(p.inner_stride()) + " units (pattern " + to_string(p.pat) + ")"
-                           : "it copies contiguous runs into contiguous runs, but the destination's inner stride is " +
-                                 std::to_string(p.dst_stride[p.rank - 1]) + " units");
-      return forced;
-    case strategy::direct:
-      if (!pinned)
-        cannot(forced, std::string("a kernel ") + (to_host ? "writes" : "reads") +
-                           " through mapped pinned memory, but the " + side + " is pageable");
-      if (!mapped) cannot(forced, "the pinned " + side + " is not mapped for the device");
-      return forced;
-    case strategy::staged:
-      if (f.capturing)
-        cannot(forced, std::string(to_host ? "its ring and events" : "its ring, events and host functions") +
-                           " cannot be captured into a CUDA graph (a pinned, mapped " + side + " is " +
-                           (to_host ? "copied" : "read") + " directly)");
-      return forced;
-    case strategy::automatic: break;
-    default:
-      cannot(forced, std::string("a ") + (to_host ? "device-to-host" : "host-to-device") +
-                         " copy runs as dma, staged or direct");
+  if (asked) {
+    const strategy forced = *asked;
+    switch (forced) {
+      case strategy::dma:
+        if (!has_runs(p))
+          cannot(forced,
+                 p.inner_stride() != 1
+                     ? "it copies contiguous runs of the source, but this view's inner stride is " +
+                           std::to_string(p.inner_stride()) + " units (pattern " + to_string(p.pat) + ")"
+                     : "it copies contiguous runs into contiguous runs, but the destination's inner stride is " +
+                           std::to_string(p.dst_stride[p.rank - 1]) + " units");
+        return forced;
+      case strategy::direct:
+        if (!pinned)
+          cannot(forced, std::string("a kernel ") + (to_host ? "writes" : "reads") +
+                             " through mapped pinned memory, but the " + side + " is pageable");
+        if (!mapped) cannot(forced, "the pinned " + side + " is not mapped for the device");
+        return forced;
+      case strategy::staged:
+        if (f.capturing)
+          cannot(forced, std::string(to_host ? "its ring and events" : "its ring, events and host functions") +
+                             " cannot be captured into a CUDA graph (a pinned, mapped " + side + " is " +
+                             (to_host ? "copied" : "read") + " directly)");
+        return forced;
+      default:
+        cannot(forced, std::string("a ") + (to_host ? "device-to-host" : "host-to-device") +
+                           " copy runs as dma, staged or direct");
+    }
   }
   // Pageable memory cannot be reached by a kernel or copied asynchronously, and is never pinned
   // behind the caller's back: it goes through pinned slots (host to device: the CPU gathers into them).
@@ -113,8 +116,8 @@ strategy host_and_device(const plan& p, const copy_facts& f, strategy forced) {
 
 }  // namespace
 
-strategy choose(const plan& p, const copy_facts& f, strategy forced) {
-  if (forced == strategy::none) cannot(forced, "it is what an empty copy reports, not a way to copy");
+strategy choose(const plan& p, const copy_facts& f, std::optional<strategy> forced) {
+  if (forced == strategy::none) cannot(strategy::none, "it is what an empty copy reports, not a way to copy");
   if (p.bytes == 0) return strategy::none;
   const bool from_host = is_host(f.source), to_host = is_host(f.destination);
   if (from_host && to_host) return host_to_host(forced);
@@ -122,13 +125,13 @@ strategy choose(const plan& p, const copy_facts& f, strategy forced) {
   return host_and_device(p, f, forced);
 }
 
-strategy strategy_from_environment() {
+std::optional<strategy> strategy_from_environment() {
   const char* env = std::getenv("STRIDECOPY_STRATEGY");
-  if (!env || !*env) return strategy::automatic;
+  if (!env || !*env) return std::nullopt;
   const std::string_view s(env);
-  for (const strategy k : {strategy::dma, strategy::staged, strategy::direct, strategy::automatic})
+  for (const strategy k : {strategy::dma, strategy::staged, strategy::direct})
     if (s == to_string(k)) return k;
-  if (s == "auto") return strategy::automatic;
+  if (s == "automatic" || s == "auto") return std::nullopt;
   throw invalid_argument("STRIDECOPY_STRATEGY=\"" + std::string(s) + "\": expected dma, staged, direct or automatic");
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "stridecopy/options.hpp"
 #include "stridecopy/plan.hpp"
@@ -38,15 +39,15 @@ struct copy_facts {
   bool capturing = false;
 };
 
-/// The strategy that runs for plan p under `facts`, `forced` unless automatic. Throws invalid_view
+/// The strategy that runs for plan p under `facts`: `forced` when one is given. Throws invalid_view
 /// naming why when the forced strategy (or, under capture, every strategy) cannot run.
-strategy choose(const plan& p, const copy_facts& facts, strategy forced);
+strategy choose(const plan& p, const copy_facts& facts, std::optional<strategy> forced);
 
-/// The strategy forced by STRIDECOPY_STRATEGY (dma, staged, direct, automatic), or automatic when it
-/// is unset or empty. It applies to copies between host and device memory that force none
+/// The strategy forced by STRIDECOPY_STRATEGY (dma, staged, direct), or none when it is unset,
+/// empty or automatic. It applies to copies between host and device memory that force none
 /// themselves (tests and benchmarks use it). Throws invalid_argument for any other value (a setting,
 /// not a view, is wrong).
-strategy strategy_from_environment();
+std::optional<strategy> strategy_from_environment();
 
 /// Bytes of one chunk of a staged copy of p: a quarter of the output, within the policy's bounds.
 std::size_t staged_chunk_bytes(const plan& p);

@@ -3,30 +3,31 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace stridecopy {
 
-/// How a copy moves its bytes. Asked for through copy_options (or STRIDECOPY_STRATEGY); every copy
-/// returns the one that ran. The chooser picks from the two sides' memory and layouts: host to host
+/// How a copy moves its bytes: what a copy returns (the one that ran), and what copy_options may
+/// ask for (none given: the chooser decides). The chooser picks from the two sides' memory and layouts: host to host
 /// runs on the CPU; device to device by kernels (one copy-engine transfer when both are contiguous);
 /// between host and device, a pinned side takes dma for contiguous runs, direct for small copies
 /// through mapped memory and staged for the rest, and a pageable side (never pinned behind the
 /// caller's back) always goes through pinned slots, the CPU gathering or scattering on its side.
 enum class strategy : std::uint8_t {
-  automatic,  ///< asked: let the chooser decide (never returned)
-  none,       ///< ran: nothing to copy (the view is empty, or the same elements on both sides)
-  cpu,        ///< ran: a copy on the CPU (host source, host destination)
-  dma,        ///< the copy engine moves contiguous runs of both sides as they are; no kernel, no scratch
-  staged,     ///< a bounded ring of device or pinned slots between the kernels and the copy engine, overlapped
-  direct,     ///< kernels read or write the other side itself (device memory, or mapped pinned memory)
+  none,    ///< nothing to copy (the view is empty, or the same elements on both sides); never asked for
+  cpu,     ///< a copy on the CPU (host source, host destination)
+  dma,     ///< the copy engine moves contiguous runs of both sides as they are; no kernel, no scratch
+  staged,  ///< a bounded ring of device or pinned slots between the kernels and the copy engine, overlapped
+  direct,  ///< kernels read or write the other side itself (device memory, or mapped pinned memory)
 };
 const char* to_string(strategy s);
 
 struct copy_options {
-  /// `automatic` unless forced; the environment variable STRIDECOPY_STRATEGY=dma|staged|direct
-  /// forces one for the copies between host and device memory that do not ask here. A forced
-  /// strategy that cannot run throws invalid_view naming why.
-  strategy how = strategy::automatic;
+  /// The strategy to use, or none (the chooser decides); the environment variable
+  /// STRIDECOPY_STRATEGY=dma|staged|direct forces one for the copies between host and device memory
+  /// that do not ask here. A forced strategy that cannot run throws invalid_view naming why; asking
+  /// for strategy::none throws invalid_argument.
+  std::optional<strategy> how{};
   /// The most threads a CPU copy (or the CPU gather of a host-to-device copy) may use, 1 to
   /// max_cpu_threads; 0: get_num_threads(). Copies below 4 MiB run on the calling thread alone.
   int threads = 0;
