@@ -625,23 +625,22 @@ memory_kind destination_of(const void* dst, const copy_options& options) {
 
 }  // namespace
 
-strategy copy_async(const view& src, const mutable_view& dst, cuda::stream_ref stream, const copy_options& options) {
+strategy copy_async(const view& src, const mutable_view& dst, stream_ref stream, const copy_options& options) {
   return run(make_plan(src, dst), src.base(), dst.mutable_base(), detail::unbounded, stream.get(), options, false);
 }
 
-strategy copy(const view& src, const mutable_view& dst, cuda::stream_ref stream, const copy_options& options) {
+strategy copy(const view& src, const mutable_view& dst, stream_ref stream, const copy_options& options) {
   const plan p = make_plan(src, dst);
   refuse_capture(stream.get(), "copy", waits);
   return run(p, src.base(), dst.mutable_base(), detail::unbounded, stream.get(), options, true);
 }
 
-strategy copy_async(const view& src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
-                    const copy_options& options) {
+strategy copy_async(const view& src, void* dst, std::size_t dst_bytes, stream_ref stream, const copy_options& options) {
   const plan p = make_plan(src, destination_of(dst, options));
   return run(p, src.base(), dst, dst_bytes, stream.get(), options, false);
 }
 
-strategy copy(const view& src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream, const copy_options& options) {
+strategy copy(const view& src, void* dst, std::size_t dst_bytes, stream_ref stream, const copy_options& options) {
   const plan p = make_plan(src, destination_of(dst, options));
   refuse_capture(stream.get(), "copy", waits);
   return run(p, src.base(), dst, dst_bytes, stream.get(), options, true);
@@ -705,13 +704,13 @@ void run_batch(std::span<const copy_pair> pairs, cudaStream_t stream, const copy
 
 }  // namespace detail
 
-void copy_async(std::span<const copy_pair> pairs, cuda::stream_ref stream, const copy_options& options) {
+void copy_async(std::span<const copy_pair> pairs, stream_ref stream, const copy_options& options) {
   detail::exec_options exec;
   exec.cpu_only = options.how == strategy::cpu;
   detail::run_batch(pairs, stream.get(), options, exec);
 }
 
-void copy(std::span<const copy_pair> pairs, cuda::stream_ref stream, const copy_options& options) {
+void copy(std::span<const copy_pair> pairs, stream_ref stream, const copy_options& options) {
   refuse_capture(stream.get(), "copy", waits);
   detail::exec_options exec;
   exec.blocking = true;
@@ -719,18 +718,18 @@ void copy(std::span<const copy_pair> pairs, cuda::stream_ref stream, const copy_
   detail::run_batch(pairs, stream.get(), options, exec);
 }
 
-strategy copy_async(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
+strategy copy_async(const plan& p, const void* src, void* dst, std::size_t dst_bytes, stream_ref stream,
                     const copy_options& options) {
   return run(p, src, dst, dst_bytes, stream.get(), options, false);
 }
 
-strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream,
+strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, stream_ref stream,
               const copy_options& options) {
   refuse_capture(stream.get(), "copy", waits);
   return run(p, src, dst, dst_bytes, stream.get(), options, true);
 }
 
-host_array to_host(const view& v, cuda::stream_ref stream, const copy_options& options) {
+host_array to_host(const view& v, stream_ref stream, const copy_options& options) {
   const plan p = make_plan(v, memory_kind::pinned);  // a bad view throws before anything is allocated
   refuse_capture(stream.get(), "to_host", waits);
   host_array out(v.type, v.shape());
@@ -738,7 +737,7 @@ host_array to_host(const view& v, cuda::stream_ref stream, const copy_options& o
   return out;
 }
 
-device_array to_device(const view& v, cuda::stream_ref stream, const copy_options& options) {
+device_array to_device(const view& v, stream_ref stream, const copy_options& options) {
   const plan p = make_plan(v, memory_kind::device);  // a bad view throws before anything is allocated
   if (!cuda_available()) throw cuda_error("to_device: no CUDA device is available", int(cudaErrorNoDevice));
   refuse_capture(stream.get(), "to_device",

@@ -36,7 +36,7 @@ void check_random_pairs(std::uint64_t seed, int pairs, int max_rank, std::int64_
     sc::test::random_pair r = sc::test::make_random_pair(g, max_rank, max_extent);
     std::vector<std::byte> expected = r.memory;
     sc::test::reference_copyto(expected, r.memory.data(), r.src, r.dst);
-    (void)sc::copy(r.src, r.dst, cudaStream_t{}, options);
+    (void)sc::copy(r.src, r.dst, sc::stream_ref{}, options);
     ASSERT_EQ(sc::test::first_difference(r.memory, expected), -1) << "pair " << i << ": " << r.description;
   }
 }
@@ -69,7 +69,7 @@ TEST(CopyInto, LargeCopiesSplitAcrossThreads) {
       sc::flip(sc::permute(sc::make_view(dst.data(), sc::dtype_of<float>(), {256, 256, 64}), {2, 0, 1}), 1);
   sc::copy_options team;
   team.threads = 4;
-  EXPECT_EQ(sc::copy(s, d, cudaStream_t{}, team), sc::strategy::cpu);
+  EXPECT_EQ(sc::copy(s, d, sc::stream_ref{}, team), sc::strategy::cpu);
   for (std::int64_t a = 0; a < 64; ++a)
     for (std::int64_t b = 0; b < 256; ++b)
       for (std::int64_t c = 0; c < 256; ++c)

@@ -95,14 +95,14 @@ TEST(Copy, EveryPointerIsCheckedBeforeAnyWork) {
   for (const int threads : {-1, sc::max_cpu_threads + 1}) {
     options.threads = threads;
     EXPECT_NE(message_of([&] {
-                sc::copy(p, src.data(), dst.data(), dst.size(), cudaStream_t{}, options);
+                sc::copy(p, src.data(), dst.data(), dst.size(), sc::stream_ref{}, options);
               }).find("threads = " + std::to_string(threads)),
               std::string::npos);
   }
   options = {};
   options.how = sc::strategy::staged;
   EXPECT_NE(message_of([&] {
-              sc::copy(p, src.data(), dst.data(), dst.size(), cudaStream_t{}, options);
+              sc::copy(p, src.data(), dst.data(), dst.size(), sc::stream_ref{}, options);
             }).find("only the CPU"),
             std::string::npos);
   EXPECT_TRUE(dst.untouched());
@@ -179,9 +179,9 @@ TEST(Copy, ArgumentsOutOfRangeAreErrorsNotCrashes) {
   sc::test::guarded_buffer dst(256);
   sc::copy_options bad_strategy;
   bad_strategy.how = static_cast<sc::strategy>(77);
-  EXPECT_THROW(sc::copy(v, dst.data(), dst.size(), cudaStream_t{}, bad_strategy), sc::invalid_argument);
+  EXPECT_THROW(sc::copy(v, dst.data(), dst.size(), sc::stream_ref{}, bad_strategy), sc::invalid_argument);
   bad_strategy.how = sc::strategy::none;  // what a copy returns, not a way to copy
-  EXPECT_THROW(sc::copy(v, dst.data(), dst.size(), cudaStream_t{}, bad_strategy), sc::invalid_argument);
+  EXPECT_THROW(sc::copy(v, dst.data(), dst.size(), sc::stream_ref{}, bad_strategy), sc::invalid_argument);
   sc::view bad_kind = v;
   bad_kind.memory = static_cast<sc::memory_kind>(9);
   EXPECT_THROW((void)sc::make_plan(bad_kind), sc::invalid_argument);

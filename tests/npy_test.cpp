@@ -1218,7 +1218,7 @@ with open(d + '/names.txt', 'w') as m:
     const sc::npy_header h = sc::read_npy_header(dir / (name + ".npy"));
     const sc::host_array a = sc::load_npy(dir / (name + ".npy"));
     ASSERT_EQ(a.type(), h.type);
-    sc::save_npy(dir / (name + ".out.npy"), sc::slice(a.as_view(), "::-1"), cudaStream_t{}, h.descr);
+    sc::save_npy(dir / (name + ".out.npy"), sc::slice(a.as_view(), "::-1"), sc::stream_ref{}, h.descr);
     ++cases;
   }
   EXPECT_EQ(cases, 13);

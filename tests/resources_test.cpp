@@ -1,18 +1,23 @@
 // tests/resources_test.cpp — the owners of CUDA resources (skipped where no device is present): the
-// device guard in both forms, and pinned_block, a block of the pinned pool.
+// device guard in both forms, and pinned_block, a block of the pinned pool; and the public stream type.
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <utility>
+
+#include <cuda/stream_ref>
 
 #include "cuda/device_guard.hpp"
 #include "cuda/pinned_pool.hpp"
 #include "cuda/resources.hpp"
 #include "device_buffer.hpp"
 #include "stridecopy/error.hpp"
+#include "stridecopy/stream.hpp"
 
 namespace sc = stridecopy;
 
@@ -96,4 +101,26 @@ TEST(PinnedBlock, OwnsAPoolBlockAndGivesItBack) {
   EXPECT_FALSE(again);
   const sc::detail::pinned_block third(4097);
   EXPECT_EQ(third.get(), first);
+}
+
+// The public stream type names CUDA's handle without CUDA's headers: it is the very cudaStream_t,
+// and every way a caller holds a stream converts to it unchanged (no device needed).
+static_assert(std::is_same_v<sc::stream_handle, cudaStream_t>);
+
+TEST(StreamRef, TakesEveryFormOfAStreamAndGivesBackItsHandle) {
+  const auto handle = reinterpret_cast<cudaStream_t>(std::uintptr_t(0x1234));
+  EXPECT_EQ(sc::stream_ref().get(), nullptr);
+  EXPECT_EQ(sc::stream_ref(nullptr).get(), nullptr);
+  EXPECT_EQ(sc::stream_ref(0).get(), nullptr);
+  EXPECT_EQ(sc::stream_ref(handle).get(), handle);
+  EXPECT_EQ(sc::stream_ref(cudaStreamPerThread).get(), cudaStreamPerThread);
+  EXPECT_EQ(sc::stream_ref(cudaStreamLegacy).get(), cudaStreamLegacy);
+  EXPECT_EQ(sc::stream_ref(cuda::stream_ref(handle)).get(), handle);
+  // Implicitly, as a copy function's argument receives it.
+  const auto pass = [](sc::stream_ref s) { return s.get(); };
+  EXPECT_EQ(pass(handle), handle);
+  EXPECT_EQ(pass(cuda::stream_ref(cudaStreamPerThread)), cudaStreamPerThread);
+  EXPECT_EQ(pass({}), nullptr);
+  EXPECT_EQ(sc::stream_ref(handle), sc::stream_ref(cuda::stream_ref(handle)));
+  EXPECT_NE(sc::stream_ref(handle), sc::stream_ref());
 }

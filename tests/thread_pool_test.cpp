@@ -244,7 +244,7 @@ TEST(ThreadPool, OneThreadSetMeansOneThreadDoesTheWork) {
     sc::copy_options one;
     one.threads = 1;
     std::fill(c.dst.begin(), c.dst.end(), std::byte{0});
-    (void)sc::copy(c.v, c.dst.data(), c.dst.size(), cudaStream_t{}, one);
+    (void)sc::copy(c.v, c.dst.data(), c.dst.size(), sc::stream_ref{}, one);
     EXPECT_EQ(o.threads(), std::set<std::thread::id>{std::this_thread::get_id()});
   }
   EXPECT_EQ(c.dst, expected);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""tools/check_layers.py — the CPU layers (host/core, host/cpu, host/io) compile with no CUDA header.
+"""tools/check_layers.py — the public headers and the CPU layers (host/core, host/cpu, host/io) compile with no CUDA header.
 
-Each source file of those layers is compiled (syntax only) by the C++ compiler with every include
+Each public header (include/stridecopy/*.hpp, alone in a file of its own) and each source file of
+those layers is compiled (syntax only) by the C++ compiler with every include
 directory that holds CUDA's headers taken away, as on a machine without the CUDA toolkit; a file
 that reaches a CUDA header, directly or through any header it includes, fails with the header's
 name. A probe that includes <cuda_runtime_api.h> must fail the same way, or the check could not
@@ -79,15 +80,26 @@ def main():
             sys.exit("check_layers.py: <cuda_runtime_api.h> is still reachable with the CUDA directories taken away "
                      f"({', '.join(hidden) or 'none found'}); this check could not fail")
 
-    files = sorted(p for layer in LAYERS for p in (src / layer).glob("*.cpp"))
-    if not files:
-        sys.exit(f"check_layers.py: no sources under {', '.join(LAYERS)} of {src}")
-    with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        results = list(pool.map(lambda p: compile_without_cuda(args.cxx, flags, p), files))
+        # Each public header alone, as a user's file that includes only it.
+        headers = sorted((src / "include" / "stridecopy").glob("*.hpp"))
+        if not headers:
+            sys.exit(f"check_layers.py: no public headers under {src / 'include' / 'stridecopy'}")
+        header_files = {}
+        for h in headers:
+            user = pathlib.Path(tmp) / f"includes_{h.stem}.cpp"
+            user.write_text(f'#include "stridecopy/{h.name}"\n')
+            header_files[user] = h
+
+        files = sorted(p for layer in LAYERS for p in (src / layer).glob("*.cpp"))
+        if not files:
+            sys.exit(f"check_layers.py: no sources under {', '.join(LAYERS)} of {src}")
+        files = list(header_files) + files
+        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            results = list(pool.map(lambda p: compile_without_cuda(args.cxx, flags, p), files))
 
     failures = []
     for path, (ok, first) in zip(files, results):
-        rel = path.relative_to(src).as_posix()
+        rel = (header_files[path] if path in header_files else path).relative_to(src).as_posix()
         if rel in EXCEPTIONS:
             if ok:
                 failures.append(f"{rel}: now compiles without CUDA; take it out of EXCEPTIONS")
@@ -97,7 +109,8 @@ def main():
             failures.append(f"{rel}: {first}")
     for f in failures:
         print(f"check_layers.py: {f}", file=sys.stderr)
-    print(f"check_layers.py: {len(files)} sources of {', '.join(LAYERS)} compiled without CUDA "
+    print(f"check_layers.py: {len(header_files)} public headers and {len(files) - len(header_files)} sources of "
+          f"{', '.join(LAYERS)} compiled without CUDA "
           f"(hidden: {', '.join(hidden) or 'none on the search list'}); {len(failures)} failing, "
           f"{len(EXCEPTIONS)} known exceptions")
     return 1 if failures else 0

@@ -200,7 +200,7 @@ mutable_view host_array::as_view() { return assume_writable(std::as_const(*this)
 
 // ---- device_buffer, device_array
 
-device_buffer::device_buffer(std::size_t bytes, cuda::stream_ref stream) : bytes_(bytes), stream_(stream.get()) {
+device_buffer::device_buffer(std::size_t bytes, stream_ref stream) : bytes_(bytes), stream_(stream.get()) {
   if (!cuda_available()) throw cuda_error("device_buffer: no CUDA device is available", int(cudaErrorNoDevice));
   device_ = detail::stream_device(stream_);
   if (bytes == 0) return;
@@ -237,12 +237,12 @@ void device_buffer::release() noexcept {
   bytes_ = 0;
 }
 
-device_array::device_array(dtype type, std::span<const std::int64_t> shape, cuda::stream_ref stream)
+device_array::device_array(dtype type, std::span<const std::int64_t> shape, stream_ref stream)
     : type_(type), layout_(c_contiguous(shape)) {
   buffer_ = device_buffer(array_bytes(type, layout_, shape), stream);
 }
 
-device_array::device_array(dtype type, std::initializer_list<std::int64_t> shape, cuda::stream_ref stream)
+device_array::device_array(dtype type, std::initializer_list<std::int64_t> shape, stream_ref stream)
     : device_array(type, std::span<const std::int64_t>(shape.begin(), shape.size()), stream) {}
 
 view device_array::as_view() const {

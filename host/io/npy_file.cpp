@@ -300,8 +300,7 @@ view mapped_npy::as_view() const {
   return v;
 }
 
-device_array load_npy_to_device(const std::filesystem::path& path, std::string_view numpy_index,
-                                cuda::stream_ref stream) {
+device_array load_npy_to_device(const std::filesystem::path& path, std::string_view numpy_index, stream_ref stream) {
   const mapped_npy file(path);
   const view v = numpy_index.empty() ? file.as_view() : slice(file.as_view(), numpy_index);
   device_array out = to_device(v, stream);
@@ -311,7 +310,7 @@ device_array load_npy_to_device(const std::filesystem::path& path, std::string_v
   return out;
 }
 
-void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref stream, std::string_view descr) {
+void save_npy(const std::filesystem::path& path, const view& v, stream_ref stream, std::string_view descr) {
   // Every check of the view, its pointer and the descr happens before a file is touched.
   const plan p = make_plan(v, memory_kind::pageable);
   const detail::checked_source s = detail::check_source(p, v.base(), p.source == memory_kind::device);

@@ -6,12 +6,11 @@
 #include <cstddef>
 #include <span>
 
-#include <cuda/stream_ref>
-
 #include "stridecopy/device_array.hpp"
 #include "stridecopy/host_array.hpp"
 #include "stridecopy/options.hpp"
 #include "stridecopy/plan.hpp"
+#include "stridecopy/stream.hpp"
 #include "stridecopy/view.hpp"
 
 namespace stridecopy {
@@ -35,12 +34,12 @@ bool cuda_available() noexcept;
 /// host); what cannot be captured throws invalid_view before any work. Every check (pointers, sizes,
 /// overlap, memory kinds) happens before anything is enqueued. Returns the strategy that ran. Throws
 /// invalid_view for bad input, cuda_error (naming the call) when CUDA fails.
-strategy copy_async(const plan& p, const void* src, void* dst, std::size_t dst_bytes,
-                    cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
+strategy copy_async(const plan& p, const void* src, void* dst, std::size_t dst_bytes, stream_ref stream = {},
+                    const copy_options& options = {});
 /// copy_async, then waits until the copy is complete, on the copy's device. Refuses a stream that is
 /// capturing a graph (invalid_argument), before any work.
-strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes,
-              cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
+strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes, stream_ref stream = {},
+              const copy_options& options = {});
 
 // ---- one copy call: any view into any view
 
@@ -58,21 +57,19 @@ strategy copy(const plan& p, const void* src, void* dst, std::size_t dst_bytes,
 /// stream rules hold (both views' memory is read and written in stream order). strategy::cpu forced
 /// takes both views' word that they are host memory and makes no CUDA call. Throws invalid_view for
 /// views that cannot be copied (before any work: dst untouched), cuda_error when CUDA fails.
-strategy copy_async(const view& src, const mutable_view& dst, cuda::stream_ref stream = cudaStream_t{},
-                    const copy_options& options = {});
+strategy copy_async(const view& src, const mutable_view& dst, stream_ref stream = {}, const copy_options& options = {});
 /// copy_async(src, dst), then waits until the copy is complete (refuses a capturing stream).
-strategy copy(const view& src, const mutable_view& dst, cuda::stream_ref stream = cudaStream_t{},
-              const copy_options& options = {});
+strategy copy(const view& src, const mutable_view& dst, stream_ref stream = {}, const copy_options& options = {});
 
 /// Copies the C-order elements of `src` into the contiguous destination `dst` (dst_bytes long), host
 /// or device memory (cudaPointerGetAttributes says which where CUDA is present; host memory
 /// otherwise), as copy_async(src, dst view) does: the form for a buffer of bytes (a pinned block, a
 /// cudaMalloc allocation, a std::vector). strategy::cpu forced copies host to host without a CUDA
 /// call, on options.threads threads.
-strategy copy_async(const view& src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
+strategy copy_async(const view& src, void* dst, std::size_t dst_bytes, stream_ref stream = {},
                     const copy_options& options = {});
 /// copy_async(src, dst, dst_bytes), then waits until the copy is complete (refuses a capturing stream).
-strategy copy(const view& src, void* dst, std::size_t dst_bytes, cuda::stream_ref stream = cudaStream_t{},
+strategy copy(const view& src, void* dst, std::size_t dst_bytes, stream_ref stream = {},
               const copy_options& options = {});
 
 /// One copy of a batch.
@@ -88,10 +85,9 @@ struct copy_pair {
 /// copy-engine runs of one direction in one cudaMemcpyBatchAsync, host-to-host pairs in one CPU
 /// job; a pair that depends on an earlier one starts a new group. Staged copies (pageable memory,
 /// large transfers) run one by one, in order. Returns without waiting, as copy_async does.
-void copy_async(std::span<const copy_pair> pairs, cuda::stream_ref stream = cudaStream_t{},
-                const copy_options& options = {});
+void copy_async(std::span<const copy_pair> pairs, stream_ref stream = {}, const copy_options& options = {});
 /// copy_async(pairs), then waits until every copy is complete (refuses a capturing stream).
-void copy(std::span<const copy_pair> pairs, cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
+void copy(std::span<const copy_pair> pairs, stream_ref stream = {}, const copy_options& options = {});
 
 // ---- one-shot copies of a view
 
@@ -100,11 +96,11 @@ void copy(std::span<const copy_pair> pairs, cuda::stream_ref stream = cudaStream
 /// device. Returns without waiting: the bytes are there once `stream` reaches this point, and the
 /// view's memory must stay valid until then. Throws cuda_error when no device is present, and
 /// invalid_argument for a capturing stream (it allocates), before any work.
-device_array to_device(const view& v, cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
+device_array to_device(const view& v, stream_ref stream = {}, const copy_options& options = {});
 
 /// The view's elements in a new C-order host_array (pinned, from a caching pool, where a CUDA driver
 /// is present), complete when this returns (refuses a capturing stream).
-host_array to_host(const view& v, cuda::stream_ref stream = cudaStream_t{}, const copy_options& options = {});
+host_array to_host(const view& v, stream_ref stream = {}, const copy_options& options = {});
 
 /// Frees the cached staging rings nobody is using (device scratch, pinned slots, streams, events)
 /// and the cached pinned blocks of the pinned pool, waiting for the work that still uses released

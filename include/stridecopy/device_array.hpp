@@ -7,10 +7,9 @@
 #include <initializer_list>
 #include <span>
 
-#include <cuda/stream_ref>
-
 #include "stridecopy/dtype.hpp"
 #include "stridecopy/layout.hpp"
+#include "stridecopy/stream.hpp"
 #include "stridecopy/view.hpp"
 
 namespace stridecopy {
@@ -23,7 +22,7 @@ namespace stridecopy {
 class device_buffer {
  public:
   device_buffer() = default;
-  explicit device_buffer(std::size_t bytes, cuda::stream_ref stream = cudaStream_t{});
+  explicit device_buffer(std::size_t bytes, stream_ref stream = {});
   device_buffer(device_buffer&& other) noexcept;
   device_buffer& operator=(device_buffer&& other) noexcept;
   device_buffer(const device_buffer&) = delete;
@@ -33,7 +32,7 @@ class device_buffer {
   [[nodiscard]] void* data() noexcept { return data_; }
   [[nodiscard]] const void* data() const noexcept { return data_; }
   [[nodiscard]] std::size_t size() const noexcept { return bytes_; }
-  [[nodiscard]] cudaStream_t stream() const noexcept { return stream_; }
+  [[nodiscard]] stream_handle stream() const noexcept { return stream_; }
   /// The device that holds the bytes.
   [[nodiscard]] int device() const noexcept { return device_; }
 
@@ -41,7 +40,7 @@ class device_buffer {
   void release() noexcept;
   void* data_ = nullptr;
   std::size_t bytes_ = 0;
-  cudaStream_t stream_ = nullptr;
+  stream_handle stream_ = nullptr;
   int device_ = -1;
 };
 
@@ -50,8 +49,8 @@ class device_array {
  public:
   device_array() = default;
   /// Uninitialised array of `shape` on the device of `stream`, allocated on `stream`.
-  device_array(dtype type, std::span<const std::int64_t> shape, cuda::stream_ref stream = cudaStream_t{});
-  device_array(dtype type, std::initializer_list<std::int64_t> shape, cuda::stream_ref stream = cudaStream_t{});
+  device_array(dtype type, std::span<const std::int64_t> shape, stream_ref stream = {});
+  device_array(dtype type, std::initializer_list<std::int64_t> shape, stream_ref stream = {});
 
   [[nodiscard]] void* data() noexcept { return buffer_.data(); }
   [[nodiscard]] const void* data() const noexcept { return buffer_.data(); }

@@ -9,12 +9,11 @@
 #include <string_view>
 #include <vector>
 
-#include <cuda/stream_ref>
-
 #include "stridecopy/device_array.hpp"
 #include "stridecopy/dtype.hpp"
 #include "stridecopy/host_array.hpp"
 #include "stridecopy/npy_header.hpp"
+#include "stridecopy/stream.hpp"
 #include "stridecopy/view.hpp"
 
 namespace stridecopy {
@@ -79,7 +78,7 @@ class mapped_npy {
 /// are read, once; the whole file is never held twice in host memory. Waits for the copy. Throws
 /// npy_error for the file, invalid_index for the index, cuda_error when no device is present.
 device_array load_npy_to_device(const std::filesystem::path& path, std::string_view numpy_index = {},
-                                cuda::stream_ref stream = cudaStream_t{});
+                                stream_ref stream = {});
 
 /// Writes the C-order elements of `v` (any strides, host or device memory) as a .npy file, the bytes
 /// np.save writes. `descr` (a npy_header::descr, e.g. from read_npy_header) names a type v.type
@@ -89,7 +88,6 @@ device_array load_npy_to_device(const std::filesystem::path& path, std::string_v
 /// place, keeping an existing file's mode and owner); FIFOs, devices and multiply-linked files are
 /// written directly. Every check happens before a file is touched. Device views stream through
 /// bounded pinned chunks.
-void save_npy(const std::filesystem::path& path, const view& v, cuda::stream_ref stream = cudaStream_t{},
-              std::string_view descr = {});
+void save_npy(const std::filesystem::path& path, const view& v, stream_ref stream = {}, std::string_view descr = {});
 
 }  // namespace stridecopy

@@ -13,5 +13,6 @@
 #include "stridecopy/npy_header.hpp"
 #include "stridecopy/options.hpp"
 #include "stridecopy/plan.hpp"
+#include "stridecopy/stream.hpp"
 #include "stridecopy/version.hpp"
 #include "stridecopy/view.hpp"
