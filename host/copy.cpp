@@ -1,8 +1,8 @@
 // host/copy.cpp — the front door: every public copy function. It checks a call's pointers, gathers
 // the facts the chooser needs (memory kinds, mapping, capture), chooses once, and hands a checked
-// plan to one executor (cpu/, cuda/). Executors decide nothing.
-#include <cuda_runtime_api.h>
-
+// plan to one executor: the CPU's (cpu/) here, the device's through run_device_copy and device_batch
+// (cuda/device_copy.cpp). Executors decide nothing. No CUDA header: what it asks of a device goes
+// through cuda/runtime.hpp and dispatch.hpp, which a build without CUDA implements too.
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -18,15 +18,7 @@
 #include "cpu/gather.hpp"
 #include "cpu/scatter.hpp"
 #include "cpu/thread_pool.hpp"
-#include "cuda/check.hpp"
-#include "cuda/d2h.hpp"
-#include "cuda/dma.hpp"
-#include "cuda/driven.hpp"
-#include "cuda/gather_launch.hpp"
-#include "cuda/h2d.hpp"
-#include "cuda/pinned_pool.hpp"
 #include "cuda/runtime.hpp"
-#include "cuda/staging.hpp"
 #include "dispatch.hpp"
 #include "stridecopy/copy.hpp"
 #include "stridecopy/error.hpp"
@@ -42,10 +34,6 @@ std::uintptr_t address(const void* p) { return reinterpret_cast<std::uintptr_t>(
 pointer_info measure(const void* p, memory_kind claimed) {
   if (!cuda_available()) return {claimed, -1, nullptr};
   return query_pointer(p);
-}
-
-[[noreturn]] void no_device(const char* what) {
-  throw cuda_error(std::string(what) + ": no CUDA device is available", int(cudaErrorNoDevice));
 }
 
 void check_options(const copy_options& o) {
@@ -84,33 +72,6 @@ host_range measure_host_range(const std::byte* first, std::int64_t span_begin, s
   return h;
 }
 
-/// A staged host-to-device copy with the gather the test knobs ask for, or the one that fits: the
-/// device's for a pinned source whose chunks' spans fit a slot, else the CPU's (a driven copy, whose
-/// status is returned).
-std::shared_ptr<driven_status> run_staged_h2d(const plan& p, const std::byte* first, std::byte* dst,
-                                              cudaStream_t stream, bool pinned, int threads, const exec_options& exec) {
-  const plan q = narrow_unit(p, std::min(alignment_of(first), alignment_of(dst)));
-  h2d_schedule schedule;
-  if (pinned && exec.staged_gather != h2d_gather::cpu) schedule = device_gather_plan(q);
-  if (exec.staged_gather == h2d_gather::device && schedule.chunks.empty())
-    throw invalid_view(pinned ? "a device gather cannot run: the source bytes a chunk reads do not fit a staging slot"
-                              : "a device gather cannot run: the source is pageable");
-  if (schedule.chunks.empty())
-    return drive(driven_direction::from_host, narrow_unit(p, alignment_of(first)), first, dst, stream, threads,
-                 exec.force_index64, exec.blocking);
-  run_device_gather_h2d(q, first, dst, stream, schedule, exec.force_index64);
-  return nullptr;
-}
-
-/// How a copy's two sides share memory: not at all, as the very same elements (nothing to do), or
-/// in part — then the copy goes through a temporary, as NumPy's does. When both walk alike (the same
-/// strides: a shift within one array), chunk by chunk in the order that reads each byte before the
-/// copy overwrites it (`forward`: from the first unit on), so the temporary is one chunk.
-struct overlap {
-  enum class kind { none, identical, partial } what = kind::none;
-  bool same_walk = false;
-  bool forward = true;
-};
 overlap overlap_of(const plan& p, const std::byte* src, const std::byte* dst) {
   overlap o;
   const std::uintptr_t s = address(src), d = address(dst);
@@ -160,94 +121,32 @@ void cpu_copy(const plan& p, const std::byte* src, std::byte* dst, int threads, 
   }
 }
 
-/// Host-to-host copies run by one host function on the stream, after the work enqueued before it.
-struct cpu_item {
-  plan p;
-  const std::byte* src;
-  std::byte* dst;
-  int threads;
-  overlap o;
-};
-struct cpu_job {
-  std::vector<cpu_item> items;
-  void run() const {
-    for (const cpu_item& i : items) cpu_copy(i.p, i.src, i.dst, i.threads, i.o);
-  }
-};
-void CUDART_CB run_cpu_job(void* arg) {
-  const std::unique_ptr<cpu_job> job(static_cast<cpu_job*>(arg));
-  job->run();
-}
-// In a CUDA graph the job runs at every launch: the graph owns it (a user object), not the function.
-void CUDART_CB run_graph_cpu_job(void* arg) { static_cast<const cpu_job*>(arg)->run(); }
-void CUDART_CB delete_cpu_job(void* arg) { delete static_cast<cpu_job*>(arg); }
+}  // namespace
 
-/// Queues `job` in the graph `stream` is capturing, owned by that graph.
-void capture_cpu_job(std::unique_ptr<cpu_job> job, cudaStream_t stream) {
-  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
-  cudaGraph_t graph = nullptr;
-  STRIDECOPY_CUDA_TRY(cudaStreamGetCaptureInfo(stream, &status, nullptr, &graph, nullptr, nullptr, nullptr));
-  cudaUserObject_t owner = nullptr;
-  STRIDECOPY_CUDA_TRY(cudaUserObjectCreate(&owner, job.get(), delete_cpu_job, 1, cudaUserObjectNoDestructorSync));
-  cpu_job* raw = job.release();  // the user object owns it now
-  if (const cudaError_t e = cudaGraphRetainUserObject(graph, owner, 1, cudaGraphUserObjectMove); e != cudaSuccess) {
-    (void)cudaUserObjectRelease(owner, 1);
-    throw_cuda_error(e, "cudaGraphRetainUserObject(graph, owner, 1, cudaGraphUserObjectMove)");
-  }
-  STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(stream, run_graph_cpu_job, raw));
+void cpu_job::run() const {
+  for (const cpu_item& i : items) cpu_copy(i.p, i.src, i.dst, i.threads, i.o);
 }
+
+namespace {
 
 /// Runs `job` now (no CUDA: the views' word is taken), or after the stream's earlier work: in stream
 /// order for an asynchronous call, after waiting for the stream for a blocking one.
-void submit_cpu_job(std::unique_ptr<cpu_job> job, cudaStream_t stream, const exec_options& exec) {
+void submit_cpu_job(std::unique_ptr<cpu_job> job, stream_handle stream, const exec_options& exec) {
   if (exec.cpu_only) return job->run();
   if (cuda_available() && !exec.blocking) {
     // In stream order: earlier work on the stream may still be writing the source.
-    if (is_capturing(stream)) return capture_cpu_job(std::move(job), stream);
-    STRIDECOPY_CUDA_TRY(cudaLaunchHostFunc(stream, run_cpu_job, job.get()));
-    (void)job.release();  // run_cpu_job owns it now
-    return;
+    return enqueue_cpu_job(std::move(job), stream);
   }
-  if (cuda_available()) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream));
+  if (cuda_available()) synchronize(stream);
   job->run();
 }
 
-strategy run_on_cpu(const plan& p, const std::byte* src, std::byte* dst, cudaStream_t stream, int threads,
+strategy run_on_cpu(const plan& p, const std::byte* src, std::byte* dst, stream_handle stream, int threads,
                     const exec_options& exec, const overlap& o) {
   auto job = std::make_unique<cpu_job>();
   job->items.push_back({p, src, dst, team_size(p.bytes, threads), o});
   submit_cpu_job(std::move(job), stream, exec);
   return strategy::cpu;
-}
-
-/// A device-to-device copy of p whose two sides overlap: through a temporary in device memory,
-/// allocated and freed in stream order (one chunk when they walk alike), a chunk read whole before
-/// it is written.
-void device_through(const plan& p, const std::byte* src, std::byte* dst, cudaStream_t stream, const overlap& o,
-                    bool force_index64) {
-  const plan gather_half = into_contiguous(p), scatter_half = from_contiguous(p);
-  const std::int64_t chunk = o.same_walk ? chunk_output(p, staged_chunk_bytes(p)).chunk_units : p.units();
-  const std::int64_t count = (p.units() + chunk - 1) / chunk;
-  void* raw = nullptr;
-  STRIDECOPY_CUDA_TRY(cudaMallocAsync(&raw, std::size_t(chunk) * std::size_t(p.unit), stream));
-  auto* tmp = static_cast<std::byte*>(raw);
-  try {
-    for (std::int64_t i = 0; i < count; ++i) {
-      const std::int64_t k = o.forward ? i : count - 1 - i, first = k * chunk, n = std::min(chunk, p.units() - first);
-      enqueue_gather(gather_half, src, first, n, tmp, stream, force_index64);
-      if (p.scatter) {
-        const auto* from = reinterpret_cast<const std::byte*>(address(tmp) - std::uintptr_t(first * p.unit));
-        enqueue_gather(scatter_half, from, first, n, dst, stream, force_index64);
-      } else {
-        STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst + first * p.unit, tmp, std::size_t(n) * std::size_t(p.unit),
-                                            cudaMemcpyDeviceToDevice, stream));
-      }
-    }
-  } catch (...) {
-    (void)cudaFreeAsync(raw, stream);
-    throw;
-  }
-  STRIDECOPY_CUDA_TRY(cudaFreeAsync(raw, stream));
 }
 
 }  // namespace
@@ -325,22 +224,8 @@ checked_destination check_destination(const plan& p, void* dst, std::size_t dst_
 
 namespace {
 
-/// One copy, checked and chosen: what its executor needs.
-struct prepared_copy {
-  plan p;  ///< host to host: narrowed to the pointers' alignment
-  checked_source source;
-  checked_destination target;
-  copy_facts facts;
-  overlap o;
-  strategy how = strategy::none;         ///< none: nothing to do (empty, or the very same elements)
-  int device = -1;                       ///< the device whose kernels and copies run; -1 for host to host
-  const std::byte* src_alias = nullptr;  ///< device aliases of mapped pinned memory
-  std::byte* dst_alias = nullptr;
-  bool host_only = false;
-};
-
 /// Every check of one copy and the chooser's answer; no work. Throws what execute throws.
-prepared_copy prepare(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cudaStream_t stream,
+prepared_copy prepare(const plan& p, const void* src, void* dst, std::size_t dst_bytes, stream_handle stream,
                       const copy_options& options, const exec_options& exec) {
   check_options(options);
   check_threads(options.threads);
@@ -424,88 +309,12 @@ prepared_copy prepare(const plan& p, const void* src, void* dst, std::size_t dst
   return c;
 }
 
-/// The plan of a direct copy, narrowed to what its two pointers' alignment allows, and the two.
-struct direct_args {
-  plan q;
-  const std::byte* from;
-  std::byte* to;
-};
-direct_args direct_of(const prepared_copy& c) {
-  const std::byte* from = is_host(c.p.source) ? c.src_alias : c.source.first;
-  std::byte* to = is_host(c.p.destination) ? c.dst_alias : c.target.first;
-  return {narrow_unit(c.p, std::min(alignment_of(from), alignment_of(to))), from, to};
-}
-
 /// Enqueues (or runs) a prepared copy, and waits for it where exec.blocking.
-strategy run_prepared(const prepared_copy& c, cudaStream_t stream, const copy_options& options,
+strategy run_prepared(const prepared_copy& c, stream_handle stream, const copy_options& options,
                       const exec_options& exec) {
-  const plan& p = c.p;
-  if (c.host_only) {
-    if (c.how == strategy::none) return strategy::none;
-    return run_on_cpu(p, c.source.first, c.target.first, stream, options.threads, exec, c.o);
-  }
   if (c.how == strategy::none) return strategy::none;
-  const device_guard on(c.device);
-  std::byte* const out = c.target.first;
-  // Kernels and copies address whole units: pointers less aligned than the plan assumed get
-  // smaller ones (the staging ring's slots are always aligned).
-  const int source_unit = alignment_of(c.source.first);
-  const bool pinned_host =
-      is_host(p.source) ? c.facts.source == memory_kind::pinned : c.facts.destination == memory_kind::pinned;
-  std::shared_ptr<driven_status> driven;  // a staged copy whose host side runs on a library thread
-  try {
-    if (c.o.what == overlap::kind::partial) {
-      const plan q = narrow_unit(p, std::min(source_unit, alignment_of(out)));
-      device_through(q, c.source.first, out, stream, c.o, exec.force_index64);
-    } else {
-      switch (c.how) {
-        case strategy::dma:
-          if (!is_host(p.source) && !is_host(p.destination) && !p.scatter)
-            STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(out, c.source.first, p.bytes, cudaMemcpyDeviceToDevice, stream));
-          else
-            run_dma(p, c.source.first, out,
-                    is_host(p.source)        ? cudaMemcpyHostToDevice
-                    : is_host(p.destination) ? cudaMemcpyDeviceToHost
-                                             : cudaMemcpyDeviceToDevice,
-                    pinned_host, stream);
-          break;
-        case strategy::direct: {
-          const direct_args d = direct_of(c);
-          enqueue_gather(d.q, d.from, 0, d.q.units(), d.to, stream, exec.force_index64);
-          break;
-        }
-        case strategy::staged:
-          if (is_host(p.source)) {
-            driven = run_staged_h2d(p, c.source.first, out, stream, c.facts.source == memory_kind::pinned,
-                                    options.threads, exec);
-          } else if (c.facts.destination == memory_kind::pinned && !p.scatter) {
-            staged_sink sink;
-            sink.what = staged_sink::kind::pinned;
-            sink.dst = out;
-            run_staged(narrow_unit(p, source_unit), c.source.first, stream, sink, exec.force_index64);
-          } else {
-            driven = drive(driven_direction::to_host, narrow_unit(p, std::min(source_unit, alignment_of(out))),
-                           c.source.first, out, stream, options.threads, exec.force_index64, exec.blocking);
-          }
-          break;
-        default: break;
-      }
-    }
-  } catch (...) {
-    // Nothing enqueued may outlive the failure: copies still writing the destination would write a
-    // buffer its owner may reuse (to_host's pinned block goes back to the pool).
-    (void)cudaStreamSynchronize(stream);
-    throw;
-  }
-  // A blocking call waits here, on the copy's device: the default stream is that device's.
-  if (exec.blocking) {
-    STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream));
-    if (driven) {
-      driven->wait();
-      if (std::exception_ptr failure = driven->failure()) std::rethrow_exception(failure);
-    }
-  }
-  return c.how;
+  if (c.host_only) return run_on_cpu(c.p, c.source.first, c.target.first, stream, options.threads, exec, c.o);
+  return run_device_copy(c, stream, options, exec);
 }
 
 /// The bytes [lo, hi) one side of a copy touches.
@@ -552,29 +361,11 @@ class copy_group {
       cpu_->items.push_back({p, c.source.first, c.target.first, team_size(p.bytes, threads), c.o});
       return;
     }
-    if (c.how == strategy::direct) {
-      const direct_args d = direct_of(c);
-      kernels_.add(d.q, d.from, d.to, exec.force_index64);
-      return;
-    }
-    // dma: by direction; pageable memory never takes a batched copy.
-    const int k = is_host(p.source) ? 0 : is_host(p.destination) ? 1 : 2;
-    const bool pinned = is_host(p.source)        ? c.facts.source == memory_kind::pinned
-                        : is_host(p.destination) ? c.facts.destination == memory_kind::pinned
-                                                 : true;
-    add_dma_copies(p, c.source.first, c.target.first, dma_[k]);
-    batchable_[k] = batchable_[k] && pinned;
+    device_.add(c, exec);
   }
   /// Enqueues (or runs) everything added, and empties the group.
-  void flush(cudaStream_t stream, const exec_options& exec) {
-    static constexpr cudaMemcpyKind kinds[3] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost,
-                                                cudaMemcpyDeviceToDevice};
-    for (int k = 0; k < 3; ++k) {
-      if (!dma_[k].empty()) run_dma_copies(dma_[k], kinds[k], batchable_[k], stream);
-      dma_[k].clear();
-      batchable_[k] = true;
-    }
-    if (!kernels_.empty()) (void)kernels_.launch(stream);
+  void flush(stream_handle stream, const exec_options& exec) {
+    device_.flush(stream);
     if (cpu_) submit_cpu_job(std::move(cpu_), stream, exec);
     reads_.clear();
     writes_.clear();
@@ -583,14 +374,12 @@ class copy_group {
  private:
   std::vector<byte_range> reads_, writes_;
   std::unique_ptr<cpu_job> cpu_;
-  gather_batch kernels_;
-  std::vector<dma_copy> dma_[3];
-  bool batchable_[3] = {true, true, true};
+  device_batch device_;
 };
 
 }  // namespace
 
-strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cudaStream_t stream,
+strategy execute(const plan& p, const void* src, void* dst, std::size_t dst_bytes, stream_handle stream,
                  const copy_options& options, const exec_options& exec) {
   return run_prepared(prepare(p, src, dst, dst_bytes, stream, options, exec), stream, options, exec);
 }
@@ -601,13 +390,13 @@ namespace {
 
 /// A call that waits for its copy, or allocates memory for it, cannot be part of a CUDA graph: it is
 /// refused before any work, and the caller's capture goes on.
-void refuse_capture(cudaStream_t stream, const char* call, const char* why) {
+void refuse_capture(stream_handle stream, const char* call, const char* why) {
   if (cuda_available() && detail::is_capturing(stream))
     throw invalid_argument(std::string(call) + ": the stream is capturing a CUDA graph, and this call " + why);
 }
 constexpr const char* waits = "waits for its copy, which a capturing stream cannot do (use the _async form)";
 
-strategy run(const plan& p, const void* src, void* dst, std::size_t dst_bytes, cudaStream_t stream,
+strategy run(const plan& p, const void* src, void* dst, std::size_t dst_bytes, stream_handle stream,
              const copy_options& options, bool blocking) {
   detail::exec_options exec;
   exec.blocking = blocking;
@@ -648,7 +437,7 @@ strategy copy(const view& src, void* dst, std::size_t dst_bytes, stream_ref stre
 
 namespace detail {
 
-void run_batch(std::span<const copy_pair> pairs, cudaStream_t stream, const copy_options& options,
+void run_batch(std::span<const copy_pair> pairs, stream_handle stream, const copy_options& options,
                const exec_options& exec) {
   // Every pair checked and chosen before any work; an error names its pair.
   std::vector<prepared_copy> items;
@@ -696,10 +485,10 @@ void run_batch(std::span<const copy_pair> pairs, cudaStream_t stream, const copy
     }
     group.flush(stream, exec);
   } catch (...) {
-    if (device >= 0) (void)cudaStreamSynchronize(stream);
+    if (device >= 0) synchronize_quietly(stream);
     throw;
   }
-  if (exec.blocking && device >= 0) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream));
+  if (exec.blocking && device >= 0) synchronize(stream);
 }
 
 }  // namespace detail
@@ -739,7 +528,7 @@ host_array to_host(const view& v, stream_ref stream, const copy_options& options
 
 device_array to_device(const view& v, stream_ref stream, const copy_options& options) {
   const plan p = make_plan(v, memory_kind::device);  // a bad view throws before anything is allocated
-  if (!cuda_available()) throw cuda_error("to_device: no CUDA device is available", int(cudaErrorNoDevice));
+  if (!cuda_available()) detail::no_device("to_device");
   refuse_capture(stream.get(), "to_device",
                  "allocates its array, which a capturing stream cannot do (copy_async into memory you own)");
   // A device view's own device; a host view's copy goes to the current one.
@@ -756,10 +545,5 @@ void set_num_threads(int n) {
 }
 
 int get_num_threads() { return detail::cpu_threads(); }
-
-void release_cached_memory() {
-  detail::release_staging_rings();
-  detail::trim_pinned_pool();
-}
 
 }  // namespace stridecopy

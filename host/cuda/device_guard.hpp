@@ -1,12 +1,10 @@
 // host/cuda/device_guard.hpp — the one device guard of the library and the Python module (internal):
 // a device made current for a scope, the previous one restored after; throwing and non-throwing forms.
+// Declared without CUDA's headers (host/cuda/runtime.cpp defines it; host/no_cuda.cpp too, where a
+// non-negative device cannot be made current).
 #pragma once
 
-#include <cuda_runtime_api.h>
-
 #include <new>
-
-#include "cuda/check.hpp"
 
 namespace stridecopy::detail {
 
@@ -19,37 +17,15 @@ namespace stridecopy::detail {
 /// its own.
 class device_guard {
  public:
-  explicit device_guard(int device) {
-    if (device < 0) return;
-    if (const cudaError_t e = cudaGetDevice(&previous_); e != cudaSuccess) failed(e, "cudaGetDevice");
-    if (previous_ == device) return;
-    if (const cudaError_t e = cudaSetDevice(device); e != cudaSuccess) failed(e, "cudaSetDevice");
-    switched_ = true;
-  }
-  device_guard(int device, std::nothrow_t /*unused*/) noexcept {
-    if (device < 0) return;
-    if (cudaGetDevice(&previous_) != cudaSuccess) {
-      (void)cudaGetLastError();
-      return;
-    }
-    if (previous_ == device) return;
-    switched_ = cudaSetDevice(device) == cudaSuccess;
-    if (!switched_) (void)cudaGetLastError();
-  }
-  ~device_guard() {
-    if (switched_ && cudaSetDevice(previous_) != cudaSuccess) (void)cudaGetLastError();
-  }
+  explicit device_guard(int device);
+  device_guard(int device, std::nothrow_t /*unused*/) noexcept;
+  ~device_guard();
   device_guard(const device_guard&) = delete;
   device_guard& operator=(const device_guard&) = delete;
   device_guard(device_guard&&) = delete;
   device_guard& operator=(device_guard&&) = delete;
 
  private:
-  [[noreturn]] static void failed(cudaError_t e, const char* call) {
-    (void)cudaGetLastError();
-    throw_cuda_error(e, call);
-  }
-
   int previous_ = -1;
   bool switched_ = false;
 };

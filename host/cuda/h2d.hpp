@@ -15,13 +15,6 @@
 
 namespace stridecopy::detail {
 
-/// Which side gathers a staged host-to-device copy.
-enum class h2d_gather : std::uint8_t {
-  automatic,  ///< the device where the source is pinned and its chunks' spans fit, else the CPU
-  cpu,        ///< the CPU, into pinned host slots
-  device,     ///< the gather kernels, from device slots (pinned sources only)
-};
-
 /// The device-gather schedule of p when the device may gather it (pinned source, every chunk's
 /// span within a slot, at most 1.25x the output's bytes sent), else none.
 h2d_schedule device_gather_plan(const plan& p);

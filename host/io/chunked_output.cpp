@@ -1,5 +1,6 @@
 // host/io/chunked_output.cpp — for_each_piece: a view's C-order bytes in bounded pieces, gathered on
-// the CPU for host views and by the staged pipeline (callback sink) for device views.
+// the CPU for host views; device views go to the device's executor (device_view_to_sink, the staged
+// pipeline with a callback sink).
 #include "io/chunked_output.hpp"
 
 #include <algorithm>
@@ -13,29 +14,19 @@
 #include "core/plan_ops.hpp"
 #include "cpu/gather.hpp"
 #include "cpu/thread_pool.hpp"
-#include "cuda/d2h.hpp"
 #include "cuda/dma_runs.hpp"
-#include "cuda/runtime.hpp"
 #include "dispatch.hpp"
 #include "stridecopy/error.hpp"
 
 namespace stridecopy::detail {
 
-void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const piece_sink& sink, cudaStream_t stream,
+void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const piece_sink& sink, stream_handle stream,
                     const runs_sink* runs) {
   // Host views are taken at their word, as a copy with strategy::cpu takes them: no CUDA call, no context.
   const checked_source s = check_source(p, src, p.source == memory_kind::device);
   if (p.pat == pattern::empty) return;
   const plan q = narrow_unit(p, alignment_of(s.first));
-  if (p.source == memory_kind::device) {
-    const device_guard on(s.device >= 0 ? s.device : current_device());
-    if (is_capturing(stream))
-      throw invalid_view("writing a device view to a file waits for its chunks, which a capturing stream cannot do");
-    staged_sink to_sink;
-    to_sink.what = staged_sink::kind::callback;
-    to_sink.callback = &sink;
-    return run_staged(q, s.first, stream, to_sink);
-  }
+  if (p.source == memory_kind::device) return device_view_to_sink(q, s, sink, stream);
   // A contiguous view needs no gather: hand out its own bytes, at once.
   if (q.pat == pattern::contiguous) return sink(s.first, q.bytes);
   // Long forward runs need no gather either: the sink takes them where they lie, a batch at a time.

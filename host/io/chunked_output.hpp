@@ -2,17 +2,17 @@
 // save_npy writes through it, so a file never needs the whole output in memory at once.
 #pragma once
 
-#include <cuda_runtime_api.h>
 #include <sys/uio.h>
 
 #include <cstddef>
 #include <functional>
 
+#include "dispatch.hpp"
 #include "stridecopy/plan.hpp"
+#include "stridecopy/stream.hpp"
 
 namespace stridecopy::detail {
 
-using piece_sink = std::function<void(const void*, std::size_t)>;
 /// Takes `count` runs of source bytes that follow each other in the output (a vectored write).
 using runs_sink = std::function<void(const iovec* runs, std::size_t count)>;
 
@@ -25,7 +25,7 @@ inline constexpr std::size_t direct_run_bytes = std::size_t(4) << 10;
 /// for host views, one staging chunk at a time (through pinned slots) for device views. The source
 /// is checked first, so nothing reaches the sink for a bad one. Given a runs sink, a host view whose
 /// runs are at least direct_run_bytes long goes to it instead, in batches of runs, ungathered.
-void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const piece_sink& sink, cudaStream_t stream,
+void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const piece_sink& sink, stream_handle stream,
                     const runs_sink* runs = nullptr);
 
 }  // namespace stridecopy::detail

@@ -19,7 +19,7 @@
 
 #include "core/descr.hpp"
 #include "core/text.hpp"
-#include "cuda/check.hpp"
+#include "cuda/runtime.hpp"
 #include "dispatch.hpp"
 #include "io/chunked_output.hpp"
 #include "io/mapping_guard.hpp"
@@ -305,7 +305,7 @@ device_array load_npy_to_device(const std::filesystem::path& path, std::string_v
   const view v = numpy_index.empty() ? file.as_view() : slice(file.as_view(), numpy_index);
   device_array out = to_device(v, stream);
   // The mapping goes away with this function: the copy (whose CPU gather reads it) must be done.
-  if (out.bytes()) STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(stream.get()));
+  if (out.bytes()) detail::synchronize(stream.get());
   file.check_intact();
   return out;
 }
