@@ -124,8 +124,15 @@ TEST(Copy, DeviceCopiesWithoutADeviceSaySo) {
   const sc::plan p = sc::make_plan(sc::contiguous_view(nullptr, sc::dtype_of<float>(), {4, 4}, sc::memory_kind::device),
                                    sc::memory_kind::pinned);
   std::vector<float> out(16, -1.0f);
-  EXPECT_NE(message_of([&] { sc::copy(p, host.data(), out.data(), 64); }).find("no CUDA device"), std::string::npos);
+  // A build without CUDA says so; a CUDA build on a machine without a device says that.
+  const std::string why = STRIDECOPY_HAS_CUDA ? "no CUDA device is available" : "stridecopy was built without CUDA";
+  EXPECT_NE(message_of([&] { sc::copy(p, host.data(), out.data(), 64); }).find(why), std::string::npos);
   for (float f : out) EXPECT_EQ(f, -1.0f);
+  EXPECT_NE(message_of([] { (void)sc::device_buffer(64); }).find(why), std::string::npos);
+  EXPECT_NE(message_of([&] {
+              (void)sc::to_device(sc::contiguous_view(host.data(), sc::dtype_of<float>(), {4, 4}));
+            }).find(why),
+            std::string::npos);
   EXPECT_THROW(sc::device_buffer(64), sc::cuda_error);
 }
 

@@ -5,7 +5,10 @@
 the installed stridecopy package (find_package(stridecopy CONFIG)), and run each in a scratch folder.
 
     python3 tests/readme_examples.py --readme README.md --build-dir build --workdir DIR [--cmake cmake]
-                                     [--cmake-arg=-DCMAKE_CXX_FLAGS=... ...]
+                                     [--cmake-arg=-DCMAKE_CXX_FLAGS=... ...] [--cpu-only]
+
+With --cpu-only (a package built without CUDA) the examples that include a CUDA header are left out,
+each named; the others are built and run as always.
 """
 import argparse
 import os
@@ -31,6 +34,8 @@ def main():
     ap.add_argument("--cmake", default="cmake")
     ap.add_argument("--cmake-arg", action="append", default=[],
                     help="an extra argument for the examples' configure (the flags of a sanitized build)")
+    ap.add_argument("--cpu-only", action="store_true",
+                    help="the package was built without CUDA: leave out the examples that include a CUDA header")
     args = ap.parse_args()
     blocks = re.findall(r"^```cpp\n(.*?)^```", open(args.readme, encoding="utf-8").read(), re.S | re.M)
     if not blocks:
@@ -46,6 +51,9 @@ def main():
             print("README C++ block %d is not a whole program (no main): every example must compile and run" % (i + 1))
             return 1
         name = "readme_example_%d" % (i + 1)
+        if args.cpu_only and re.search(r"#include\s*<cuda", code):
+            print("%s: left out: it includes a CUDA header, and this package was built without CUDA" % name)
+            continue
         with open(os.path.join(project, name + ".cpp"), "w", encoding="utf-8") as f:
             f.write(code)
         names.append(name)
@@ -55,6 +63,9 @@ def main():
         for name in names:
             f.write("add_executable(%s %s.cpp)\ntarget_link_libraries(%s PRIVATE stridecopy::stridecopy)\n"
                     % (name, name, name))
+    if not names:
+        print("no README C++ example left to build")
+        return 1
     run([args.cmake, "-S", project, "-B", build, "-DCMAKE_PREFIX_PATH=" + os.path.abspath(prefix),
          "-DCMAKE_BUILD_TYPE=Release"] + args.cmake_arg)
     run([args.cmake, "--build", build])

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """tools/check_layers.py — the public headers, the front door and the CPU layers compile with no CUDA header.
 
-Each public header (include/stridecopy/*.hpp, alone in a file of its own), the front door
-(host/copy.cpp) and each source file of the CPU layers (host/core, host/cpu, host/io) is compiled
+Each public header (include/stridecopy/*.hpp, alone in a file of its own), each source file of the
+CPU layers (host/core, host/cpu, host/io) and the rest of what a build without CUDA compiles
+(FRONT_DOOR: the front door, the arrays, host/no_cuda.cpp, ...) is compiled
 (syntax only) by the C++ compiler with every include directory that holds CUDA's headers taken
 away, as on a machine without the CUDA toolkit; a file
 that reaches a CUDA header, directly or through any header it includes, fails with the header's
@@ -24,8 +25,11 @@ import sys
 import tempfile
 
 LAYERS = ("host/core", "host/cpu", "host/io")
-# The front door, beside the layers: it reaches the device only through declarations without CUDA.
-FRONT_DOOR = ("host/copy.cpp",)
+# Beside the layers, the rest of what a build without CUDA compiles: the front door and the arrays
+# (they reach the device only through declarations without CUDA), the plain C++ planning of host/cuda
+# (runs, transfer schedules), and the device side of such a build.
+FRONT_DOOR = ("host/copy.cpp", "host/arrays.cpp", "host/no_cuda.cpp", "host/cuda/dma_runs.cpp",
+              "host/cuda/h2d_schedule.cpp")
 # Files that may still reach CUDA, with the reason; none now. Kept so that an exception has a place
 # to be named (and must be taken out once it no longer reaches CUDA).
 EXCEPTIONS = {}

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # tools/run_tests.sh — the test command (README, CI): install dependencies, configure with warnings as
 # errors (the default preset, in build/), build everything, run every test under ctest; then install
-# the Python package (pip) and run its tests (pytest). GPU tests skip where no device is present, and
-# then run against the CUDA runtime simulator (tools/run_simulator.sh: three seeds, the Python tests,
-# ThreadSanitizer).
+# the Python package (pip) and run its tests (pytest); then the build without CUDA and its tests
+# (tools/run_cpu_only.sh). GPU tests skip where no device is present, and then run against the CUDA
+# runtime simulator (tools/run_simulator.sh: three seeds, the Python tests, ThreadSanitizer).
 #
 #   tools/run_tests.sh [-DNAME=VALUE ...]    the arguments are added to the configure of build/
 set -euo pipefail
@@ -31,6 +31,9 @@ status=0
 if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
   exit "$status"
 fi
+
+# The build without CUDA (build-cpu/: no CUDA compiler on PATH), its CLI and every C++ test.
+tools/run_cpu_only.sh
 
 # The GPU tests against the simulator too, also where a GPU ran them above: it checks every
 # ordering whatever the timing, which a card does not.

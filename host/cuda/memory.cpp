@@ -1,5 +1,5 @@
-// host/cuda/memory.cpp — owned memory: the caching pinned pool, host_buffer and host_array (pinned
-// when CUDA allows), device_buffer and device_array (stream-ordered device memory).
+// host/cuda/memory.cpp — owned memory that CUDA allocates: the caching pinned pool behind
+// host_buffer and the staging rings, and device_buffer's stream-ordered allocation and free.
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -101,22 +101,6 @@ class pinned_pool {
   std::vector<pending> pending_;
 };
 
-void* allocate_pageable(std::size_t bytes) {
-  if (bytes == 0) return nullptr;
-  const std::size_t rounded = (bytes + page - 1) / page * page;
-  void* p = rounded < bytes ? nullptr : std::aligned_alloc(page, rounded);
-  if (!p) throw out_of_memory("cannot allocate " + std::to_string(bytes) + " bytes of host memory");
-  return p;
-}
-
-std::size_t array_bytes(const dtype& type, const layout& l, std::span<const std::int64_t> shape) {
-  validate(type);
-  const auto bytes = detail::checked_mul(element_count(l), type.itemsize);
-  if (!bytes)
-    throw invalid_view("array of shape " + shape_string(shape) + " and type " + to_descr(type) +
-                       " has more than 2^63 bytes");
-  return std::size_t(*bytes);
-}
 }  // namespace
 
 namespace detail {
@@ -128,104 +112,15 @@ void pinned_release_after(void* p, std::size_t block, owned_event done) noexcept
 void trim_pinned_pool() { pinned_pool::instance().trim(); }
 }  // namespace detail
 
-// ---- host_buffer, host_array
-
-host_buffer::host_buffer(std::size_t bytes, memory_kind k) : bytes_(bytes) {
-  if (k != memory_kind::pinned && k != memory_kind::pageable)
-    throw invalid_argument("host_buffer holds host memory: memory kind " + std::to_string(int(k)) +
-                           " is not pinned or pageable (device memory is a device_buffer)");
-  if (bytes > std::size_t(std::numeric_limits<std::ptrdiff_t>::max()))
-    throw invalid_argument("host_buffer of " + std::to_string(bytes) + " bytes: more than any address space holds");
-  if (bytes == 0) return;
-  if (k == memory_kind::pinned) {
-    // No driver, no device, or pinned memory exhausted: fall back to pageable memory.
-    if ((data_ = detail::pinned_allocate(bytes, block_)) != nullptr) {
-      pinned_ = true;
-      return;
-    }
-  }
-  data_ = allocate_pageable(bytes);
-}
-
-host_buffer::host_buffer(host_buffer&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)),
-      bytes_(std::exchange(other.bytes_, 0)),
-      block_(std::exchange(other.block_, 0)),
-      pinned_(std::exchange(other.pinned_, false)) {}
-
-host_buffer& host_buffer::operator=(host_buffer&& other) noexcept {
-  if (this != &other) {
-    release();
-    data_ = std::exchange(other.data_, nullptr);
-    bytes_ = std::exchange(other.bytes_, 0);
-    block_ = std::exchange(other.block_, 0);
-    pinned_ = std::exchange(other.pinned_, false);
-  }
-  return *this;
-}
-
-host_buffer::~host_buffer() { release(); }
-
-void host_buffer::release() noexcept {
-  if (!data_) return;
-  if (pinned_)
-    detail::pinned_release(data_, block_);
-  else
-    std::free(data_);
-  data_ = nullptr;
-  bytes_ = 0;
-  block_ = 0;
-  pinned_ = false;
-}
-
-host_array::host_array(dtype type, std::span<const std::int64_t> shape, order o, memory_kind k)
-    : type_(type), layout_(o == order::c ? c_contiguous(shape) : f_contiguous(shape)) {
-  buffer_ = host_buffer(array_bytes(type, layout_, shape), k);
-}
-
-host_array::host_array(dtype type, std::initializer_list<std::int64_t> shape, order o, memory_kind k)
-    : host_array(type, std::span<const std::int64_t>(shape.begin(), shape.size()), o, k) {}
-
-view host_array::as_view() const {
-  view v;
-  v.data = buffer_.data();
-  v.type = type_;
-  v.layout = layout_;
-  v.memory = buffer_.kind();
-  v.allocation = byte_range{buffer_.data(), buffer_.size()};
-  return v;
-}
-
-mutable_view host_array::as_view() { return assume_writable(std::as_const(*this).as_view()); }
-
-// ---- device_buffer, device_array
+// ---- device_buffer: the allocation and the free (the rest of the arrays: host/arrays.cpp)
 
 device_buffer::device_buffer(std::size_t bytes, stream_ref stream) : bytes_(bytes), stream_(stream.get()) {
-  if (!cuda_available()) throw cuda_error("device_buffer: no CUDA device is available", int(cudaErrorNoDevice));
+  if (!cuda_available()) detail::no_device("device_buffer");
   device_ = detail::stream_device(stream_);
   if (bytes == 0) return;
   const detail::device_guard on(device_);
   STRIDECOPY_CUDA_TRY(cudaMallocAsync(&data_, bytes, stream_));
 }
-
-device_buffer::device_buffer(device_buffer&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)),
-      bytes_(std::exchange(other.bytes_, 0)),
-      stream_(std::exchange(other.stream_, nullptr)),
-      device_(std::exchange(other.device_, -1)) {}
-
-device_buffer& device_buffer::operator=(device_buffer&& other) noexcept {
-  if (this != &other) {
-    release();
-    data_ = std::exchange(other.data_, nullptr);
-    bytes_ = std::exchange(other.bytes_, 0);
-    stream_ = std::exchange(other.stream_, nullptr);
-    device_ = std::exchange(other.device_, -1);
-  }
-  return *this;
-}
-
-device_buffer::~device_buffer() { release(); }
 
 void device_buffer::release() noexcept {
   if (data_) {
@@ -236,25 +131,5 @@ void device_buffer::release() noexcept {
   data_ = nullptr;
   bytes_ = 0;
 }
-
-device_array::device_array(dtype type, std::span<const std::int64_t> shape, stream_ref stream)
-    : type_(type), layout_(c_contiguous(shape)) {
-  buffer_ = device_buffer(array_bytes(type, layout_, shape), stream);
-}
-
-device_array::device_array(dtype type, std::initializer_list<std::int64_t> shape, stream_ref stream)
-    : device_array(type, std::span<const std::int64_t>(shape.begin(), shape.size()), stream) {}
-
-view device_array::as_view() const {
-  view v;
-  v.data = buffer_.data();
-  v.type = type_;
-  v.layout = layout_;
-  v.memory = memory_kind::device;
-  v.allocation = byte_range{buffer_.data(), buffer_.size()};
-  return v;
-}
-
-mutable_view device_array::as_view() { return assume_writable(std::as_const(*this).as_view()); }
 
 }  // namespace stridecopy

@@ -7,15 +7,11 @@
 #include <cstddef>
 #include <utility>
 
+#include "cuda/pinned.hpp"
 #include "cuda/resources.hpp"
 
 namespace stridecopy::detail {
 
-/// A pinned block of at least `bytes` (its size in `block`), or nullptr when none can be had (no
-/// driver, pinned memory exhausted).
-void* pinned_allocate(std::size_t bytes, std::size_t& block);
-/// Returns a block to the pool.
-void pinned_release(void* p, std::size_t block) noexcept;
 /// Returns a block that queued work may still use: the pool hands it out again only once `done`
 /// (recorded after that work) has completed.
 void pinned_release_after(void* p, std::size_t block, owned_event done) noexcept;

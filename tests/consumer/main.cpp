@@ -5,7 +5,26 @@
 #include <cstdio>
 #include <vector>
 
+#ifdef CONSUMER_WITHOUT_CUDA
+// A CPU-only package: no device, and a device copy says how the library was built.
+int device_part() {
+  if (stridecopy::cuda_available()) {
+    std::printf("consumer: a CPU-only package reports a CUDA device\n");
+    return 1;
+  }
+  std::vector<float> host(64);
+  try {
+    (void)stridecopy::to_device(stridecopy::contiguous_view(host.data(), stridecopy::dtype_of<float>(), {8, 8}));
+  } catch (const stridecopy::cuda_error& e) {
+    std::printf("consumer: %s\n", e.what());
+    return 0;
+  }
+  std::printf("consumer: to_device of a CPU-only package did not throw\n");
+  return 1;
+}
+#else
 int device_part();  // device_part.cu
+#endif
 
 namespace {
 bool is_bgr_of(const std::vector<float>& out, const std::vector<float>& imgs) {

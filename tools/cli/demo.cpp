@@ -3,8 +3,9 @@
 // the limit measured in the same run.
 #include "demo.hpp"
 
+#if STRIDECOPY_HAS_CUDA
 #include <cuda_runtime_api.h>
-
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,7 +17,10 @@
 #include <vector>
 
 #include "cpu/thread_pool.hpp"
+#include "cuda/runtime.hpp"
+#if STRIDECOPY_HAS_CUDA
 #include "cuda/check.hpp"
+#endif
 #include "stridecopy/stridecopy.hpp"
 
 namespace stridecopy::tools {
@@ -86,6 +90,7 @@ bool save_and_check(const demo_options& o, const view& bgr, const host_array& ex
   return ok;
 }
 
+#if STRIDECOPY_HAS_CUDA
 int run_gpu_demo(const demo_options& o) {
   const std::int64_t n = bgr_shape[0], c = bgr_shape[1], hw = bgr_shape[2] * bgr_shape[3];
   int device = 0;
@@ -141,6 +146,11 @@ int run_gpu_demo(const demo_options& o) {
   STRIDECOPY_CUDA_TRY(cudaStreamDestroy(s));
   return ok && file_ok ? 0 : 1;
 }
+
+#else
+// A build without CUDA: run_demo never reaches the GPU demo (cuda_available() is false).
+int run_gpu_demo(const demo_options& /*o*/) { detail::no_device("demo --backend cuda"); }
+#endif
 
 }  // namespace
 

@@ -13,14 +13,12 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <cuda_runtime_api.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <span>
 
-#include "cuda/check.hpp"
 #include "demo.hpp"
 #include "io/output_file.hpp"
 #include "stridecopy/stridecopy.hpp"
@@ -153,24 +151,22 @@ int run_slice(const std::string& in_path, const std::string& index_text, const s
     scalar_array s = numpy_scalar_array(in.header(), static_cast<const std::byte*>(v.data));
     in.check_intact();
     const stridecopy::dtype t = s.descr.front() == '[' ? in.header().type : stridecopy::parse_descr(numpy_str(s.descr));
-    stridecopy::save_npy(out, stridecopy::make_view(s.bytes.data(), t, {}), cudaStream_t{}, s.descr);
+    stridecopy::save_npy(out, stridecopy::make_view(s.bytes.data(), t, {}), stridecopy::stream_ref{}, s.descr);
     return 0;
   }
   if (b != backend::cuda || stridecopy::element_count(v.layout) == 0) {
     prefault(in, v);
-    stridecopy::save_npy(out, v, cudaStream_t{}, descr);
+    stridecopy::save_npy(out, v, stridecopy::stream_ref{}, descr);
     return 0;
   }
   if (!stridecopy::cuda_available()) throw stridecopy::error("--backend cuda: no CUDA device is available");
-  stridecopy::device_buffer d(in.bytes());
-  STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(d.data(), in.data(), in.bytes(), cudaMemcpyHostToDevice, d.stream()));
-  STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(d.stream()));
-  in.check_intact();
+  // The whole array uploaded (C order on the device, whatever the file's), the copy done before the
+  // mapping is checked; then the same index of the device copy, saved from the device.
   const stridecopy::view file = in.as_view();
-  stridecopy::view on_device =
-      stridecopy::make_view(d.data(), file.type, file.shape(), file.strides(), stridecopy::memory_kind::device);
-  on_device.allocation = stridecopy::byte_range{d.data(), d.size()};
-  stridecopy::save_npy(out, stridecopy::slice(on_device, items, index_text), d.stream(), descr);
+  stridecopy::device_array d(file.type, file.shape());
+  (void)stridecopy::copy(file, d.as_view(), stridecopy::stream_ref{});
+  in.check_intact();
+  stridecopy::save_npy(out, stridecopy::slice(d.as_view(), items, index_text), stridecopy::stream_ref{}, descr);
   return 0;
 }
 
