@@ -979,6 +979,31 @@ TEST(MappedInput, ReadsOfATruncatedFileAreReportedNotFatal) {
   EXPECT_NE(msg.find("now 4096"), std::string::npos) << msg;
 }
 
+// The same with the copy's pieces on the pool's workers (16 MiB, two threads): a worker's read of a
+// lost page must reach the guard's handler too (the workers block asynchronous signals, not the
+// faults of their own reads, which would end the process). In a child process: a fault that is not
+// handled ends it, not the test program.
+TEST(MappedInput, ReadsOfATruncatedFileOnPoolWorkersAreReportedNotFatal) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  temp_dir dir;
+  constexpr std::int64_t rows = 1024, cols = 4096;
+  {
+    const auto bytes = sc::test::random_bytes(std::size_t(rows * cols) * 4);
+    sc::save_npy(dir / "in.npy", sc::contiguous_view(bytes.data(), sc::dtype_of<float>(), {rows, cols}));
+  }
+  const auto copy_truncated = [&] {
+    const sc::mapped_npy in(dir / "in.npy");
+    if (!in.is_mapped()) std::exit(2);
+    const sc::view v = sc::slice(in.as_view(), "[::-1, ::-1]");
+    std::vector<float> out(std::size_t(rows * cols));
+    fs::resize_file(dir / "in.npy", 4096);
+    for (int i = 0; i < 4; ++i) sc::copy(v, out.data(), out.size() * 4, {}, {.how = sc::strategy::cpu, .threads = 2});
+    const std::string msg = npy_error_of([&] { in.check_intact(); });
+    std::exit(msg.find("truncated while it was being read") != std::string::npos ? 0 : 3);
+  };
+  EXPECT_EXIT(copy_truncated(), ::testing::ExitedWithCode(0), "");
+}
+
 // save_npy of a view of the truncated mapping: the gather (reversed elements), writes straight from
 // the mapping (forward rows, the whole array) alike fail with that message, and OUT is what it was.
 TEST(MappedInput, SaveOfATruncatedInputCommitsNothing) {

@@ -120,11 +120,15 @@ pool& get_pool() {
   return *the_pool;
 }
 
-/// A worker more, with every signal blocked (they are the application's threads' to take). False
-/// when the system has no thread to give: the caller's pieces then run on the threads there are.
+/// A worker more, with every asynchronous signal blocked (they are the application's threads' to
+/// take). The faults a worker's own reads raise stay open: a blocked SIGBUS from a read of a mapped
+/// file cut short under it would kill the process instead of reaching the handler that
+/// io/mapping_guard installs. False when the system has no thread to give: the caller's pieces then
+/// run on the threads there are.
 bool spawn_worker(pool& p) {
   sigset_t all, old;
   sigfillset(&all);
+  for (const int fault : {SIGBUS, SIGSEGV, SIGFPE, SIGILL, SIGTRAP, SIGSYS}) sigdelset(&all, fault);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   bool ok = true;
   try {

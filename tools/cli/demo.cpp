@@ -20,6 +20,7 @@
 #include "cuda/runtime.hpp"
 #if STRIDECOPY_HAS_CUDA
 #include "cuda/check.hpp"
+#include "cuda/resources.hpp"
 #endif
 #include "stridecopy/stridecopy.hpp"
 
@@ -99,8 +100,10 @@ int run_gpu_demo(const demo_options& o) {
   STRIDECOPY_CUDA_TRY(cudaGetDeviceProperties(&prop, device));
   std::printf("GPU: %s: the batch lives in device memory; the copy crosses the host link\n", prop.name);
 
-  cudaStream_t s = nullptr;
-  STRIDECOPY_CUDA_TRY(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  // Owned, and made before the device arrays: they free their memory on it when they go, so it must
+  // outlive them (declared first, destroyed last).
+  const detail::owned_stream stream = detail::owned_stream::create();
+  const cudaStream_t s = stream.get();
   // Fresh random pixels on the device, uploaded on the stream the copies use.
   host_array imgs(dtype_of<float>(), bgr_shape, order::c, memory_kind::pageable);
   std::mt19937 g(std::random_device{}());
@@ -143,7 +146,6 @@ int run_gpu_demo(const demo_options& o) {
   std::printf("  verified: %s\n", ok ? "every element equals imgs[n, 2 - c, h, w]" : "MISMATCH");
   const bool file_ok = ok && save_and_check(o, bgr, out);
   STRIDECOPY_CUDA_TRY(cudaStreamSynchronize(s));
-  STRIDECOPY_CUDA_TRY(cudaStreamDestroy(s));
   return ok && file_ok ? 0 : 1;
 }
 
