@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # tools/run_cpu_only.sh — the build without CUDA, as on a machine without the toolkit: configure the
 # cpu-only preset (build-cpu/) with no CUDA directory on PATH, so that no CUDA compiler can be found,
-# build the library, the CLI, the tests and the host benchmarks, and run every test. That no source
-# of this build reaches a CUDA header is checked by its ctest layers_without_cuda (tools/check_layers.py,
-# which takes CUDA's include directories away); that nothing links CUDA, below.
+# build the library, the CLI, the tests and the host benchmarks, and run every test; then pip install
+# the Python package the same way (into a scratch folder) and run the Python tests against it. That
+# no source of this build reaches a CUDA header is checked by its ctest layers_without_cuda
+# (tools/check_layers.py, which takes CUDA's include directories away); that nothing links the CUDA
+# runtime, below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 path_without_cuda=""
@@ -31,3 +33,20 @@ for program in build-cpu/tools/cli/stridecopy build-cpu/tests/stridecopy_tests; 
   fi
 done
 ctest --preset cpu-only -j "$(nproc)" --timeout 900
+
+# pip install . as a user without the toolkit does it (no build isolation: nanobind and
+# scikit-build-core are installed; the build stays incremental in build-python/).
+site=$(mktemp -d)
+trap 'rm -rf "$site"' EXIT
+pip_args=(--no-build-isolation --no-deps --target "$site")
+if python3 -c 'import sys, sysconfig, os; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+  pip_args+=(--break-system-packages)
+fi
+CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" python3 -m pip install -q "${pip_args[@]}" \
+  --config-settings=build-dir=build-python/cpu-only .
+PYTHONPATH="$site" python3 -c 'import stridecopy as sc, sys; sys.exit(0 if not sc.cuda_built() else "run_cpu_only.sh: the package was built with CUDA")'
+status=0
+(cd tests/python && PYTHONPATH="$site" python3 -m pytest -q -p no:cacheprovider --rootdir=. .) || status=$?
+if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
+  exit "$status"
+fi

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "device_state.hpp"
 #include "dlpack.hpp"
 #include "module.hpp"
 
@@ -280,7 +281,7 @@ nb::object make_py_device_array(device_ptr st, element how, nb::object np_dtype)
 }
 
 nb::object to_device_array(const py_view& v, const stream_arg& s, int target) {
-  if (!cuda_available()) throw cuda_error("to_device: no CUDA device is available", int(cudaErrorNoDevice));
+  if (!cuda_available()) detail::no_device("to_device");
   const bool from_device = v.v.memory == memory_kind::device;
   if (from_device) v.src->order_before(s);
   device_ptr st = make_device_state();
@@ -378,6 +379,106 @@ void register_device_array(nb::module_& m) {
           "view", [](nb::handle self) { return view_of(self); }, nb::sig("def view(self) -> View"),
           "A View of this array, to index lazily: stridecopy.view(self).")
       .def("__repr__", &device_repr);
+}
+
+// ---- device sources
+
+int device_of_pointer(const void* p) {
+  if (!cuda_available()) return 0;
+  cudaPointerAttributes a{};
+  if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  return a.device >= 0 ? a.device : 0;
+}
+
+namespace {
+
+/// Makes `consumer` wait for the work queued on `producer` so far, through one event per device
+/// (created on first use, never destroyed: it may be needed during teardown). Recorded and waited
+/// for under a lock, the event can be reused at once: a wait takes its state when it is queued.
+/// Called with the device current.
+cudaError_t wait_for_producer(int device, cudaStream_t producer, cudaStream_t consumer) {
+  if (producer == consumer) return cudaSuccess;  // stream order already holds
+  static std::mutex mutex;
+  static auto* events = new std::vector<cudaEvent_t>();
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (events->size() <= std::size_t(device)) events->resize(std::size_t(device) + 1, nullptr);
+  cudaEvent_t& e = (*events)[std::size_t(device)];
+  if (!e) {
+    cudaEvent_t made = nullptr;
+    if (const cudaError_t rc = cudaEventCreateWithFlags(&made, cudaEventDisableTiming); rc != cudaSuccess) return rc;
+    e = made;
+  }
+  cudaError_t rc = cudaEventRecord(e, producer);
+  if (rc == cudaSuccess) rc = cudaStreamWaitEvent(consumer, e, 0);
+  return rc;
+}
+
+}  // namespace
+
+void source::order_before(const stream_arg& s) const {
+  if (device < 0) return;
+  // The default stream is the current device's, and PyTorch exports only on the current device.
+  const detail::device_guard on(usable_device(device));
+  switch (how) {
+    case kind::dlpack: {
+      // The producer makes our stream wait for its own pending work (array API: consumer's stream).
+      const long long value = stream_protocol_value(s.handle);
+      nb::object fn = owner.attr("__dlpack__");
+      try {
+        (void)fn("stream"_a = value);
+      } catch (nb::python_error& e) {
+        // PyTorch refuses the per-thread default stream, which waits for the legacy one anyway.
+        if (value != 2 || !e.matches(PyExc_BufferError)) throw;
+        (void)fn("stream"_a = 1);
+      }
+      break;
+    }
+    case kind::cuda_array_interface: {
+      nb::dict d = nb::cast<nb::dict>(owner.attr("__cuda_array_interface__"));
+      if (!d.contains("stream") || d["stream"].is_none()) break;
+      const auto value = nb::cast<long long>(d["stream"]);
+      if (value == 0) throw nb::value_error("__cuda_array_interface__['stream'] is 0, which the protocol disallows");
+      cudaStream_t producer = value == 1   ? cudaStreamLegacy
+                              : value == 2 ? cudaStreamPerThread
+                                           : reinterpret_cast<cudaStream_t>(static_cast<std::uintptr_t>(value));
+      nb::gil_scoped_release unlocked;
+      if (const cudaError_t rc = wait_for_producer(device, producer, s.handle); rc != cudaSuccess) {
+        (void)cudaGetLastError();
+        throw cuda_error(std::string("ordering after the producer's stream failed: ") + cudaGetErrorString(rc),
+                         int(rc));
+      }
+      break;
+    }
+    case kind::device_result: {
+      result->settle();
+      const cudaError_t rc = cudaStreamWaitEvent(s.handle, result->ready.get(), 0);
+      if (rc != cudaSuccess) {
+        (void)cudaGetLastError();
+        throw cuda_error(std::string("cudaStreamWaitEvent failed: ") + cudaGetErrorString(rc), int(rc));
+      }
+      break;
+    }
+    default: break;
+  }
+}
+
+bool view_of_device_array(nb::handle obj, py_view& out) {
+  if (!nb::isinstance<py_device_array>(obj)) return false;
+  const auto& d = nb::cast<const py_device_array&>(obj);
+  source_ptr src = make_source();
+  src->how = source::kind::device_result;
+  src->owner = nb::borrow(obj);
+  src->result = d.st;
+  src->device = d.st->device;
+  src->writable = true;
+  out.v = d.st->array.as_view();
+  out.how = d.how;
+  out.dtype = d.dtype;
+  out.src = std::move(src);
+  return true;
 }
 
 }  // namespace stridecopy::python

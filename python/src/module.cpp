@@ -76,6 +76,10 @@ NB_MODULE(_stridecopy, m) {
       "__cuda_array_interface__ (CuPy, Numba), __array_interface__ or the buffer protocol. Negative strides "
       "are taken as they are. The view keeps `obj` alive.");
   m.def("cuda_available", &stridecopy::cuda_available, "True when a CUDA driver and at least one device are present.");
+  m.def(
+      "cuda_built", [] { return STRIDECOPY_HAS_CUDA != 0; },
+      "True when this build of stridecopy has its GPU paths; False for a build without CUDA (the CPU alone), whose "
+      "device calls raise CudaError saying so.");
   m.def("set_num_threads", &stridecopy::set_num_threads, "n"_a,
         "Sets the most CPU threads a copy may use when it does not say (threads=0), for the whole process, as "
         "torch.set_num_threads does; 0 restores the default: the CPUs this thread may run on "

@@ -4,8 +4,6 @@
 
 #include <nanobind/nanobind.h>
 
-#include <cuda_runtime_api.h>
-
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -16,7 +14,7 @@
 #include <stridecopy/stridecopy.hpp>
 
 #include "cuda/device_guard.hpp"
-#include "cuda/resources.hpp"
+#include "cuda/runtime.hpp"
 
 namespace stridecopy::python {
 
@@ -32,25 +30,21 @@ enum class element : std::uint8_t {
              ///< kept beside; .npy written by np.save itself
 };
 
-[[noreturn]] inline void cuda_failed(const char* call, cudaError_t rc) {
-  (void)cudaGetLastError();
-  throw cuda_error(std::string(call) + " failed: " + cudaGetErrorName(rc) + ": " + cudaGetErrorString(rc), int(rc));
-}
-
 /// `device` where a CUDA device is present, else -1, which a device_guard leaves alone: without a
 /// device there is nothing to make current, and the copy itself says so in its own words.
 inline int usable_device(int device) { return cuda_available() ? device : -1; }
 
 /// A stream argument: None, an int handle, or an object naming a CUDA stream.
 struct stream_arg {
-  cudaStream_t handle = nullptr;  ///< nullptr: the legacy default stream
-  bool given = false;             ///< false for None
-  nb::object owner;               ///< the stream object, kept alive while work is queued on it
+  stream_handle handle = nullptr;  ///< nullptr: the legacy default stream
+  bool given = false;              ///< false for None
+  nb::object owner;                ///< the stream object, kept alive while work is queued on it
 };
 stream_arg parse_stream(nb::handle s);
 /// The array-API integer for a stream (1 for the legacy default stream, never 0).
-long long stream_protocol_value(cudaStream_t s);
+long long stream_protocol_value(stream_handle s);
 
+/// Owned device memory made by to_device (device_state.hpp: it holds CUDA events).
 struct device_state;
 
 /// What a view reads: the Python object it was made from and whatever keeps its memory valid.
@@ -90,32 +84,6 @@ struct py_view {
   nb::object dtype;  ///< numpy.dtype; empty until first needed for plain and viewed types
 };
 
-/// Owned device memory made by to_device, and what keeps it safe to read and free. The memory is
-/// allocated and freed on a stream of the library's own (memory_stream), never on the caller's,
-/// which may be gone by then: the free waits for the copy that filled it, for every DLPack
-/// consumer's stream at the time it released its capsule, and, once __cuda_array_interface__ has
-/// handed the pointer to consumers whose streams nobody names, for all work on the device.
-struct device_state {
-  device_array array;
-  detail::owned_event ready;      ///< recorded on `stream` after the copy
-  cudaStream_t stream = nullptr;  ///< the caller's stream the copy was queued on (reported, not used)
-  int device = 0;
-  nb::object stream_owner;  ///< released with the GIL (see the deleter in device.cpp)
-  source_ptr pending;       ///< the source, until `ready` has fired
-
-  /// Drops `pending` once the copy has completed.
-  void settle();
-  /// A consumer's last use: `e` (recorded after it) must complete before the free.
-  void add_use(detail::owned_event e);
-  /// __cuda_array_interface__ has handed the pointer out.
-  void mark_shared();
-  ~device_state();
-
- private:
-  std::mutex mutex_;  ///< consumers release their capsules on any thread
-  std::vector<detail::owned_event> uses_;
-  bool shared_ = false;
-};
 using device_ptr = std::shared_ptr<device_state>;
 device_ptr make_device_state();
 
@@ -143,7 +111,7 @@ void give_host_block(void* p, std::size_t block) noexcept;
 void trim_host_blocks() noexcept;
 /// The library's own stream of `device` for allocating and freeing DeviceArray memory: never
 /// destroyed, so a free never runs on a stream its caller may have destroyed.
-cudaStream_t memory_stream(int device);
+stream_handle memory_stream(int device);
 /// view.to_device(stream): a DeviceArray on device `target` (-1: the source's device, or the current one).
 nb::object to_device_array(const py_view& v, const stream_arg& s, int target = -1);
 /// How an element type the library names travels to NumPy.
@@ -168,9 +136,13 @@ void register_copyto(nb::module_& m);
 nb::object view_numpy(py_view& self, nb::handle out, nb::handle stream, int threads = 0);
 void register_view(nb::module_& m);
 
-// ---- device results (device.cpp)
+// ---- device results and device sources (device.cpp; no_cuda.cpp in a build without CUDA)
 void register_device_array(nb::module_& m);
 nb::object make_py_device_array(device_ptr st, element how, nb::object np_dtype);
+/// The device that holds device pointer `p` (0 where CUDA cannot tell).
+int device_of_pointer(const void* p);
+/// A view of a DeviceArray `obj` into `out`; false when `obj` is none.
+bool view_of_device_array(nb::handle obj, py_view& out);
 
 // ---- .npy (npy.cpp)
 void register_npy(nb::module_& m);

@@ -3,8 +3,6 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
 
-#include <cuda_runtime_api.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -147,16 +145,6 @@ std::vector<std::int64_t> element_strides(const std::vector<std::int64_t>& bytes
     }
   }
   return out;
-}
-
-int device_of_pointer(const void* p) {
-  if (!cuda_available()) return 0;
-  cudaPointerAttributes a{};
-  if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return 0;
-  }
-  return a.device >= 0 ? a.device : 0;
 }
 
 // ---- the buffer protocol
@@ -519,95 +507,10 @@ source_ptr make_source() {
   });
 }
 
-namespace {
-
-/// Makes `consumer` wait for the work queued on `producer` so far, through one event per device
-/// (created on first use, never destroyed: it may be needed during teardown). Recorded and waited
-/// for under a lock, the event can be reused at once: a wait takes its state when it is queued.
-/// Called with the device current.
-cudaError_t wait_for_producer(int device, cudaStream_t producer, cudaStream_t consumer) {
-  if (producer == consumer) return cudaSuccess;  // stream order already holds
-  static std::mutex mutex;
-  static auto* events = new std::vector<cudaEvent_t>();
-  const std::lock_guard<std::mutex> lock(mutex);
-  if (events->size() <= std::size_t(device)) events->resize(std::size_t(device) + 1, nullptr);
-  cudaEvent_t& e = (*events)[std::size_t(device)];
-  if (!e) {
-    cudaEvent_t made = nullptr;
-    if (const cudaError_t rc = cudaEventCreateWithFlags(&made, cudaEventDisableTiming); rc != cudaSuccess) return rc;
-    e = made;
-  }
-  cudaError_t rc = cudaEventRecord(e, producer);
-  if (rc == cudaSuccess) rc = cudaStreamWaitEvent(consumer, e, 0);
-  return rc;
-}
-
-}  // namespace
-
-void source::order_before(const stream_arg& s) const {
-  if (device < 0) return;
-  // The default stream is the current device's, and PyTorch exports only on the current device.
-  const detail::device_guard on(usable_device(device));
-  switch (how) {
-    case kind::dlpack: {
-      // The producer makes our stream wait for its own pending work (array API: consumer's stream).
-      const long long value = stream_protocol_value(s.handle);
-      nb::object fn = owner.attr("__dlpack__");
-      try {
-        (void)fn("stream"_a = value);
-      } catch (nb::python_error& e) {
-        // PyTorch refuses the per-thread default stream, which waits for the legacy one anyway.
-        if (value != 2 || !e.matches(PyExc_BufferError)) throw;
-        (void)fn("stream"_a = 1);
-      }
-      break;
-    }
-    case kind::cuda_array_interface: {
-      nb::dict d = nb::cast<nb::dict>(owner.attr("__cuda_array_interface__"));
-      if (!d.contains("stream") || d["stream"].is_none()) break;
-      const auto value = nb::cast<long long>(d["stream"]);
-      if (value == 0) throw nb::value_error("__cuda_array_interface__['stream'] is 0, which the protocol disallows");
-      cudaStream_t producer = value == 1   ? cudaStreamLegacy
-                              : value == 2 ? cudaStreamPerThread
-                                           : reinterpret_cast<cudaStream_t>(static_cast<std::uintptr_t>(value));
-      nb::gil_scoped_release unlocked;
-      if (const cudaError_t rc = wait_for_producer(device, producer, s.handle); rc != cudaSuccess) {
-        (void)cudaGetLastError();
-        throw cuda_error(std::string("ordering after the producer's stream failed: ") + cudaGetErrorString(rc),
-                         int(rc));
-      }
-      break;
-    }
-    case kind::device_result: {
-      result->settle();
-      const cudaError_t rc = cudaStreamWaitEvent(s.handle, result->ready.get(), 0);
-      if (rc != cudaSuccess) {
-        (void)cudaGetLastError();
-        throw cuda_error(std::string("cudaStreamWaitEvent failed: ") + cudaGetErrorString(rc), int(rc));
-      }
-      break;
-    }
-    default: break;
-  }
-}
-
 py_view view_of(nb::handle obj) {
   if (nb::isinstance<py_view>(obj)) return nb::cast<py_view>(obj);  // already a view: the same one
   py_view out;
-  if (nb::isinstance<py_device_array>(obj)) {
-    const auto& d = nb::cast<const py_device_array&>(obj);
-    source_ptr src = make_source();
-    src->how = source::kind::device_result;
-    src->owner = nb::borrow(obj);
-    src->result = d.st;
-    src->device = d.st->device;
-    src->writable = true;
-    out.v = d.st->array.as_view();
-    out.how = d.how;
-    out.dtype = d.dtype;
-    out.src = std::move(src);
-    return out;
-  }
+  if (view_of_device_array(obj, out)) return out;
   if (PyObject_CheckBuffer(obj.ptr()) && from_buffer(obj, out)) return out;
   // A CUDA array interface of version 3 names the producer's stream, so it is as good as DLPack; and
   // CuPy's DLPack export garbled negative strides (cupy/cupy#10172) where its interface never did.
@@ -636,7 +539,7 @@ py_view view_of(nb::handle obj) {
 namespace {
 
 /// A stream handle given as a Python int (directly or by a stream object): a pointer's bits.
-std::uintptr_t stream_handle(nb::handle x, const std::string& what) {
+std::uintptr_t stream_bits(nb::handle x, const std::string& what) {
   if (!PyLong_Check(x.ptr()) || PyBool_Check(x.ptr()))
     throw nb::type_error((what + " must be an int, not " + py_type_name(x)).c_str());
   const std::string said = what + " " + std::string(nb::str(x).c_str());
@@ -660,16 +563,16 @@ stream_arg parse_stream(nb::handle s) {
   if (PyBool_Check(s.ptr())) {
     throw nb::type_error("stream must be None, an int handle or a CUDA stream object, not a bool");
   } else if (PyLong_Check(s.ptr())) {
-    value = stream_handle(s, "stream handle");
+    value = stream_bits(s, "stream handle");
   } else if (nb::hasattr(s, "__cuda_stream__")) {
     nb::object t = s.attr("__cuda_stream__")();
-    value = stream_handle(t[1], "stream.__cuda_stream__()[1]");
+    value = stream_bits(t[1], "stream.__cuda_stream__()[1]");
     out.owner = nb::borrow(s);
   } else if (nb::hasattr(s, "cuda_stream")) {  // torch.cuda.Stream before __cuda_stream__
-    value = stream_handle(s.attr("cuda_stream"), "stream.cuda_stream");
+    value = stream_bits(s.attr("cuda_stream"), "stream.cuda_stream");
     out.owner = nb::borrow(s);
   } else if (nb::hasattr(s, "ptr")) {  // cupy.cuda.Stream
-    value = stream_handle(s.attr("ptr"), "stream.ptr");
+    value = stream_bits(s.attr("ptr"), "stream.ptr");
     out.owner = nb::borrow(s);
   } else {
     throw nb::type_error(("stream must be None, an int handle or an object with __cuda_stream__ "
@@ -679,17 +582,16 @@ stream_arg parse_stream(nb::handle s) {
   }
   // 0 is the legacy default stream here (as in CUDA); 1 and 2 are the protocol's names for the
   // legacy and per-thread default streams, which CUDA's own handles happen to equal.
-  out.handle = value == 0 ? nullptr : reinterpret_cast<cudaStream_t>(value);
+  out.handle = value == 0 ? nullptr : reinterpret_cast<stream_handle>(value);
   // A stream orders work on a GPU; without one, saying nothing would pretend it did.
   if (!cuda_available())
-    throw cuda_error("stream=" + std::string(nb::repr(s).c_str()) +
-                         " orders a copy on a CUDA device, and no CUDA device is available",
-                     100);  // cudaErrorNoDevice
+    detail::no_device("stream=" + std::string(nb::repr(s).c_str()) + " orders a copy on a CUDA device");
   return out;
 }
 
-long long stream_protocol_value(cudaStream_t s) {
-  if (s == nullptr || s == cudaStreamLegacy) return 1;
+long long stream_protocol_value(stream_handle s) {
+  // 1 is the protocol's name for the legacy default stream, and CUDA's own handle for it (cudaStreamLegacy).
+  if (s == nullptr || reinterpret_cast<std::uintptr_t>(s) == 1) return 1;
   return static_cast<long long>(reinterpret_cast<std::uintptr_t>(s));
 }
 

@@ -24,6 +24,13 @@ def fixed_size_dtypes():
 DTYPES = fixed_size_dtypes()
 
 
+def no_device_message():
+    """What a device call says where it cannot run: no device, or a stridecopy built without CUDA."""
+    import stridecopy as sc
+
+    return "no CUDA device" if sc.cuda_built() else "stridecopy was built without CUDA"
+
+
 def random_array(rng, shape, dtype):
     """Random bytes in `dtype` (NaNs, odd bools and all): a bitwise comparison is the only fair one."""
     a = np.empty(shape, dtype)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import stridecopy as sc
-from arrays import same_array
+from arrays import no_device_message, same_array
 
 
 @pytest.fixture
@@ -226,7 +226,7 @@ def test_stream_without_a_device_is_an_error(tmp_path):
     v = sc.view(np.arange(4))
     for call in (lambda: v.numpy(stream=0), lambda: v.numpy(stream=5),
                  lambda: v.numpy(out=np.empty(4, np.int64), stream=1), lambda: v.save(tmp_path / "a.npy", stream=1)):
-        with pytest.raises(sc.CudaError, match="no CUDA device") as e:
+        with pytest.raises(sc.CudaError, match=no_device_message()) as e:
             call()
         assert e.value.code == 100
     assert not (tmp_path / "a.npy").exists()
@@ -262,7 +262,7 @@ def test_out_takes_what_its_message_says():
 
 @pytest.mark.skipif(sc.cuda_available(), reason="the no-device errors need a machine without a GPU")
 def test_cuda_errors_without_a_device(tmp_path):
-    with pytest.raises(sc.CudaError, match="no CUDA device") as e:
+    with pytest.raises(sc.CudaError, match=no_device_message()) as e:
         sc.view(np.arange(4)).to_device()
     assert e.value.code == 100
     assert isinstance(e.value, RuntimeError)
@@ -295,3 +295,16 @@ def test_bfloat16_without_ml_dtypes():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "TypeError: bfloat16" in out and "pip install ml_dtypes" in out
+
+
+@pytest.mark.skipif(sc.cuda_built(), reason="a build with CUDA")
+def test_a_build_without_cuda_says_so_and_copies_on_the_host(tmp_path):
+    assert not sc.cuda_available()
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    same_array(sc.view(a)[:, ::-1].numpy(), a[:, ::-1])
+    np.save(tmp_path / "a.npy", a)
+    for call in (lambda: sc.view(a).to_device(), lambda: sc.load(tmp_path / "a.npy", device="cuda")):
+        with pytest.raises(sc.CudaError, match="stridecopy was built without CUDA") as e:
+            call()
+        assert e.value.code == 100
+    assert sc.DeviceArray.__doc__ and "none is ever made" in sc.DeviceArray.__doc__
