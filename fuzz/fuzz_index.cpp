@@ -50,7 +50,7 @@ struct small_view {
     v.type = sc::dtype{'V', itemsize, '|'};
     v.layout.rank = int(shape.size());
     for (std::size_t d = 0; d < shape.size(); ++d) {
-      v.layout.shape[d] = shape[d];
+      v.layout.extent[d] = shape[d];
       v.layout.stride[d] = stride[d];
     }
     return v;
@@ -198,7 +198,7 @@ i128 data_offset(const sc::view& r) {
 std::vector<i128> walk(const sc::view& r) {
   std::vector<i128> out;
   for (int d = 0; d < r.rank(); ++d)
-    if (r.layout.shape[d] == 0) return out;
+    if (r.layout.extent[d] == 0) return out;
   std::array<std::int64_t, sc::max_rank> idx{};
   const i128 origin = data_offset(r);
   for (;;) {
@@ -207,7 +207,7 @@ std::vector<i128> walk(const sc::view& r) {
     out.push_back(at);
     int d = r.rank() - 1;
     for (; d >= 0; --d) {
-      if (++idx[std::size_t(d)] < r.layout.shape[d]) break;
+      if (++idx[std::size_t(d)] < r.layout.extent[d]) break;
       idx[std::size_t(d)] = 0;
     }
     if (d < 0) return out;
@@ -671,7 +671,7 @@ void check_drawn(FuzzedDataProvider& in) {
   if (in.ConsumeIntegralInRange(0, 15) == 0) {
     sc::view bad = sv.make();
     if (rank > 0 && in.ConsumeBool())
-      bad.layout.shape[std::size_t(in.ConsumeIntegralInRange(0, rank - 1))] =
+      bad.layout.extent[std::size_t(in.ConsumeIntegralInRange(0, rank - 1))] =
           -in.ConsumeIntegralInRange<std::int64_t>(1, i64_max);
     else
       bad.layout.rank =

@@ -70,15 +70,15 @@ count count_view(const sc::view& v, sc::memory_kind destination) {
   if (!fuzz::valid_type(v.type) || v.layout.rank < 0 || v.layout.rank > sc::max_rank) return {count::bad_view};
   bool empty = false;
   for (int d = 0; d < v.layout.rank; ++d) {
-    if (v.layout.shape[d] < 0) return {count::bad_view};
-    empty = empty || v.layout.shape[d] == 0;
+    if (v.layout.extent[d] < 0) return {count::bad_view};
+    empty = empty || v.layout.extent[d] == 0;
   }
   c.elements = 1;
   if (empty) {
     c.elements = 0;
   } else {
     for (int d = 0; d < v.layout.rank; ++d) {
-      c.elements *= v.layout.shape[d];
+      c.elements *= v.layout.extent[d];
       if (!fits_i64(c.elements)) return {count::bad_view};
     }
   }
@@ -89,7 +89,7 @@ count count_view(const sc::view& v, sc::memory_kind destination) {
         std::int64_t(reinterpret_cast<std::uintptr_t>(v.data) - reinterpret_cast<std::uintptr_t>(v.allocation->base)));
   if (c.bytes == 0) return c;  // nothing is read: no span, no bounds
   for (int d = 0; d < v.layout.rank; ++d) {
-    const i128 reach = i128(v.layout.shape[d] - 1) * v.layout.stride[d];
+    const i128 reach = i128(v.layout.extent[d] - 1) * v.layout.stride[d];
     if (!fits_i64(reach)) return {count::bad_view};
     (reach < 0 ? c.lo : c.hi) += reach;
   }
@@ -158,7 +158,7 @@ std::string describe(const sc::view& v, sc::memory_kind destination) {
   std::string s = "view rank " + std::to_string(v.layout.rank);
   if (v.layout.rank >= 0 && v.layout.rank <= sc::max_rank) {
     s += " shape (";
-    for (int d = 0; d < v.layout.rank; ++d) s += std::to_string(v.layout.shape[d]) + ",";
+    for (int d = 0; d < v.layout.rank; ++d) s += std::to_string(v.layout.extent[d]) + ",";
     s += ") strides (";
     for (int d = 0; d < v.layout.rank; ++d) s += std::to_string(v.layout.stride[d]) + ",";
     s += ")";
@@ -190,7 +190,7 @@ std::vector<i128> view_walk(const sc::view& v, int unit) {
     for (int u = 0; u < v.type.itemsize / unit; ++u) out.push_back(off * v.type.itemsize + u * unit);
     int d = rank - 1;
     for (; d >= 0; --d) {
-      if (++idx[std::size_t(d)] < v.layout.shape[d]) break;
+      if (++idx[std::size_t(d)] < v.layout.extent[d]) break;
       idx[std::size_t(d)] = 0;
     }
     if (d < 0) return out;
@@ -217,9 +217,9 @@ std::vector<i128> plan_walk(const sc::plan& p) {
 bool is_c_contiguous(const sc::view& v) {
   i128 expected = 1;
   for (int d = v.layout.rank - 1; d >= 0; --d) {
-    if (v.layout.shape[d] == 1) continue;
+    if (v.layout.extent[d] == 1) continue;
     if (v.layout.stride[d] != expected) return false;
-    expected *= v.layout.shape[d];
+    expected *= v.layout.extent[d];
   }
   return true;
 }
@@ -340,7 +340,7 @@ void check_gather(FuzzedDataProvider& in, const sc::plan& p, const sc::view& v, 
       std::memcpy(expected.data() + at, first + std::ptrdiff_t(off * item), std::size_t(item));
       at += std::size_t(item);
       for (int d = v.layout.rank - 1; d >= 0; --d) {
-        if (++idx[std::size_t(d)] < v.layout.shape[d]) break;
+        if (++idx[std::size_t(d)] < v.layout.extent[d]) break;
         idx[std::size_t(d)] = 0;
       }
     }
@@ -386,13 +386,13 @@ void check(FuzzedDataProvider& in) {
                              : in.ConsumeIntegralInRange(0, 6);
   const bool tame = in.ConsumeIntegralInRange(0, 3) > 0;  // small extents and strides only
   for (int d = 0; d < std::clamp(v.layout.rank, 0, sc::max_rank); ++d) {
-    v.layout.shape[d] = tame ? in.ConsumeIntegralInRange<std::int64_t>(0, 4) : draw_extent(in);
+    v.layout.extent[d] = tame ? in.ConsumeIntegralInRange<std::int64_t>(0, 4) : draw_extent(in);
     v.layout.stride[d] = tame ? in.ConsumeIntegralInRange<std::int64_t>(-5, 5) : draw_stride(in);
   }
   // Deep views: mostly extent-1 dims, or there would be no small ones.
   if (v.layout.rank > 8 && tame)
     for (int d = 0; d < std::min(v.layout.rank, sc::max_rank); ++d)
-      if (in.ConsumeIntegralInRange(0, 7) > 0) v.layout.shape[d] = 1;
+      if (in.ConsumeIntegralInRange(0, 7) > 0) v.layout.extent[d] = 1;
   v.type = draw_type(in);
   v.data = reinterpret_cast<const void*>(base_address + in.ConsumeIntegralInRange<std::uintptr_t>(0, 63));
   v.memory = draw_kind(in);

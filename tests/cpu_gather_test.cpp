@@ -152,7 +152,7 @@ TEST(CpuGather, BadInputThrowsAndLeavesTheDestinationUntouched) {
   EXPECT_TRUE(dst.untouched());
 
   sc::view outside = v;
-  outside.layout.shape[0] = 9;
+  outside.layout.extent[0] = 9;
   sc::test::guarded_buffer dst2(9 * 8 * 4);
   EXPECT_THROW(sc::copy(outside, dst2.data(), dst2.size(), {}, {.how = sc::strategy::cpu}), sc::invalid_view);
   EXPECT_TRUE(dst2.untouched());

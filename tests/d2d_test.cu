@@ -208,7 +208,7 @@ TEST(DeviceToDevice, BadInputThrowsBeforeAnyDeviceWorkAndOtherDestinationsWork) 
   }
   {  // a view leaving its allocation
     sc::view out = dv;
-    out.layout.shape[0] = 33;
+    out.layout.extent[0] = 33;
     sc::test::guarded_device_buffer dst(33 * 32 * 4);
     EXPECT_THROW(sc::copy(out, dst.data(), dst.size()), sc::invalid_view);
     EXPECT_TRUE(dst.untouched());

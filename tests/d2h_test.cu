@@ -253,7 +253,7 @@ TEST(DeviceToHost, BadInputThrowsBeforeAnyDeviceWork) {
   }
   {  // a view leaving its allocation
     sc::view out = dv;
-    out.layout.shape[0] = 33;
+    out.layout.extent[0] = 33;
     guarded_host dst(33 * 32 * 4, true);
     EXPECT_THROW(sc::copy(out, dst.data(), 33 * 32 * 4), sc::invalid_view);
     EXPECT_TRUE(dst.untouched());

@@ -215,7 +215,7 @@ TEST(HostToDevice, BadInputThrowsBeforeAnyTransfer) {
   }
   {  // a view leaving its allocation
     sc::view out = hv;
-    out.layout.shape[0] = 33;
+    out.layout.extent[0] = 33;
     sc::test::guarded_device_buffer dst(33 * 32 * 4);
     EXPECT_THROW(sc::copy(out, dst.data(), dst.size()), sc::invalid_view);
     EXPECT_TRUE(dst.untouched());

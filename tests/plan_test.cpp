@@ -59,7 +59,7 @@ std::vector<std::int64_t> view_walk(const sc::view& v, int unit) {
     for (int d = 0; d < v.rank(); ++d) off += idx[d] * v.layout.stride[d];
     for (int u = 0; u < v.type.itemsize / unit; ++u) out.push_back(off * v.type.itemsize + u * unit);
     for (int d = v.rank() - 1; d >= 0; --d) {
-      if (++idx[d] < v.layout.shape[d]) break;
+      if (++idx[d] < v.layout.extent[d]) break;
       idx[d] = 0;
     }
   }
@@ -250,7 +250,7 @@ TEST(Plan, ViewLeavingItsAllocationIsRejectedWithTheByteRange) {
   std::vector<float> data(12);
   sc::view v = sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape_t{3, 4});
   EXPECT_NO_THROW((void)sc::make_plan(v));
-  v.layout.shape[0] = 4;  // one row too many
+  v.layout.extent[0] = 4;  // one row too many
   try {
     (void)sc::make_plan(v);
     FAIL() << "out-of-bounds view accepted";

@@ -26,7 +26,7 @@ inline std::vector<std::byte> reference_copy(const view& v) {
     for (int d = 0; d < v.layout.rank; ++d) offset += index[d] * v.layout.stride[d];
     std::memcpy(out.data() + std::size_t(i) * item, base + offset * std::int64_t(item), item);
     for (int d = v.layout.rank - 1; d >= 0; --d) {
-      if (++index[d] < v.layout.shape[d]) break;
+      if (++index[d] < v.layout.extent[d]) break;
       index[d] = 0;
     }
   }
@@ -42,7 +42,7 @@ inline void reference_copyto(std::vector<std::byte>& memory, const std::byte* ba
   const int rank = dst.layout.rank, lead = rank - src.layout.rank;
   std::int64_t src_stride[max_rank] = {};
   for (int d = std::max(0, -lead); d < src.layout.rank; ++d)
-    src_stride[lead + d] = src.layout.shape[d] == 1 ? 0 : src.layout.stride[d];
+    src_stride[lead + d] = src.layout.extent[d] == 1 ? 0 : src.layout.stride[d];
   const std::int64_t n = element_count(dst.layout);
   const std::int64_t item = dst.type.itemsize;
   const std::vector<std::byte> before = memory;
@@ -57,7 +57,7 @@ inline void reference_copyto(std::vector<std::byte>& memory, const std::byte* ba
     }
     std::memcpy(memory.data() + to, before.data() + from, std::size_t(item));
     for (int d = rank - 1; d >= 0; --d) {
-      if (++index[d] < dst.layout.shape[d]) break;
+      if (++index[d] < dst.layout.extent[d]) break;
       index[d] = 0;
     }
   }

@@ -398,7 +398,7 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
   };
   auto keep_whole = [&](int count) {
     for (int i = 0; i < count; ++i, ++src, ++dst) {
-      out.shape[dst] = v.layout.shape[src];
+      out.extent[dst] = v.layout.extent[src];
       out.stride[dst] = v.layout.stride[src];
     }
   };
@@ -406,12 +406,12 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
     switch (it.what) {
       case index_item::kind::ellipsis: keep_whole(whole); break;
       case index_item::kind::new_axis:
-        out.shape[dst] = 1;
+        out.extent[dst] = 1;
         out.stride[dst] = 0;
         ++dst;
         break;
       case index_item::kind::integer: {
-        const std::int64_t extent = v.layout.shape[src];
+        const std::int64_t extent = v.layout.extent[src];
         if (it.value < -extent || it.value >= extent)
           fail(text, "index " + std::to_string(it.value) + " is out of bounds for axis " + std::to_string(src) +
                          " with size " + std::to_string(extent) + where(it));
@@ -422,7 +422,7 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
       case index_item::kind::slice: {
         // CPython's PySlice_Unpack then PySlice_AdjustIndices; every intermediate stays in
         // [-1, length] so nothing here can overflow.
-        const std::int64_t length = v.layout.shape[src];
+        const std::int64_t length = v.layout.extent[src];
         std::int64_t step = it.has_step ? it.step : 1;
         if (step == 0)
           throw zero_step("invalid index " + detail::quoted(text) + ": slice step cannot be zero" + where(it));
@@ -446,7 +446,7 @@ view slice(const view& v, std::span<const index_item> items, std::string_view te
           count = (stop - start - 1) / step + 1;
         }
         const std::int64_t stride = v.layout.stride[src];
-        out.shape[dst] = count;
+        out.extent[dst] = count;
         if (count == 0) {
           // NumPy resets an empty slice to start 0, step 1: the pointer stays, the stride is kept.
           out.stride[dst] = stride;
@@ -496,7 +496,7 @@ view permute(const view& v, std::span<const int> axes) {
     const int axis = a < 0 ? a + rank : a;
     if (seen[axis]) bad("repeated axis " + std::to_string(axis) + " in transpose");
     seen[axis] = true;
-    out.shape[i] = v.layout.shape[axis];
+    out.extent[i] = v.layout.extent[axis];
     out.stride[i] = v.layout.stride[axis];
   }
   view r = v;
@@ -518,7 +518,7 @@ view flip(const view& v, int axis) {
   if (axis < -rank || axis >= rank)
     bad("axis " + std::to_string(axis) + " is out of bounds for array of dimension " + std::to_string(rank));
   const int d = axis < 0 ? axis + rank : axis;
-  const std::int64_t extent = v.layout.shape[d], stride = v.layout.stride[d];
+  const std::int64_t extent = v.layout.extent[d], stride = v.layout.stride[d];
   if (stride == int64_min && extent > 1) bad("stride -2^63 cannot be negated");
   std::int64_t offset = 0;
   if (extent > 0) {
@@ -552,13 +552,13 @@ view broadcast_to(const view& v, std::span<const std::int64_t> shape) {
     const std::int64_t want = shape[std::size_t(i)];
     if (want < 0) throw invalid_view("cannot broadcast to shape " + shape_string(shape) + ": negative extent");
     if (from < 0) {
-      r.layout.shape[i] = want;
+      r.layout.extent[i] = want;
       r.layout.stride[i] = 0;
-    } else if (v.layout.shape[from] == want) {
-      r.layout.shape[i] = want;
+    } else if (v.layout.extent[from] == want) {
+      r.layout.extent[i] = want;
       r.layout.stride[i] = v.layout.stride[from];
-    } else if (v.layout.shape[from] == 1) {
-      r.layout.shape[i] = want;
+    } else if (v.layout.extent[from] == 1) {
+      r.layout.extent[i] = want;
       r.layout.stride[i] = 0;
     } else {
       refuse();

@@ -39,9 +39,9 @@ layout dense(std::span<const std::int64_t> shape, bool c_order) {
   std::int64_t s = 1;
   for (int k = 0; k < l.rank; ++k) {
     const int i = c_order ? l.rank - 1 - k : k;
-    l.shape[i] = shape[std::size_t(i)];
+    l.extent[i] = shape[std::size_t(i)];
     l.stride[i] = s;
-    if (auto next = detail::checked_mul(s, l.shape[i] > 0 ? l.shape[i] : 1)) s = *next;
+    if (auto next = detail::checked_mul(s, l.extent[i] > 0 ? l.extent[i] : 1)) s = *next;
   }
   return l;
 }
@@ -55,7 +55,7 @@ layout make_layout(std::span<const std::int64_t> shape, std::span<const std::int
   layout l;
   l.rank = int(shape.size());
   for (int i = 0; i < l.rank; ++i) {
-    l.shape[i] = shape[std::size_t(i)];
+    l.extent[i] = shape[std::size_t(i)];
     l.stride[i] = stride[std::size_t(i)];
   }
   return l;
@@ -72,9 +72,9 @@ layout f_contiguous(std::span<const std::int64_t> shape) { return dense(shape, f
 std::int64_t element_count(const layout& l) {
   std::int64_t n = 1;
   for (int i = 0; i < l.rank; ++i)
-    if (l.shape[i] == 0) return 0;
+    if (l.extent[i] == 0) return 0;
   for (int i = 0; i < l.rank; ++i) {
-    auto next = detail::checked_mul(n, l.shape[i]);
+    auto next = detail::checked_mul(n, l.extent[i]);
     if (!next) throw invalid_view("shape " + shape_string(l.extents()) + " has more than 2^63 elements");
     n = *next;
   }
@@ -85,9 +85,9 @@ bool is_c_contiguous(const layout& l) {
   if (element_count(l) == 0) return true;
   std::int64_t expected = 1;
   for (int i = l.rank - 1; i >= 0; --i) {
-    if (l.shape[i] == 1) continue;
+    if (l.extent[i] == 1) continue;
     if (l.stride[i] != expected) return false;
-    expected *= l.shape[i];
+    expected *= l.extent[i];
   }
   return true;
 }

@@ -102,7 +102,7 @@ plan make_plan(const view& v, memory_kind destination) {
   std::int64_t lo = 0, hi = 0;
   for (int d = 0; d < v.layout.rank; ++d) {
     const std::int64_t reach =
-        must(detail::checked_mul(v.layout.shape[d] - 1, v.layout.stride[d]), v, "stride times extent overflows int64");
+        must(detail::checked_mul(v.layout.extent[d] - 1, v.layout.stride[d]), v, "stride times extent overflows int64");
     if (reach < 0)
       lo = must(detail::checked_add(lo, reach), v, "span overflows int64");
     else
@@ -145,8 +145,8 @@ plan make_plan(const view& v, memory_kind destination) {
   };
   if (per_item > 1) push_outer(per_item, 1);
   for (int d = v.layout.rank - 1; d >= 0; --d)
-    if (v.layout.shape[d] != 1)  // an extent-1 dim's stride is never used, however large
-      push_outer(v.layout.shape[d],
+    if (v.layout.extent[d] != 1)  // an extent-1 dim's stride is never used, however large
+      push_outer(v.layout.extent[d],
                  must(detail::checked_mul(v.layout.stride[d], per_item), v, "stride overflows int64"));
   p.rank = n;
   for (int i = 0; i < n; ++i) {  // reverse into outermost-first order
@@ -220,11 +220,11 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
   view squeezed = src_view;
   const int extra = src_view.layout.rank - dst.layout.rank;
   int drop = 0;
-  while (drop < extra && src_view.layout.shape[drop] == 1) ++drop;
+  while (drop < extra && src_view.layout.extent[drop] == 1) ++drop;
   if (drop > 0) {
     squeezed.layout.rank -= drop;
     for (int i = 0; i < squeezed.layout.rank; ++i) {
-      squeezed.layout.shape[i] = src_view.layout.shape[i + drop];
+      squeezed.layout.extent[i] = src_view.layout.extent[i + drop];
       squeezed.layout.stride[i] = src_view.layout.stride[i + drop];
     }
   }
@@ -254,7 +254,7 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
   std::vector<pair_dim> dims;
   std::int64_t src_first = 0, dst_first = 0;  // elements from element (0, ..., 0)
   for (int d = 0; d < dst.layout.rank; ++d) {
-    const std::int64_t e = dst.layout.shape[d];
+    const std::int64_t e = dst.layout.extent[d];
     if (e == 1) continue;
     std::int64_t s = src.layout.stride[d], t = dst.layout.stride[d];
     if (t == 0)

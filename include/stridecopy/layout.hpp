@@ -16,17 +16,17 @@ inline constexpr int max_rank = 64;
 struct layout {
   int rank = 0;
   /// Extents, outermost first; only the first `rank` entries are meaningful.
-  std::array<std::int64_t, max_rank> shape{};
+  std::array<std::int64_t, max_rank> extent{};
   /// Signed strides in elements (not bytes); zero repeats an element, negative walks backwards.
   std::array<std::int64_t, max_rank> stride{};
 
-  [[nodiscard]] std::span<const std::int64_t> extents() const { return {shape.data(), std::size_t(rank)}; }
+  [[nodiscard]] std::span<const std::int64_t> extents() const { return {extent.data(), std::size_t(rank)}; }
   [[nodiscard]] std::span<const std::int64_t> strides() const { return {stride.data(), std::size_t(rank)}; }
 
   friend bool operator==(const layout& a, const layout& b) {
     if (a.rank != b.rank) return false;
     for (int i = 0; i < a.rank; ++i)
-      if (a.shape[i] != b.shape[i] || a.stride[i] != b.stride[i]) return false;
+      if (a.extent[i] != b.extent[i] || a.stride[i] != b.stride[i]) return false;
     return true;
   }
 };

@@ -272,13 +272,13 @@ nb::object wrap_host(void* data, std::size_t bytes, const dtype& type, const lay
   static char empty[64];  // NumPy wants an address even for no bytes
   if (!data) data = empty;
   std::size_t shape[max_rank];
-  for (int i = 0; i < l.rank; ++i) shape[i] = std::size_t(l.shape[i]);
+  for (int i = 0; i < l.rank; ++i) shape[i] = std::size_t(l.extent[i]);
   const bool c_order = is_c_contiguous(l);
   const numpy_c_api& api = numpy_api();
   if (how == element::plain && c_order && api.new_from_descr) {
     constexpr int carray = 0x0001 | 0x0100 | 0x0400;  // NPY_ARRAY_C_CONTIGUOUS | ALIGNED | WRITEABLE
     Py_intptr_t dims[max_rank];
-    for (int i = 0; i < l.rank; ++i) dims[i] = Py_intptr_t(l.shape[i]);
+    for (int i = 0; i < l.rank; ++i) dims[i] = Py_intptr_t(l.extent[i]);
     nb::object descr = numpy_dtype_of(type, how, np_dtype);
     // PyArray_NewFromDescr takes the descr's reference, PyArray_SetBaseObject the owner's.
     nb::object arr = nb::steal(
@@ -641,7 +641,7 @@ void register_view(nb::module_& m) {
           "__len__",
           [](const py_view& self) {
             if (self.v.rank() == 0) throw nb::type_error("len() of unsized object");  // NumPy's words
-            return self.v.layout.shape[0];
+            return self.v.layout.extent[0];
           },
           "The extent of the first axis, as len() of a NumPy array; TypeError for a 0-d view.")
       .def_prop_ro(
