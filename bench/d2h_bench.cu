@@ -106,7 +106,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   pinned_mapped.destination = sc::memory_kind::pinned;
   pinned_mapped.destination_mapped = true;
   const sc::strategy chosen = sc::detail::choose(p, pinned_mapped, std::nullopt);
-  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) +
+  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pattern()) +
                  " auto=" + sc::to_string(chosen));
   auto strategy_copy = [&](std::optional<sc::strategy> how) {
     sc::copy_async(nv.v, w.pinned->data(), w.base_bytes, stream, {how});

@@ -65,7 +65,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   const sb::nchw_view& nv = w.views[std::size_t(view_index)];
   const sc::plan p = sc::make_plan(nv.v);
   cudaStream_t stream = nullptr;
-  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat));
+  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pattern()));
   switch (m) {
     case method::gather:
       sb::time_on_stream(state, stream, l2, p.bytes,
@@ -131,7 +131,7 @@ void into_nhwc(benchmark::State& state, std::size_t bytes) {
       {0, 3, 1, 2});
   const sc::plan p = sc::make_plan(bgr.v, nhwc);
   cudaStream_t stream = nullptr;
-  state.SetLabel(bgr.name + " into NHWC, float32 " + sc::to_string(p.pat));
+  state.SetLabel(bgr.name + " into NHWC, float32 " + sc::to_string(p.pattern()));
   sb::time_on_stream(state, stream, l2, p.bytes, [&] { sc::copy_async(bgr.v, nhwc, stream); });
 }
 

@@ -113,7 +113,7 @@ void run(benchmark::State& state, std::size_t bytes, int itemsize, int view_inde
   facts.source_mapped = !from_pageable;
   facts.destination = sc::memory_kind::device;
   const sc::strategy chosen = sc::detail::choose(p, facts, std::nullopt);
-  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pat) +
+  state.SetLabel(nv.name + " " + sb::dtype_name(itemsize) + " " + sc::to_string(p.pattern()) +
                  " auto=" + sc::to_string(chosen));
   void* dst = w.dst->data();
   const auto copy_as = [&](std::optional<sc::strategy> how,

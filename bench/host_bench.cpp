@@ -77,7 +77,7 @@ void host_copy(benchmark::State& state, int which) {
   auto& d = data();
   const sc::view& v = d.views[std::size_t(which)].v;
   const sc::plan p = sc::make_plan(v);
-  state.SetLabel(d.views[std::size_t(which)].numpy + " " + sc::to_string(p.pat));
+  state.SetLabel(d.views[std::size_t(which)].numpy + " " + sc::to_string(p.pattern()));
   const std::int64_t lines = sc::bench::source_lines(v);
   for (auto _ : state) {
     d.flush_caches();
@@ -98,7 +98,7 @@ void host_copy_into(benchmark::State& state) {
   const sc::view v = sc::slice(d.nchw.as_view(), "[:, ::-1, :, :]");
   const sc::mutable_view into = nhwc_destination(d.dst);
   const sc::plan p = sc::make_plan(v, into);
-  state.SetLabel("copyto(nhwc.transpose(0, 3, 1, 2), [:, ::-1, :, :]) " + std::string(sc::to_string(p.pat)));
+  state.SetLabel("copyto(nhwc.transpose(0, 3, 1, 2), [:, ::-1, :, :]) " + std::string(sc::to_string(p.pattern())));
   const std::int64_t lines = sc::bench::source_lines(v);
   for (auto _ : state) {
     d.flush_caches();

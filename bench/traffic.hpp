@@ -21,22 +21,22 @@ inline std::int64_t source_lines(const view& v, std::size_t line = cache_line) {
   const plan p = make_plan(v);
   if (p.bytes == 0) return 0;
   const auto first = std::int64_t(reinterpret_cast<std::uintptr_t>(v.data));
-  const std::int64_t lo_line = (first + p.span_begin) / std::int64_t(line);
-  const std::int64_t hi_line = (first + p.span_end - 1) / std::int64_t(line);
+  const std::int64_t lo_line = (first + p.walk.span_begin) / std::int64_t(line);
+  const std::int64_t hi_line = (first + p.walk.span_end - 1) / std::int64_t(line);
   std::vector<bool> touched(std::size_t(hi_line - lo_line + 1), false);
   // Walk every unit of the plan (outermost first, odometer); a unit never straddles a line: it is a
   // power of two <= 16 that divides its address.
-  const int r = p.rank;
+  const int r = p.walk.rank;
   std::vector<std::int64_t> idx(std::size_t(r), 0);
-  const std::int64_t inner_n = p.inner_extent(), inner_s = p.inner_stride() * p.unit;
+  const std::int64_t inner_n = p.walk.inner_extent(), inner_s = p.walk.inner_stride() * p.walk.unit;
   std::int64_t off = 0;  // bytes from the first element to the current row's first unit
   for (std::int64_t row = 0, rows = p.units() / inner_n; row < rows; ++row) {
     for (std::int64_t j = 0; j < inner_n; ++j)
       touched[std::size_t((first + off + j * inner_s) / std::int64_t(line) - lo_line)] = true;
     for (int d = r - 2; d >= 0; --d) {  // next row
-      off += p.stride[std::size_t(d)] * p.unit;
-      if (++idx[std::size_t(d)] < p.extent[std::size_t(d)]) break;
-      off -= idx[std::size_t(d)] * p.stride[std::size_t(d)] * p.unit;
+      off += p.walk.stride[std::size_t(d)] * p.walk.unit;
+      if (++idx[std::size_t(d)] < p.walk.extent[std::size_t(d)]) break;
+      off -= idx[std::size_t(d)] * p.walk.stride[std::size_t(d)] * p.walk.unit;
       idx[std::size_t(d)] = 0;
     }
   }

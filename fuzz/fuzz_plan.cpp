@@ -203,11 +203,11 @@ std::vector<i128> plan_walk(const sc::plan& p) {
   std::array<std::int64_t, sc::max_plan_rank> idx{};
   for (;;) {
     i128 off = 0;
-    for (int d = 0; d < p.rank; ++d) off += i128(idx[std::size_t(d)]) * p.stride[std::size_t(d)];
-    out.push_back(off * p.unit);
-    int d = p.rank - 1;
+    for (int d = 0; d < p.walk.rank; ++d) off += i128(idx[std::size_t(d)]) * p.walk.stride[std::size_t(d)];
+    out.push_back(off * p.walk.unit);
+    int d = p.walk.rank - 1;
     for (; d >= 0; --d) {
-      if (++idx[std::size_t(d)] < p.extent[std::size_t(d)]) break;
+      if (++idx[std::size_t(d)] < p.walk.extent[std::size_t(d)]) break;
       idx[std::size_t(d)] = 0;
     }
     if (d < 0) return out;
@@ -229,60 +229,64 @@ bool is_c_contiguous(const sc::view& v) {
 // What every non-empty plan (made, or narrowed) must hold, given its view.
 void check_walk(const sc::plan& p, const sc::view& v, const count& c, const std::string& context) {
   const i128 item = v.type.itemsize;
-  CHECK(p.unit >= 1 && p.unit <= 16 && (p.unit & (p.unit - 1)) == 0 && item % p.unit == 0,
-        context + "\nunit " + std::to_string(p.unit));
-  CHECK(i128(p.units()) == c.elements * (item / p.unit), context + "\nunits() " + std::to_string(p.units()));
-  CHECK(p.rank >= 0 && p.rank <= sc::max_plan_rank, context + "\nplan rank " + std::to_string(p.rank));
+  CHECK(p.walk.unit >= 1 && p.walk.unit <= 16 && (p.walk.unit & (p.walk.unit - 1)) == 0 && item % p.walk.unit == 0,
+        context + "\nunit " + std::to_string(p.walk.unit));
+  CHECK(i128(p.units()) == c.elements * (item / p.walk.unit), context + "\nunits() " + std::to_string(p.units()));
+  CHECK(p.walk.rank >= 0 && p.walk.rank <= sc::max_plan_rank, context + "\nplan rank " + std::to_string(p.walk.rank));
   i128 product = 1, lo = 0, hi = 0;
-  for (int d = 0; d < p.rank; ++d) {
-    const i128 e = p.extent[std::size_t(d)], s = p.stride[std::size_t(d)];
+  for (int d = 0; d < p.walk.rank; ++d) {
+    const i128 e = p.walk.extent[std::size_t(d)], s = p.walk.stride[std::size_t(d)];
     CHECK(e >= 2, context + "\nplan extent " + fuzz::to_string(e) + " in dim " + std::to_string(d));
     product *= e;
     CHECK(product <= i128(p.units()), context + "\nthe plan's extents hold more than units()");
     (s < 0 ? lo : hi) += (e - 1) * s;
-    if (d + 1 < p.rank)
-      CHECK(s != i128(p.extent[std::size_t(d + 1)]) * p.stride[std::size_t(d + 1)],
+    if (d + 1 < p.walk.rank)
+      CHECK(s != i128(p.walk.extent[std::size_t(d + 1)]) * p.walk.stride[std::size_t(d + 1)],
             context + "\ndims " + std::to_string(d) + " and " + std::to_string(d + 1) +
                 " walk memory evenly: not merged");
   }
   CHECK(product == i128(p.units()), context + "\nthe plan's extents multiply to " + fuzz::to_string(product));
   // The walk reaches exactly the span, in units.
-  CHECK(lo * p.unit == c.lo * item && (hi + 1) * p.unit == (c.hi + 1) * item,
-        context + "\nthe walk reaches [" + fuzz::to_string(lo * p.unit) + ", " + fuzz::to_string((hi + 1) * p.unit) +
-            ")");
+  CHECK(lo * p.walk.unit == c.lo * item && (hi + 1) * p.walk.unit == (c.hi + 1) * item,
+        context + "\nthe walk reaches [" + fuzz::to_string(lo * p.walk.unit) + ", " +
+            fuzz::to_string((hi + 1) * p.walk.unit) + ")");
   // Pattern and index width, from the walk.
-  const i128 inner = p.rank ? p.stride[std::size_t(p.rank - 1)] : 1;
-  auto unit_stride = [&](int d) { return p.stride[std::size_t(d)] == 1 || p.stride[std::size_t(d)] == -1; };
-  const std::string pat = context + "\npattern " + sc::to_string(p.pat) + " unit_dim " + std::to_string(p.unit_dim);
-  CHECK((p.pat == sc::pattern::contiguous) == (p.rank == 0 || (p.rank == 1 && inner == 1)), pat);
-  CHECK((p.pat == sc::pattern::reversed_rows) == (p.rank >= 1 && inner == -1), pat);
-  if (p.pat == sc::pattern::rows || p.pat == sc::pattern::long_runs) {
-    CHECK(p.rank >= 2 && inner == 1, pat);
-    CHECK(
-        (p.pat == sc::pattern::long_runs) == (i128(p.inner_extent()) * p.unit >= i128(sc::plan_policy::long_run_bytes)),
-        pat);
+  const i128 inner = p.walk.rank ? p.walk.stride[std::size_t(p.walk.rank - 1)] : 1;
+  auto unit_stride = [&](int d) { return p.walk.stride[std::size_t(d)] == 1 || p.walk.stride[std::size_t(d)] == -1; };
+  const std::string pat =
+      context + "\npattern " + sc::to_string(p.walk.pattern) + " unit_dim " + std::to_string(p.walk.unit_dim);
+  CHECK((p.walk.pattern == sc::pattern::contiguous) == (p.walk.rank == 0 || (p.walk.rank == 1 && inner == 1)), pat);
+  CHECK((p.walk.pattern == sc::pattern::reversed_rows) == (p.walk.rank >= 1 && inner == -1), pat);
+  if (p.walk.pattern == sc::pattern::rows || p.walk.pattern == sc::pattern::long_runs) {
+    CHECK(p.walk.rank >= 2 && inner == 1, pat);
+    CHECK((p.walk.pattern == sc::pattern::long_runs) ==
+              (i128(p.walk.inner_extent()) * p.walk.unit >= i128(sc::plan_policy::long_run_bytes)),
+          pat);
   }
-  if (p.pat == sc::pattern::transposed) {
-    CHECK(inner != 1 && inner != -1 && p.unit_dim >= 0 && p.unit_dim <= p.rank - 2 && unit_stride(p.unit_dim), pat);
-    for (int d = p.unit_dim + 1; d < p.rank; ++d) CHECK(!unit_stride(d), pat);
+  if (p.walk.pattern == sc::pattern::transposed) {
+    CHECK(inner != 1 && inner != -1 && p.walk.unit_dim >= 0 && p.walk.unit_dim <= p.walk.rank - 2 &&
+              unit_stride(p.walk.unit_dim),
+          pat);
+    for (int d = p.walk.unit_dim + 1; d < p.walk.rank; ++d) CHECK(!unit_stride(d), pat);
   } else {
-    CHECK(p.unit_dim == -1, pat);
+    CHECK(p.walk.unit_dim == -1, pat);
   }
-  if (p.pat == sc::pattern::general)
-    for (int d = 0; d < p.rank; ++d) CHECK(!unit_stride(d), pat);
-  CHECK(p.pat != sc::pattern::empty, pat);
+  if (p.walk.pattern == sc::pattern::general)
+    for (int d = 0; d < p.walk.rank; ++d) CHECK(!unit_stride(d), pat);
+  CHECK(p.walk.pattern != sc::pattern::empty, pat);
   const i128 limit = i128(1) << 30;
-  CHECK(p.index64 == (i128(p.units()) > limit || c.lo * item / p.unit < -limit || (c.hi + 1) * item / p.unit > limit),
-        context + "\nindex64 " + std::to_string(p.index64));
+  CHECK(p.walk.index64 ==
+            (i128(p.units()) > limit || c.lo * item / p.walk.unit < -limit || (c.hi + 1) * item / p.walk.unit > limit),
+        context + "\nindex64 " + std::to_string(p.walk.index64));
   // Unit by unit, the walk is the view's own bytes in C order.
   if (p.units() <= (1 << 14)) {
-    const std::vector<i128> a = plan_walk(p), b = view_walk(v, p.unit);
+    const std::vector<i128> a = plan_walk(p), b = view_walk(v, p.walk.unit);
     if (a != b) {
       std::size_t i = 0;
       while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
-      CHECK(false, context + "\nunit " + std::to_string(i) + " of the plan's walk (unit " + std::to_string(p.unit) +
-                       ") is at " + (i < a.size() ? fuzz::to_string(a[i]) : "the end") + ", the view's at " +
-                       (i < b.size() ? fuzz::to_string(b[i]) : "the end"));
+      CHECK(false, context + "\nunit " + std::to_string(i) + " of the plan's walk (unit " +
+                       std::to_string(p.walk.unit) + ") is at " + (i < a.size() ? fuzz::to_string(a[i]) : "the end") +
+                       ", the view's at " + (i < b.size() ? fuzz::to_string(b[i]) : "the end"));
     }
   }
 }
@@ -294,18 +298,18 @@ void check_chunks(const sc::plan& p, std::size_t max_chunk_bytes, const std::str
   const i128 units = p.units(), cu = c.chunk_units;
   CHECK(cu >= 1 && c.count >= 1 && (c.count - 1) * cu < units && c.count * cu >= units,
         at + ": they do not cover the output");
-  const i128 max_units = std::max<i128>(1, i128(max_chunk_bytes / std::size_t(p.unit)));
+  const i128 max_units = std::max<i128>(1, i128(max_chunk_bytes / std::size_t(p.walk.unit)));
   // A row of output: all dims inside the unit-stride dim of a transposed plan, else the inner dim.
-  i128 row = p.rank ? p.extent[std::size_t(p.rank - 1)] : 1;
-  if (p.pat == sc::pattern::transposed) {
+  i128 row = p.walk.rank ? p.walk.extent[std::size_t(p.walk.rank - 1)] : 1;
+  if (p.walk.pattern == sc::pattern::transposed) {
     row = 1;
-    for (int d = p.unit_dim + 1; d < p.rank; ++d) row *= p.extent[std::size_t(d)];
+    for (int d = p.walk.unit_dim + 1; d < p.walk.rank; ++d) row *= p.walk.extent[std::size_t(d)];
   }
   if (row <= max_units) {
     CHECK(cu % row == 0 && cu <= max_units, at + ": not whole rows of " + fuzz::to_string(row) + " within the size");
     CHECK(cu == units || cu + row > max_units, at + ": a chunk could hold another row");
   } else {
-    const i128 piece = std::max(1, 16 / p.unit), most = std::max(max_units, piece);
+    const i128 piece = std::max(1, 16 / p.walk.unit), most = std::max(max_units, piece);
     CHECK(cu == units || cu % piece == 0, at + ": not whole 16-byte pieces");
     CHECK(cu <= most && (cu == units || cu + piece > most), at + ": not the most 16-byte pieces the size holds");
   }
@@ -365,12 +369,12 @@ void check_gather(FuzzedDataProvider& in, const sc::plan& p, const sc::view& v, 
     exact_buffer dst(out);
     for (std::int64_t i = 0; i < ch.count; ++i) {
       const std::int64_t begin = i * ch.chunk_units, n = std::min(ch.chunk_units, p.units() - begin);
-      sc::detail::gather_range(p, first, begin, n, dst.p + begin * p.unit);
+      sc::detail::gather_range(p, first, begin, n, dst.p + begin * p.walk.unit);
     }
     compare(dst, "gather_range in chunks of " + std::to_string(chunk_bytes) + " bytes");
   }
-  if (p.unit > 1) {
-    const int unit = 1 << in.ConsumeIntegralInRange(0, __builtin_ctz(unsigned(p.unit)) - 1);
+  if (p.walk.unit > 1) {
+    const int unit = 1 << in.ConsumeIntegralInRange(0, __builtin_ctz(unsigned(p.walk.unit)) - 1);
     const sc::plan q = sc::detail::narrow_unit(p, unit);
     exact_buffer dst(out);
     sc::detail::gather(q, first, dst.p, 1);
@@ -436,29 +440,30 @@ void check(FuzzedDataProvider& in) {
         context + "\nallocation bytes");
   CHECK(i128(p.origin) == c.origin, context + "\norigin " + std::to_string(p.origin));
   if (c.bytes == 0) {
-    CHECK(p.pat == sc::pattern::empty, context + "\nno bytes, pattern " + sc::to_string(p.pat));
+    CHECK(p.walk.pattern == sc::pattern::empty, context + "\nno bytes, pattern " + sc::to_string(p.walk.pattern));
     CHECK(sc::detail::chunk_output(p, in.ConsumeIntegral<std::size_t>()).count == 0, context + "\nchunks of nothing");
     return;
   }
   const i128 item = v.type.itemsize;
-  CHECK(i128(p.span_begin) == c.lo * item && i128(p.span_end) == (c.hi + 1) * item,
-        context + "\nspan [" + std::to_string(p.span_begin) + ", " + std::to_string(p.span_end) + ")");
+  CHECK(i128(p.walk.span_begin) == c.lo * item && i128(p.walk.span_end) == (c.hi + 1) * item,
+        context + "\nspan [" + std::to_string(p.walk.span_begin) + ", " + std::to_string(p.walk.span_end) + ")");
   // The widest unit: twice it is too wide, or does not divide the itemsize or the address.
   const auto address = reinterpret_cast<std::uintptr_t>(v.data);
-  CHECK(address % std::uintptr_t(p.unit) == 0,
-        context + "\nunit " + std::to_string(p.unit) + " does not divide the address");
-  const int wider = 2 * p.unit;
+  CHECK(address % std::uintptr_t(p.walk.unit) == 0,
+        context + "\nunit " + std::to_string(p.walk.unit) + " does not divide the address");
+  const int wider = 2 * p.walk.unit;
   CHECK(wider > 16 || item % wider != 0 || address % std::uintptr_t(wider) != 0,
-        context + "\nunit " + std::to_string(p.unit) + " is not the widest");
+        context + "\nunit " + std::to_string(p.walk.unit) + " is not the widest");
   if (is_c_contiguous(v))
-    CHECK(p.pat == sc::pattern::contiguous && (p.rank == 0 || (p.rank == 1 && p.stride[0] == 1)),
-          context + "\na C-contiguous view is not one forward run: pattern " + sc::to_string(p.pat) + " rank " +
-              std::to_string(p.rank));
+    CHECK(
+        p.walk.pattern == sc::pattern::contiguous && (p.walk.rank == 0 || (p.walk.rank == 1 && p.walk.stride[0] == 1)),
+        context + "\na C-contiguous view is not one forward run: pattern " + sc::to_string(p.walk.pattern) + " rank " +
+            std::to_string(p.walk.rank));
   check_walk(p, v, c, context);
-  for (int unit = p.unit / 2; unit >= 1; unit /= 2) {
+  for (int unit = p.walk.unit / 2; unit >= 1; unit /= 2) {
     const sc::plan q = sc::detail::narrow_unit(p, unit);
-    CHECK(q.unit == unit && q.elements == p.elements && q.bytes == p.bytes && q.span_begin == p.span_begin &&
-              q.span_end == p.span_end,
+    CHECK(q.walk.unit == unit && q.elements == p.elements && q.bytes == p.bytes &&
+              q.walk.span_begin == p.walk.span_begin && q.walk.span_end == p.walk.span_end,
           context + "\nnarrowed to unit " + std::to_string(unit));
     check_walk(q, v, c, context + "\nnarrowed to unit " + std::to_string(unit));
   }

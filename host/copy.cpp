@@ -75,12 +75,12 @@ host_range measure_host_range(const std::byte* first, std::int64_t span_begin, s
 overlap overlap_of(const plan& p, const std::byte* src, const std::byte* dst) {
   overlap o;
   const std::uintptr_t s = address(src), d = address(dst);
-  const std::uintptr_t s_lo = s - (std::uintptr_t(0) - std::uintptr_t(p.span_begin)),
-                       s_hi = s + std::uintptr_t(p.span_end);
-  const std::uintptr_t d_lo = d + std::uintptr_t(p.dst_span_begin), d_hi = d + std::uintptr_t(p.dst_span_end);
+  const std::uintptr_t s_lo = s - (std::uintptr_t(0) - std::uintptr_t(p.walk.span_begin)),
+                       s_hi = s + std::uintptr_t(p.walk.span_end);
+  const std::uintptr_t d_lo = d + std::uintptr_t(p.walk.dst_span_begin), d_hi = d + std::uintptr_t(p.walk.dst_span_end);
   if (d_hi <= s_lo || s_hi <= d_lo) return o;
   o.same_walk = true;
-  for (int i = 0; i < p.rank && o.same_walk; ++i) o.same_walk = p.stride[i] == p.dst_stride[i];
+  for (int i = 0; i < p.walk.rank && o.same_walk; ++i) o.same_walk = p.walk.stride[i] == p.walk.dst_stride[i];
   o.what = o.same_walk && s == d ? overlap::kind::identical : overlap::kind::partial;
   o.forward = s > d;
   return o;
@@ -91,11 +91,12 @@ overlap overlap_of(const plan& p, const std::byte* src, const std::byte* dst) {
 void cpu_through(const plan& gather_half, const plan& scatter_half, const std::byte* src, std::byte* dst,
                  std::int64_t first, std::int64_t count, std::byte* tmp, int threads) {
   gather_range(gather_half, src, first, count, tmp, threads);
-  if (scatter_half.scatter) {
-    const auto* chunk = reinterpret_cast<const std::byte*>(address(tmp) - std::uintptr_t(first * scatter_half.unit));
+  if (scatter_half.walk.scatter) {
+    const auto* chunk =
+        reinterpret_cast<const std::byte*>(address(tmp) - std::uintptr_t(first * scatter_half.walk.unit));
     copy_range(scatter_half, chunk, dst, first, count);
   } else {
-    std::memcpy(dst + first * scatter_half.unit, tmp, std::size_t(count) * std::size_t(scatter_half.unit));
+    std::memcpy(dst + first * scatter_half.walk.unit, tmp, std::size_t(count) * std::size_t(scatter_half.walk.unit));
   }
 }
 
@@ -105,7 +106,7 @@ void cpu_through(const plan& gather_half, const plan& scatter_half, const std::b
 void cpu_copy(const plan& p, const std::byte* src, std::byte* dst, int threads, const overlap& o) {
   if (o.what == overlap::kind::identical) return;
   if (o.what == overlap::kind::none) {
-    if (p.scatter)
+    if (p.walk.scatter)
       copy_all(p, src, dst, threads);
     else
       gather(p, src, dst, threads);
@@ -114,7 +115,7 @@ void cpu_copy(const plan& p, const std::byte* src, std::byte* dst, int threads, 
   const plan gather_half = into_contiguous(p), scatter_half = from_contiguous(p);
   const std::int64_t chunk = o.same_walk ? chunk_output(p, staged_chunk_bytes(p)).chunk_units : p.units();
   const std::int64_t count = (p.units() + chunk - 1) / chunk;
-  std::vector<std::byte> tmp(std::size_t(chunk) * std::size_t(p.unit));
+  std::vector<std::byte> tmp(std::size_t(chunk) * std::size_t(p.walk.unit));
   for (std::int64_t i = 0; i < count; ++i) {
     const std::int64_t k = o.forward ? i : count - 1 - i, first = k * chunk;
     cpu_through(gather_half, scatter_half, src, dst, first, std::min(chunk, p.units() - first), tmp.data(), threads);
@@ -154,7 +155,7 @@ strategy run_on_cpu(const plan& p, const std::byte* src, std::byte* dst, stream_
 checked_source check_source(const plan& p, const void* src, bool measure_kind) {
   checked_source s;
   s.kind = p.source;
-  if (p.pat == pattern::empty) return s;
+  if (p.walk.pattern == pattern::empty) return s;
   if (!src)
     throw invalid_view("the source pointer is null but the view has " + std::to_string(p.elements) + " elements");
   // The first element and the span around it, in integers: none may wrap around the address space.
@@ -164,10 +165,10 @@ checked_source check_source(const plan& p, const void* src, bool measure_kind) {
   if (p.origin >= 0 ? first < base : first > base)
     throw invalid_view("the view's first element lies " + std::to_string(p.origin) +
                        " bytes from its source pointer, outside the address space");
-  if (p.span_begin < 0 && std::uintptr_t(-(p.span_begin + 1)) >= first)
-    throw invalid_view("the view reaches " + std::to_string(std::uint64_t(0) - std::uint64_t(p.span_begin)) +
+  if (p.walk.span_begin < 0 && std::uintptr_t(-(p.walk.span_begin + 1)) >= first)
+    throw invalid_view("the view reaches " + std::to_string(std::uint64_t(0) - std::uint64_t(p.walk.span_begin)) +
                        " bytes below its first element, before address 0");
-  if (std::uintptr_t(p.span_end) > std::numeric_limits<std::uintptr_t>::max() - first)
+  if (std::uintptr_t(p.walk.span_end) > std::numeric_limits<std::uintptr_t>::max() - first)
     throw invalid_view("the view reaches past the end of the address space");
   s.first = reinterpret_cast<const std::byte*>(first);
   if (p.source == memory_kind::device && !cuda_available()) no_device("a copy from device memory");
@@ -187,13 +188,14 @@ checked_source check_source(const plan& p, const void* src, bool measure_kind) {
 checked_destination check_destination(const plan& p, void* dst, std::size_t dst_bytes, bool measure_kind) {
   checked_destination d;
   d.kind = p.destination;
-  if (dst_bytes != unbounded && !p.scatter && p.dst_origin == 0 && dst_bytes < p.bytes)
+  if (dst_bytes != unbounded && !p.walk.scatter && p.walk.dst_origin == 0 && dst_bytes < p.bytes)
     throw invalid_view("the destination holds " + std::to_string(dst_bytes) + " bytes; the copy needs " +
                        std::to_string(p.bytes));
-  if (p.pat == pattern::empty) return d;
+  if (p.walk.pattern == pattern::empty) return d;
   if (dst_bytes != unbounded) {
     // dst_bytes from `dst`: the bytes the walk writes must lie inside.
-    const auto lo = checked_add(p.dst_origin, p.dst_span_begin), hi = checked_add(p.dst_origin, p.dst_span_end);
+    const auto lo = checked_add(p.walk.dst_origin, p.walk.dst_span_begin),
+               hi = checked_add(p.walk.dst_origin, p.walk.dst_span_end);
     if (!lo || !hi || *lo < 0 || std::uint64_t(*hi) > dst_bytes)
       throw invalid_view("the destination holds " + std::to_string(dst_bytes) + " bytes; the copy writes bytes [" +
                          (lo ? std::to_string(*lo) : std::string("-inf")) + ", " +
@@ -201,11 +203,11 @@ checked_destination check_destination(const plan& p, void* dst, std::size_t dst_
   }
   if (!dst) throw invalid_view("the destination pointer is null");
   const std::uintptr_t base = address(dst);
-  const std::uintptr_t first = base + std::uintptr_t(p.dst_origin);
-  if (p.dst_origin >= 0 ? first < base : first > base)
-    throw invalid_view("the destination's first element lies " + std::to_string(p.dst_origin) +
+  const std::uintptr_t first = base + std::uintptr_t(p.walk.dst_origin);
+  if (p.walk.dst_origin >= 0 ? first < base : first > base)
+    throw invalid_view("the destination's first element lies " + std::to_string(p.walk.dst_origin) +
                        " bytes from its pointer, outside the address space");
-  if (std::uintptr_t(p.dst_span_end) > std::numeric_limits<std::uintptr_t>::max() - first)
+  if (std::uintptr_t(p.walk.dst_span_end) > std::numeric_limits<std::uintptr_t>::max() - first)
     throw invalid_view("the destination reaches past the end of the address space");
   d.first = reinterpret_cast<std::byte*>(first);
   if (p.destination == memory_kind::device && !cuda_available()) no_device("a copy into device memory");
@@ -261,7 +263,7 @@ prepared_copy prepare(const plan& p, const void* src, void* dst, std::size_t dst
     c.how = choose(p, facts, forced);
     // The gather stores into any alignment; a strided destination's stores are whole units.
     const int unit =
-        p.scatter ? std::min(alignment_of(c.source.first), alignment_of(out)) : alignment_of(c.source.first);
+        p.walk.scatter ? std::min(alignment_of(c.source.first), alignment_of(out)) : alignment_of(c.source.first);
     c.p = narrow_unit(p, unit);
     if (c.o.what == overlap::kind::identical) c.how = strategy::none;
     return c;
@@ -285,13 +287,13 @@ prepared_copy prepare(const plan& p, const void* src, void* dst, std::size_t dst
                        std::to_string(device) + ", where its device memory is");
   // Device aliases of mapped pinned memory, queried on that device: what a direct kernel uses.
   if (is_host(p.destination)) {
-    const host_range h = measure_host_range(out, p.dst_span_begin, p.dst_span_end);
+    const host_range h = measure_host_range(out, p.walk.dst_span_begin, p.walk.dst_span_end);
     facts.destination = h.kind;
     facts.destination_mapped = h.first_alias != nullptr;
     c.dst_alias = h.first_alias;
   }
   if (is_host(p.source)) {
-    const host_range h = measure_host_range(c.source.first, p.span_begin, p.span_end);
+    const host_range h = measure_host_range(c.source.first, p.walk.span_begin, p.walk.span_end);
     facts.source = h.kind;
     facts.source_mapped = h.first_alias != nullptr;
     c.src_alias = h.first_alias;
@@ -324,11 +326,11 @@ struct byte_range {
 };
 byte_range source_range(const prepared_copy& c) {
   const std::uintptr_t f = address(c.source.first);
-  return {f - (std::uintptr_t(0) - std::uintptr_t(c.p.span_begin)), f + std::uintptr_t(c.p.span_end)};
+  return {f - (std::uintptr_t(0) - std::uintptr_t(c.p.walk.span_begin)), f + std::uintptr_t(c.p.walk.span_end)};
 }
 byte_range destination_range(const prepared_copy& c) {
   const std::uintptr_t f = address(c.target.first);
-  return {f + std::uintptr_t(c.p.dst_span_begin), f + std::uintptr_t(c.p.dst_span_end)};
+  return {f + std::uintptr_t(c.p.walk.dst_span_begin), f + std::uintptr_t(c.p.walk.dst_span_end)};
 }
 
 /// The copies of a batch that run together: independent of each other (no destination meets

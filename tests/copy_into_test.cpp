@@ -128,12 +128,12 @@ TEST(CopyInto, AContiguousDestinationIsTheSingleLayoutPlan) {
   const sc::view v = sc::slice(sc::contiguous_view(src.data(), sc::dtype_of<float>(), {2, 3, 20, 30}), "[:, ::-1]");
   const sc::plan one = sc::make_plan(v);
   const sc::plan two = sc::make_plan(v, sc::contiguous_view(dst.data(), sc::dtype_of<float>(), {2, 3, 20, 30}));
-  EXPECT_FALSE(two.scatter);
-  EXPECT_EQ(two.pat, one.pat);
-  EXPECT_EQ(two.rank, one.rank);
-  for (int i = 0; i < one.rank; ++i) {
-    EXPECT_EQ(two.extent[i], one.extent[i]) << i;
-    EXPECT_EQ(two.stride[i], one.stride[i]) << i;
+  EXPECT_FALSE(two.walk.scatter);
+  EXPECT_EQ(two.walk.pattern, one.walk.pattern);
+  EXPECT_EQ(two.walk.rank, one.walk.rank);
+  for (int i = 0; i < one.walk.rank; ++i) {
+    EXPECT_EQ(two.walk.extent[i], one.walk.extent[i]) << i;
+    EXPECT_EQ(two.walk.stride[i], one.walk.stride[i]) << i;
   }
 }
 
@@ -144,14 +144,14 @@ TEST(CopyInto, DimsMergeOnlyWhereBothSidesMerge) {
   const sc::view s = sc::contiguous_view(src.data(), sc::dtype_of<double>(), {8, 16});
   const sc::mutable_view d = sc::slice(sc::contiguous_view(dst.data(), sc::dtype_of<double>(), {8, 40}), "[:, 4:20]");
   const sc::plan p = sc::make_plan(s, d);
-  EXPECT_TRUE(p.scatter);
-  ASSERT_EQ(p.rank, 2);
-  EXPECT_EQ(p.extent[1] * p.unit, 16 * 8);
-  EXPECT_EQ(p.dst_stride[0] * p.unit, 40 * 8);
-  EXPECT_EQ(p.stride[0] * p.unit, 16 * 8);
+  EXPECT_TRUE(p.walk.scatter);
+  ASSERT_EQ(p.walk.rank, 2);
+  EXPECT_EQ(p.walk.extent[1] * p.walk.unit, 16 * 8);
+  EXPECT_EQ(p.walk.dst_stride[0] * p.walk.unit, 40 * 8);
+  EXPECT_EQ(p.walk.stride[0] * p.walk.unit, 16 * 8);
   // Contiguous on both sides after all: one dim.
   const sc::plan q = sc::make_plan(s, sc::contiguous_view(dst.data(), sc::dtype_of<double>(), {8, 16}));
-  EXPECT_EQ(q.rank, 1);
+  EXPECT_EQ(q.walk.rank, 1);
 }
 
 TEST(CopyInto, ABatchRunsAsIfOneAfterAnother) {

@@ -167,7 +167,7 @@ TEST(Copy, ViewsOfSixtyFourDims) {
   ASSERT_EQ(sc::test::first_difference(dst.contents(), expected), -1);
   // The same plan on other bytes.
   const sc::plan p = sc::make_plan(v);
-  EXPECT_EQ(p.rank, dims);
+  EXPECT_EQ(p.walk.rank, dims);
   auto other = sc::test::random_bytes(bytes.size());
   sc::view w = v;
   w.data = other.data();

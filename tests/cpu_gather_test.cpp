@@ -50,7 +50,7 @@ TEST(CpuGather, RandomViewsMatchTheReference) {
   auto& g = sc::test::rng();
   for (int trial = 0; trial < 2000; ++trial) {
     sc::test::random_view r = sc::test::make_random_view(g, 6, 6);
-    SCOPED_TRACE(r.description + " pattern " + sc::to_string(sc::make_plan(r.v).pat));
+    SCOPED_TRACE(r.description + " pattern " + sc::to_string(sc::make_plan(r.v).walk.pattern));
     expect_copy_matches_reference(r.v, 1 + int(trial % 2), std::size_t(g() % 5));
   }
 }
@@ -59,7 +59,7 @@ TEST(CpuGather, LargerRandomViewsCoverTilesAndChunkEdges) {
   auto& g = sc::test::rng();
   for (int trial = 0; trial < 150; ++trial) {
     sc::test::random_view r = sc::test::make_random_view(g, 3, 300);
-    SCOPED_TRACE(r.description + " pattern " + sc::to_string(sc::make_plan(r.v).pat));
+    SCOPED_TRACE(r.description + " pattern " + sc::to_string(sc::make_plan(r.v).walk.pattern));
     expect_copy_matches_reference(r.v, 2, 0);
   }
 }
@@ -98,7 +98,7 @@ TEST(CpuGather, EveryPatternIsExercised) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
-    EXPECT_EQ(sc::make_plan(c.v).pat, c.expect);
+    EXPECT_EQ(sc::make_plan(c.v).walk.pattern, c.expect);
     for (int threads : {1, 2}) expect_copy_matches_reference(c.v, threads, std::size_t(g() % 3));
   }
 }
@@ -113,12 +113,12 @@ TEST(CpuGather, RangesOfTheOutputMatchTheReference) {
     if (units == 0) continue;
     const std::int64_t first = std::int64_t(g() % std::uint64_t(units));
     const std::int64_t count = 1 + std::int64_t(g() % std::uint64_t(units - first));
-    sc::test::guarded_buffer dst(std::size_t(count * p.unit));
+    sc::test::guarded_buffer dst(std::size_t(count * p.walk.unit));
     sc::detail::gather_range(p, static_cast<const std::byte*>(r.v.data), first, count, dst.data());
     SCOPED_TRACE(r.description + " range " + std::to_string(first) + "+" + std::to_string(count));
     ASSERT_TRUE(dst.canaries_intact());
     const auto got = dst.contents();
-    ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + first * p.unit));
+    ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + first * p.walk.unit));
   }
 }
 
@@ -207,7 +207,7 @@ TEST(CpuGather, StreamedThreePlaneInterleaveMatchesTheReference) {
   const shape_t shape{2, 3, 601, 1753};
   const auto data = sc::test::random_bytes(2 * 3 * 601 * 1753 * 4);
   const sc::view v = sc::permute(sc::contiguous_view(data.data(), sc::dtype_of<float>(), shape), {0, 2, 3, 1});
-  ASSERT_EQ(sc::make_plan(v).pat, sc::pattern::transposed);
+  ASSERT_EQ(sc::make_plan(v).walk.pattern, sc::pattern::transposed);
   ASSERT_GE(sc::make_plan(v).bytes, std::size_t(8) << 20);
   for (int threads : {1, 2})
     for (std::size_t misalign : {0, 4, 8, 12, 2}) {  // 2: not 4-aligned, the cached path
@@ -226,7 +226,7 @@ TEST(CpuGather, StreamedSquareTransposeMatchesTheReference) {
     const auto data = sc::test::random_bytes(std::size_t(rows * cols * 8));
     const sc::view v =
         sc::permute(sc::contiguous_view(data.data(), sc::dtype_of<double>(), shape_t{rows, cols}), {1, 0});
-    ASSERT_EQ(sc::make_plan(v).pat, sc::pattern::transposed);
+    ASSERT_EQ(sc::make_plan(v).walk.pattern, sc::pattern::transposed);
     ASSERT_GE(sc::make_plan(v).bytes, std::size_t(8) << 20);
     for (int threads : {1, 2})
       for (std::size_t misalign : {0, 8, 16, 40}) {
@@ -332,7 +332,7 @@ TEST(CpuGather, StreamedReversedRowsMatchTheReference) {
     for (std::int64_t e : shape) n *= e;
     const auto data = sc::test::random_bytes(std::size_t(n));
     const sc::view v = sc::slice(sc::contiguous_view(data.data(), dtype, shape), index);
-    ASSERT_EQ(sc::make_plan(v).pat, sc::pattern::reversed_rows);
+    ASSERT_EQ(sc::make_plan(v).walk.pattern, sc::pattern::reversed_rows);
     ASSERT_GE(sc::make_plan(v).bytes, std::size_t(8) << 20);
     for (int threads : {1, 2})
       for (std::size_t misalign : {0, 4, 8, 3}) {

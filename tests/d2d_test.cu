@@ -57,7 +57,7 @@ TEST(DeviceToDevice, RandomViewsBothIndexWidths) {
   auto& g = sc::test::rng();
   for (int trial = 0; trial < 600; ++trial) {
     sc::test::random_view r = sc::test::make_random_view(g, 6, trial % 10 == 0 ? 60 : 8);
-    SCOPED_TRACE(r.description + " pattern " + sc::to_string(sc::make_plan(r.v).pat));
+    SCOPED_TRACE(r.description + " pattern " + sc::to_string(sc::make_plan(r.v).walk.pattern));
     expect_device_copy(r.v, r.storage, std::size_t(g() % 16), trial % 2 == 1);
     if (HasFatalFailure()) return;
   }
@@ -131,7 +131,7 @@ TEST(DeviceToDevice, MoreThanTwoToThe31Uint8Elements) {
   }
   const sc::view v =
       sc::make_view(src.data() + n - 1, sc::dtype_of<std::uint8_t>(), {n}, {-1}, sc::memory_kind::device);
-  ASSERT_TRUE(sc::make_plan(v).index64);
+  ASSERT_TRUE(sc::make_plan(v).walk.index64);
   sc::copy(v, dst.data(), dst.size());
   for (std::int64_t at = 0; at < n; at += std::int64_t(piece.size())) {
     const std::int64_t len = std::min<std::int64_t>(std::int64_t(piece.size()), n - at);

@@ -97,7 +97,7 @@ void expect_d2h(const sc::view& hv, const std::vector<std::byte>& host, sc::test
   bool refused = false;
   try {
     const sc::strategy ran = sc::copy_async(d.p, d.mem.data(), dst.data(), expected.size(), stream, {how});
-    if (d.p.pat == sc::pattern::empty) {
+    if (d.p.walk.pattern == sc::pattern::empty) {
       EXPECT_EQ(ran, sc::strategy::none);
     } else if (how) {
       EXPECT_EQ(ran, *how);

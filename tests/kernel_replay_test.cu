@@ -58,19 +58,19 @@ template <class Op>
 void replay_and_check(const Op& op, const sc::plan& p, const std::byte* src, std::int64_t first, std::int64_t count,
                       const std::vector<std::byte>& expected, sc::test::guarded_buffer& dst) {
   using Index = typename Op::index_type;
-  sc::test::replay_memory mem(src + p.span_begin, src + p.span_end, dst.data(), dst.size(),
+  sc::test::replay_memory mem(src + p.walk.span_begin, src + p.walk.span_end, dst.data(), dst.size(),
                               std::size_t(Op::shared_bytes));
   mem.run(op);
-  SCOPED_TRACE("family " + family_of<Op>::name() + " unit " + std::to_string(p.unit) + " index" +
+  SCOPED_TRACE("family " + family_of<Op>::name() + " unit " + std::to_string(p.walk.unit) + " index" +
                std::to_string(sizeof(Index) * 8) + " range " + std::to_string(first) + "+" + std::to_string(count));
   ASSERT_TRUE(mem.access_errors().empty()) << mem.access_errors().front();
   const auto writes = mem.write_errors();
   ASSERT_TRUE(writes.empty()) << writes.front();
   ASSERT_TRUE(dst.canaries_intact());
   const auto got = dst.contents();
-  const auto want_begin = expected.begin() + first * p.unit;
+  const auto want_begin = expected.begin() + first * p.walk.unit;
   for (std::size_t i = 0; i < got.size(); ++i)
-    ASSERT_EQ(got[i], want_begin[std::ptrdiff_t(i)]) << "output byte " << (first * p.unit + std::int64_t(i));
+    ASSERT_EQ(got[i], want_begin[std::ptrdiff_t(i)]) << "output byte " << (first * p.walk.unit + std::int64_t(i));
 }
 
 // The executor's own choice of op, and the general family (valid for every plan), both index widths.
@@ -84,7 +84,7 @@ void check_plan(const sc::plan& p, const void* first_element, const std::vector<
   if (subrange) {
     first = std::int64_t(g() % std::uint64_t(units));
     count = 1 + std::int64_t(g() % std::uint64_t(units - first));
-    if (p.pat == sc::pattern::transposed && g() % 2) {  // whole rows, so the tiles are used
+    if (p.walk.pattern == sc::pattern::transposed && g() % 2) {  // whole rows, so the tiles are used
       const std::int64_t row = sc::detail::transpose_shape_of(p).row_units();
       first = first / row * row;
       count = std::max<std::int64_t>(row, count / row * row);
@@ -92,12 +92,12 @@ void check_plan(const sc::plan& p, const void* first_element, const std::vector<
     }
   }
   for (bool force64 : {false, true}) {
-    const std::size_t misalign = std::size_t(g() % std::uint64_t(16 / p.unit)) * std::size_t(p.unit);
-    sc::test::guarded_buffer dst(std::size_t(count * p.unit), misalign);
+    const std::size_t misalign = std::size_t(g() % std::uint64_t(16 / p.walk.unit)) * std::size_t(p.walk.unit);
+    sc::test::guarded_buffer dst(std::size_t(count * p.walk.unit), misalign);
     sc::detail::visit_op(p, src, first, count, dst.data(), force64,
                          [&](const auto& op) { replay_and_check(op, p, src, first, count, expected, dst); });
-    sc::test::guarded_buffer dst2(std::size_t(count * p.unit), misalign);
-    sk::with_unit(p.unit, [&](auto unit) {
+    sc::test::guarded_buffer dst2(std::size_t(count * p.walk.unit), misalign);
+    sk::with_unit(p.walk.unit, [&](auto unit) {
       constexpr int U = decltype(unit)::value;
       if (force64)
         replay_and_check(sc::detail::make_row_op<U, std::int64_t, 0>(p, src, first, count, dst2.data()), p, src, first,
@@ -116,7 +116,7 @@ TEST(KernelReplay, RandomViewsEveryFamilyUnitAndIndexWidth) {
   for (int trial = 0; trial < 1500; ++trial) {
     sc::test::random_view r = sc::test::make_random_view(g, 5, trial % 10 == 0 ? 40 : 7);
     const sc::plan p = sc::make_plan(r.v);
-    SCOPED_TRACE(r.description + " pattern " + sc::to_string(p.pat));
+    SCOPED_TRACE(r.description + " pattern " + sc::to_string(p.walk.pattern));
     check_plan(p, r.v.data, sc::test::reference_copy(r.v), g, trial % 2 == 1);
     if (HasFatalFailure()) return;
   }
@@ -154,7 +154,7 @@ TEST(KernelReplay, NchwViewFamilyAndEdgeCases) {
   };
   for (const auto& c : cases) {
     const sc::plan p = sc::make_plan(c.v);
-    SCOPED_TRACE(std::string(c.name) + " pattern " + sc::to_string(p.pat));
+    SCOPED_TRACE(std::string(c.name) + " pattern " + sc::to_string(p.walk.pattern));
     const auto expected = sc::test::reference_copy(c.v);
     check_plan(p, c.v.data, expected, g, false);
     check_plan(p, c.v.data, expected, g, true);
@@ -176,8 +176,8 @@ TEST(KernelReplay, TransposesOfEveryUnitAndInnerExtent) {
                                        shape_t{a * b, flip ? -1 : 1, a});
       const sc::plan p = sc::make_plan(v);
       SCOPED_TRACE("itemsize " + std::to_string(item) + " A " + std::to_string(a) + " B " + std::to_string(b) +
-                   " pattern " + sc::to_string(p.pat));
-      if (a > 1) ASSERT_EQ(p.pat, sc::pattern::transposed);
+                   " pattern " + sc::to_string(p.walk.pattern));
+      if (a > 1) ASSERT_EQ(p.walk.pattern, sc::pattern::transposed);
       const auto expected = sc::test::reference_copy(v);
       check_plan(p, v.data, expected, g, false);
       check_plan(p, v.data, expected, g, true);
@@ -221,34 +221,34 @@ TEST(KernelReplay, OffsetsAndCountsBeyondTwoToThe31) {
   };
   for (const auto& c : cases) {
     const sc::plan p = sc::make_plan(c.v);
-    SCOPED_TRACE(std::string(c.name) + " pattern " + sc::to_string(p.pat));
-    ASSERT_TRUE(p.index64);
+    SCOPED_TRACE(std::string(c.name) + " pattern " + sc::to_string(p.walk.pattern));
+    ASSERT_TRUE(p.walk.index64);
     const std::int64_t count = std::min<std::int64_t>(5000, p.units() - c.first);
     // Fill the bytes the range reads with random values and build the expected output directly.
-    std::vector<std::byte> expected(std::size_t(p.units() > 10'000'000 ? 0 : p.units() * p.unit));
-    std::vector<std::byte> want(std::size_t(count * p.unit));
+    std::vector<std::byte> expected(std::size_t(p.units() > 10'000'000 ? 0 : p.units() * p.walk.unit));
+    std::vector<std::byte> want(std::size_t(count * p.walk.unit));
     for (std::int64_t o = 0; o < count; ++o) {
       std::int64_t idx = c.first + o, off = 0;
-      for (int d = p.rank - 1; d >= 0; --d) {
-        off += (idx % p.extent[d]) * p.stride[d];
-        idx /= p.extent[d];
+      for (int d = p.walk.rank - 1; d >= 0; --d) {
+        off += (idx % p.walk.extent[d]) * p.walk.stride[d];
+        idx /= p.walk.extent[d];
       }
-      std::byte* at = const_cast<std::byte*>(static_cast<const std::byte*>(c.v.data)) + off * p.unit;
-      for (int i = 0; i < p.unit; ++i) at[i] = std::byte(g() & 0xff);
+      std::byte* at = const_cast<std::byte*>(static_cast<const std::byte*>(c.v.data)) + off * p.walk.unit;
+      for (int i = 0; i < p.walk.unit; ++i) at[i] = std::byte(g() & 0xff);
     }
     for (std::int64_t o = 0; o < count; ++o) {  // after all writes: offsets may repeat (zero strides)
       std::int64_t idx = c.first + o, off = 0;
-      for (int d = p.rank - 1; d >= 0; --d) {
-        off += (idx % p.extent[d]) * p.stride[d];
-        idx /= p.extent[d];
+      for (int d = p.walk.rank - 1; d >= 0; --d) {
+        off += (idx % p.walk.extent[d]) * p.walk.stride[d];
+        idx /= p.walk.extent[d];
       }
-      std::memcpy(want.data() + o * p.unit, static_cast<const std::byte*>(c.v.data) + off * p.unit,
-                  std::size_t(p.unit));
+      std::memcpy(want.data() + o * p.walk.unit, static_cast<const std::byte*>(c.v.data) + off * p.walk.unit,
+                  std::size_t(p.walk.unit));
     }
     // `want` holds output units [first, first + count): shift it into a whole-output-shaped lookup.
-    std::vector<std::byte> shifted(std::size_t((c.first + count) * p.unit));
-    std::copy(want.begin(), want.end(), shifted.begin() + c.first * p.unit);
-    sc::test::guarded_buffer dst(std::size_t(count * p.unit));
+    std::vector<std::byte> shifted(std::size_t((c.first + count) * p.walk.unit));
+    std::copy(want.begin(), want.end(), shifted.begin() + c.first * p.walk.unit);
+    sc::test::guarded_buffer dst(std::size_t(count * p.walk.unit));
     const auto* src = static_cast<const std::byte*>(c.v.data);
     sc::detail::visit_op(p, src, c.first, count, dst.data(), true,
                          [&](const auto& op) { replay_and_check(op, p, src, c.first, count, shifted, dst); });
@@ -275,7 +275,7 @@ TEST(KernelReplay, EveryFamilyUnitAndIndexWidth) {
       for (bool force64 : {false, true}) {
         const sc::plan p = sc::make_plan(v);
         SCOPED_TRACE(family + " unit " + std::to_string(unit) + (force64 ? " index64" : " index32"));
-        ASSERT_EQ(p.unit, unit);
+        ASSERT_EQ(p.walk.unit, unit);
         const auto expected = sc::test::reference_copy(v);
         sc::test::guarded_buffer dst(expected.size(), std::size_t(g() % std::uint64_t(16 / unit)) * std::size_t(unit));
         const auto* src = static_cast<const std::byte*>(v.data);
@@ -312,7 +312,7 @@ TEST(KernelReplay, TransposeWithMiddleDims) {
         const sc::plan p = sc::make_plan(v);
         SCOPED_TRACE("itemsize " + std::to_string(item) + " A " + std::to_string(s.a) + " M " + std::to_string(s.m) +
                      " B " + std::to_string(s.b) + (flip ? " flipped" : ""));
-        ASSERT_EQ(p.pat, sc::pattern::transposed);
+        ASSERT_EQ(p.walk.pattern, sc::pattern::transposed);
         ASSERT_GT(sc::detail::transpose_shape_of(p).m, 1);
         const auto expected = sc::test::reference_copy(v);
         check_plan(p, v.data, expected, g, false);
@@ -390,7 +390,7 @@ TEST(KernelReplay, AlignedWholeVectorRowsAreFullyVectorised) {
           sc::make_view(b + (rev ? (row - 1) * unit : 0), t, shape_t{5, row}, shape_t{5 * k, rev ? -1 : 1});
       const sc::plan p = sc::make_plan(v);
       SCOPED_TRACE("unit " + std::to_string(unit) + (rev ? " reversed" : " forward"));
-      ASSERT_EQ(p.pat, rev ? sc::pattern::reversed_rows : sc::pattern::rows);
+      ASSERT_EQ(p.walk.pattern, rev ? sc::pattern::reversed_rows : sc::pattern::rows);
       std::vector<uint4> out(std::size_t(5 * row * unit / 16));
       counting_memory mem;
       sc::detail::visit_op(p, static_cast<const std::byte*>(v.data), 0, p.units(), out.data(), false,
@@ -446,16 +446,17 @@ TEST(KernelReplay, PlansDeeperThanAnOffsetMapRunAsSeveralOps) {
       const sc::view v = deep_view(bytes, dims, item, g);
       const sc::plan p = sc::make_plan(v);
       SCOPED_TRACE("itemsize " + std::to_string(item) + ", " + std::to_string(dims) +
-                   " non-mergeable dims, plan rank " + std::to_string(p.rank) + ", pattern " + sc::to_string(p.pat));
-      ASSERT_GT(p.rank, sk::max_walk_dims);
+                   " non-mergeable dims, plan rank " + std::to_string(p.walk.rank) + ", pattern " +
+                   sc::to_string(p.walk.pattern));
+      ASSERT_GT(p.walk.rank, sk::max_walk_dims);
       const auto expected = sc::test::reference_copy(v);
       for (int trial = 0; trial < 3; ++trial) {
         // The whole output, then random ranges: every piece once, in one replay.
         const std::int64_t first = trial == 0 ? 0 : std::int64_t(g() % std::uint64_t(p.units()));
         const std::int64_t count = trial == 0 ? p.units() : 1 + std::int64_t(g() % std::uint64_t(p.units() - first));
-        sc::test::guarded_buffer dst(std::size_t(count * p.unit));
+        sc::test::guarded_buffer dst(std::size_t(count * p.walk.unit));
         const auto* src = static_cast<const std::byte*>(v.data);
-        sc::test::replay_memory mem(src + p.span_begin, src + p.span_end, dst.data(), dst.size(),
+        sc::test::replay_memory mem(src + p.walk.span_begin, src + p.walk.span_end, dst.data(), dst.size(),
                                     std::size_t(sk::transpose_op<16, std::int64_t>::shared_bytes));
         int ops = 0;
         sc::detail::visit_ops(p, src, first, count, dst.data(), false, [&](const auto& op) {
@@ -468,7 +469,7 @@ TEST(KernelReplay, PlansDeeperThanAnOffsetMapRunAsSeveralOps) {
         ASSERT_TRUE(writes.empty()) << writes.front();
         ASSERT_TRUE(dst.canaries_intact());
         const auto got = dst.contents();
-        ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + first * p.unit))
+        ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + first * p.walk.unit))
             << "range " << first << "+" << count;
       }
     }
@@ -494,7 +495,7 @@ TEST(KernelReplay, HostToDeviceChunksGatherFromTheirSpanAlone) {
       std::memcpy(slot, src + c.span.begin, std::size_t(c.span.bytes()));
       const auto* first =
           reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(slot) - std::uintptr_t(c.span.begin));
-      sc::test::guarded_buffer dst(std::size_t(c.count * p.unit));
+      sc::test::guarded_buffer dst(std::size_t(c.count * p.walk.unit));
       sc::test::replay_memory mem(slot, slot + c.span.bytes(), dst.data(), dst.size(),
                                   std::size_t(sk::transpose_op<16, std::int64_t>::shared_bytes));
       sc::detail::visit_ops(p, first, c.first, c.count, dst.data(), false, [&](const auto& op) { mem.run(op); });
@@ -503,7 +504,7 @@ TEST(KernelReplay, HostToDeviceChunksGatherFromTheirSpanAlone) {
       ASSERT_TRUE(writes.empty()) << writes.front();
       ASSERT_TRUE(dst.canaries_intact());
       const auto got = dst.contents();
-      ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + c.first * p.unit));
+      ASSERT_TRUE(std::equal(got.begin(), got.end(), expected.begin() + c.first * p.walk.unit));
       ++chunks;
     }
   }
@@ -590,7 +591,7 @@ void check_two_layouts(const sc::test::random_pair& start, const sc::plan& p) {
   std::byte* dst = rebase(start.dst.data);
   // The walks' first elements: the plan's origins are from the views' data (no allocations recorded).
   const std::byte* src_first = src + p.origin;
-  std::byte* dst_first = dst + p.dst_origin;
+  std::byte* dst_first = dst + p.walk.dst_origin;
   std::vector<std::byte> expected = r.memory;
   sc::view s = start.src, d = start.dst;
   s.data = src;
@@ -606,8 +607,8 @@ void check_two_layouts(const sc::test::random_pair& start, const sc::plan& p) {
   into.data = image.data() + n + (dst - r.memory.data());
   sc::test::reference_copyto(image, image.data(), from, into);
   const std::byte* mask = image.data() + n;
-  const auto lo = dst_first + p.dst_span_begin, hi = dst_first + p.dst_span_end;
-  sc::test::replay_memory mem(src_first + p.span_begin, src_first + p.span_end, lo, std::size_t(hi - lo), 0);
+  const auto lo = dst_first + p.walk.dst_span_begin, hi = dst_first + p.walk.dst_span_end;
+  sc::test::replay_memory mem(src_first + p.walk.span_begin, src_first + p.walk.span_end, lo, std::size_t(hi - lo), 0);
   sc::detail::visit_op(p, src_first, 0, p.units(), dst_first, sizeof(Index) == 8, [&](const auto& op) { mem.run(op); });
   ASSERT_TRUE(mem.access_errors().empty()) << mem.access_errors().front();
   const auto counts = mem.write_counts();
@@ -625,14 +626,14 @@ TEST(KernelReplay, ScatterEveryUnitAndIndexWidthOnRandomPairs) {
     sc::test::random_pair r = sc::test::make_random_pair(g, 5, trial % 10 == 0 ? 30 : 7);
     // Kernels copy between separate bytes; overlapping pairs go through a temporary first.
     const sc::plan p = sc::make_plan(r.src, r.dst);
-    if (p.pat == sc::pattern::empty) continue;
-    const auto s_lo = static_cast<const std::byte*>(r.src.data) + p.origin + p.span_begin;
-    const auto s_hi = static_cast<const std::byte*>(r.src.data) + p.origin + p.span_end;
-    const auto d_lo = static_cast<const std::byte*>(r.dst.data) + p.dst_origin + p.dst_span_begin;
-    const auto d_hi = static_cast<const std::byte*>(r.dst.data) + p.dst_origin + p.dst_span_end;
+    if (p.walk.pattern == sc::pattern::empty) continue;
+    const auto s_lo = static_cast<const std::byte*>(r.src.data) + p.origin + p.walk.span_begin;
+    const auto s_hi = static_cast<const std::byte*>(r.src.data) + p.origin + p.walk.span_end;
+    const auto d_lo = static_cast<const std::byte*>(r.dst.data) + p.walk.dst_origin + p.walk.dst_span_begin;
+    const auto d_hi = static_cast<const std::byte*>(r.dst.data) + p.walk.dst_origin + p.walk.dst_span_end;
     if (s_lo < d_hi && d_lo < s_hi) continue;
-    scatters += p.scatter;
-    SCOPED_TRACE(r.description + " pattern " + sc::to_string(p.pat) + (p.scatter ? " scatter" : ""));
+    scatters += p.walk.scatter;
+    SCOPED_TRACE(r.description + " pattern " + sc::to_string(p.walk.pattern) + (p.walk.scatter ? " scatter" : ""));
     check_two_layouts<std::int32_t>(r, p);
     check_two_layouts<std::int64_t>(r, p);
     if (HasFatalFailure()) return;
@@ -665,8 +666,8 @@ TEST(KernelReplay, ABatchRunsEachOpsBlocksOnce) {
       const sc::view v = sc::make_view(base + std::size_t(i) * 4 * 5000 + std::size_t(lengths[std::size_t(i)] - 1) * 4,
                                        sc::dtype_of<float>(), {lengths[std::size_t(i)]}, {-1});
       const sc::plan p = sc::make_plan(v);
-      ASSERT_EQ(p.pat, sc::pattern::reversed_rows);
-      ASSERT_EQ(p.unit, 4);
+      ASSERT_EQ(p.walk.pattern, sc::pattern::reversed_rows);
+      ASSERT_EQ(p.walk.unit, 4);
       const auto part = sc::test::reference_copy(v);
       expected.insert(expected.end(), part.begin(), part.end());
       b.ops[i] = sc::detail::make_row_op<4, std::int32_t, -1>(p, static_cast<const std::byte*>(v.data), 0, p.units(),

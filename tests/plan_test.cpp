@@ -39,10 +39,10 @@ std::vector<std::int64_t> plan_walk(const sc::plan& p) {
   std::int64_t idx[sc::max_plan_rank] = {};
   for (std::int64_t i = 0; i < p.units(); ++i) {
     std::int64_t off = 0;
-    for (int d = 0; d < p.rank; ++d) off += idx[d] * p.stride[d];
-    out.push_back(off * p.unit);
-    for (int d = p.rank - 1; d >= 0; --d) {
-      if (++idx[d] < p.extent[d]) break;
+    for (int d = 0; d < p.walk.rank; ++d) off += idx[d] * p.walk.stride[d];
+    out.push_back(off * p.walk.unit);
+    for (int d = p.walk.rank - 1; d >= 0; --d) {
+      if (++idx[d] < p.walk.extent[d]) break;
       idx[d] = 0;
     }
   }
@@ -68,82 +68,106 @@ std::vector<std::int64_t> view_walk(const sc::view& v, int unit) {
 
 }  // namespace
 
+// What a caller reads of a plan goes through its accessors; they say what the walk says.
+TEST(Plan, AccessorsSayWhatTheWalkIs) {
+  const sc::view batch = sc::contiguous_view(nullptr, sc::dtype_of<float>(), {4, 3, 8, 16});
+  const sc::plan whole = sc::make_plan(batch);
+  EXPECT_EQ(whole.pattern(), sc::pattern::contiguous);
+  EXPECT_EQ(whole.rank(), 1);  // four dims, one forward run
+  EXPECT_FALSE(whole.scatters());
+  EXPECT_EQ(whole.bytes, std::size_t(4 * 3 * 8 * 16 * 4));
+  const sc::plan nhwc = sc::make_plan(sc::permute(batch, {0, 2, 3, 1}));
+  EXPECT_EQ(nhwc.pattern(), sc::pattern::transposed);
+  EXPECT_EQ(nhwc.pattern(), nhwc.walk.pattern);
+  EXPECT_EQ(nhwc.rank(), nhwc.walk.rank);
+  EXPECT_EQ(nhwc.rank(), 3);  // n, h * w, c
+  EXPECT_EQ(sc::make_plan(sc::slice(batch, "[:0]")).pattern(), sc::pattern::empty);
+  // Every other element of the destination's rows: the output is not contiguous anywhere.
+  std::vector<float> into(8 * 32);
+  const auto dst =
+      sc::assume_writable(sc::slice(sc::contiguous_view(into.data(), sc::dtype_of<float>(), {8, 32}), "[:, ::2]"));
+  const std::vector<float> from(8 * 16);
+  const sc::plan strided = sc::make_plan(sc::contiguous_view(from.data(), sc::dtype_of<float>(), {8, 16}), dst);
+  EXPECT_TRUE(strided.scatters());
+  EXPECT_EQ(strided.scatters(), strided.walk.scatter);
+}
+
 TEST(Plan, BgrChannelReverseIsLongContiguousRuns) {
   // imgs[:, ::-1, :, :] on NCHW float32
   const sc::plan p = sc::make_plan(strided(sc::dtype_of<float>(), {N, C, H, W}, {C * H * W, -H * W, W, 1}, 2 * H * W));
-  EXPECT_EQ(p.pat, sc::pattern::long_runs);
-  ASSERT_EQ(p.rank, 3);
-  EXPECT_EQ(p.extent[0], N);
-  EXPECT_EQ(p.extent[1], C);
-  EXPECT_EQ(p.extent[2], H * W);
-  EXPECT_EQ(p.stride[1], -H * W);
-  EXPECT_EQ(p.unit, 4);
-  EXPECT_EQ(p.span_begin, -2 * H * W * 4);
-  EXPECT_EQ(p.span_end, (N * C * H * W - 2 * H * W) * 4);
+  EXPECT_EQ(p.walk.pattern, sc::pattern::long_runs);
+  ASSERT_EQ(p.walk.rank, 3);
+  EXPECT_EQ(p.walk.extent[0], N);
+  EXPECT_EQ(p.walk.extent[1], C);
+  EXPECT_EQ(p.walk.extent[2], H * W);
+  EXPECT_EQ(p.walk.stride[1], -H * W);
+  EXPECT_EQ(p.walk.unit, 4);
+  EXPECT_EQ(p.walk.span_begin, -2 * H * W * 4);
+  EXPECT_EQ(p.walk.span_end, (N * C * H * W - 2 * H * W) * 4);
   EXPECT_EQ(p.bytes, std::size_t(N * C * H * W * 4));
-  EXPECT_FALSE(p.index64);
+  EXPECT_FALSE(p.walk.index64);
 }
 
 TEST(Plan, NchwViewFamilyClassification) {
   const sc::dtype f32 = sc::dtype_of<float>();
   {  // x[..., ::-1]
     const sc::plan p = sc::make_plan(strided(f32, {N, C, H, W}, {C * H * W, H * W, W, -1}, W - 1));
-    EXPECT_EQ(p.pat, sc::pattern::reversed_rows);
-    ASSERT_EQ(p.rank, 2);
-    EXPECT_EQ(p.extent[0], N * C * H);
-    EXPECT_EQ(p.extent[1], W);
+    EXPECT_EQ(p.walk.pattern, sc::pattern::reversed_rows);
+    ASSERT_EQ(p.walk.rank, 2);
+    EXPECT_EQ(p.walk.extent[0], N * C * H);
+    EXPECT_EQ(p.walk.extent[1], W);
   }
   {  // x[:, :, ::-1, ::-1]: H and W merge into one reversed run per plane
     const sc::plan p = sc::make_plan(strided(f32, {N, C, H, W}, {C * H * W, H * W, -W, -1}, H * W - 1));
-    EXPECT_EQ(p.pat, sc::pattern::reversed_rows);
-    ASSERT_EQ(p.rank, 2);
-    EXPECT_EQ(p.extent[0], N * C);
-    EXPECT_EQ(p.extent[1], H * W);
+    EXPECT_EQ(p.walk.pattern, sc::pattern::reversed_rows);
+    ASSERT_EQ(p.walk.rank, 2);
+    EXPECT_EQ(p.walk.extent[0], N * C);
+    EXPECT_EQ(p.walk.extent[1], H * W);
   }
   {  // x[..., ::2]
     const sc::plan p = sc::make_plan(strided(f32, {N, C, H, W / 2}, {C * H * W, H * W, W, 2}));
-    EXPECT_EQ(p.pat, sc::pattern::general);
-    EXPECT_EQ(p.unit_dim, -1);
+    EXPECT_EQ(p.walk.pattern, sc::pattern::general);
+    EXPECT_EQ(p.walk.unit_dim, -1);
   }
   {  // x.transpose(0, 2, 3, 1): H and W merge; the merged dim has stride 1
     const sc::plan p = sc::make_plan(strided(f32, {N, H, W, C}, {C * H * W, W, 1, H * W}));
-    EXPECT_EQ(p.pat, sc::pattern::transposed);
-    ASSERT_EQ(p.rank, 3);
-    EXPECT_EQ(p.unit_dim, 1);
-    EXPECT_EQ(p.extent[1], H * W);
-    EXPECT_EQ(p.extent[2], C);
+    EXPECT_EQ(p.walk.pattern, sc::pattern::transposed);
+    ASSERT_EQ(p.walk.rank, 3);
+    EXPECT_EQ(p.walk.unit_dim, 1);
+    EXPECT_EQ(p.walk.extent[1], H * W);
+    EXPECT_EQ(p.walk.extent[2], C);
   }
   {  // uint8 NHWC x[..., ::-1]: BGR <-> RGB, rows of three bytes
     const sc::plan p =
         sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {N, H, W, C}, {H * W * C, W * C, C, -1}, C - 1));
-    EXPECT_EQ(p.pat, sc::pattern::reversed_rows);
-    ASSERT_EQ(p.rank, 2);
-    EXPECT_EQ(p.extent[0], N * H * W);
-    EXPECT_EQ(p.extent[1], C);
-    EXPECT_EQ(p.unit, 1);
+    EXPECT_EQ(p.walk.pattern, sc::pattern::reversed_rows);
+    ASSERT_EQ(p.walk.rank, 2);
+    EXPECT_EQ(p.walk.extent[0], N * H * W);
+    EXPECT_EQ(p.walk.extent[1], C);
+    EXPECT_EQ(p.walk.unit, 1);
   }
   {  // the whole array: contiguous
     const sc::plan p = sc::make_plan(strided(f32, {N, C, H, W}, {C * H * W, H * W, W, 1}));
-    EXPECT_EQ(p.pat, sc::pattern::contiguous);
-    EXPECT_EQ(p.rank, 1);
+    EXPECT_EQ(p.walk.pattern, sc::pattern::contiguous);
+    EXPECT_EQ(p.walk.rank, 1);
   }
 }
 
 TEST(Plan, FullReverseMergesIntoOneNegativeRun) {
   const sc::plan p = sc::make_plan(strided(sc::dtype_of<double>(), {5, 7}, {-7, -1}, 34));
-  ASSERT_EQ(p.rank, 1);
-  EXPECT_EQ(p.extent[0], 35);
-  EXPECT_EQ(p.stride[0], -1);
-  EXPECT_EQ(p.pat, sc::pattern::reversed_rows);
+  ASSERT_EQ(p.walk.rank, 1);
+  EXPECT_EQ(p.walk.extent[0], 35);
+  EXPECT_EQ(p.walk.stride[0], -1);
+  EXPECT_EQ(p.walk.pattern, sc::pattern::reversed_rows);
 }
 
 TEST(Plan, ExtentOneDimsWithOddStridesAreDropped) {
   const sc::plan p = sc::make_plan(strided(sc::dtype_of<float>(), {1, 6, 1, 5}, {-999, 5, 123456789, 1}));
-  ASSERT_EQ(p.rank, 1);
-  EXPECT_EQ(p.extent[0], 30);
-  EXPECT_EQ(p.pat, sc::pattern::contiguous);
-  EXPECT_EQ(p.span_begin, 0);
-  EXPECT_EQ(p.span_end, 120);
+  ASSERT_EQ(p.walk.rank, 1);
+  EXPECT_EQ(p.walk.extent[0], 30);
+  EXPECT_EQ(p.walk.pattern, sc::pattern::contiguous);
+  EXPECT_EQ(p.walk.span_begin, 0);
+  EXPECT_EQ(p.walk.span_end, 120);
 }
 
 TEST(Plan, HugeStridesOfExtentOneDimsDoNotOverflowWhenElementsSplitIntoUnits) {
@@ -151,35 +175,35 @@ TEST(Plan, HugeStridesOfExtentOneDimsDoNotOverflowWhenElementsSplitIntoUnits) {
   // (NumPy gives such strides for x[::2**63-1]); only strides that are walked are scaled.
   const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
   const sc::plan p = sc::make_plan(strided({'S', 3, '|'}, {1, 4}, {huge, -1}, 3));
-  EXPECT_EQ(p.unit, 1);
+  EXPECT_EQ(p.walk.unit, 1);
   EXPECT_EQ(p.elements, 4);
-  EXPECT_EQ(p.pat, sc::pattern::rows);  // reversed elements, each three forward bytes
+  EXPECT_EQ(p.walk.pattern, sc::pattern::rows);  // reversed elements, each three forward bytes
 }
 
 TEST(Plan, ZeroStridesMergeAndClassifyAsGeneral) {
   const sc::plan b = sc::make_plan(strided(sc::dtype_of<float>(), {3, 4}, {0, 0}));
-  ASSERT_EQ(b.rank, 1);
-  EXPECT_EQ(b.extent[0], 12);
-  EXPECT_EQ(b.stride[0], 0);
-  EXPECT_EQ(b.pat, sc::pattern::general);
-  EXPECT_EQ(b.span_end - b.span_begin, 4);
+  ASSERT_EQ(b.walk.rank, 1);
+  EXPECT_EQ(b.walk.extent[0], 12);
+  EXPECT_EQ(b.walk.stride[0], 0);
+  EXPECT_EQ(b.walk.pattern, sc::pattern::general);
+  EXPECT_EQ(b.walk.span_end - b.walk.span_begin, 4);
   const sc::plan rows = sc::make_plan(strided(sc::dtype_of<float>(), {3, 4}, {0, 1}));
-  EXPECT_EQ(rows.pat, sc::pattern::rows);
-  EXPECT_EQ(rows.rank, 2);
+  EXPECT_EQ(rows.walk.pattern, sc::pattern::rows);
+  EXPECT_EQ(rows.walk.rank, 2);
 }
 
 TEST(Plan, ZeroDimensionalViewIsOneContiguousElement) {
   const sc::plan p = sc::make_plan(strided(sc::dtype_of<std::int16_t>(), {}, {}));
-  EXPECT_EQ(p.rank, 0);
+  EXPECT_EQ(p.walk.rank, 0);
   EXPECT_EQ(p.elements, 1);
-  EXPECT_EQ(p.pat, sc::pattern::contiguous);
+  EXPECT_EQ(p.walk.pattern, sc::pattern::contiguous);
   EXPECT_EQ(p.bytes, 2u);
 }
 
 TEST(Plan, EmptyViewTouchesNothingAndAcceptsANullPointer) {
   const sc::view v = sc::make_view(nullptr, sc::dtype_of<float>(), shape_t{3, 0, 5}, shape_t{-1000, 7, 3});
   const sc::plan p = sc::make_plan(v);
-  EXPECT_EQ(p.pat, sc::pattern::empty);
+  EXPECT_EQ(p.walk.pattern, sc::pattern::empty);
   EXPECT_EQ(p.elements, 0);
   EXPECT_EQ(p.bytes, 0u);
 }
@@ -193,43 +217,43 @@ TEST(Plan, LayoutOnlyViewsPlanWithTheirOffsetFromTheBase) {
   ASSERT_TRUE(p.allocation_bytes.has_value());
   EXPECT_EQ(*p.allocation_bytes, std::size_t(4 * 3 * 5 * 6 * 4));
   EXPECT_EQ(p.elements, 4 * 3 * 4 * 3);
-  EXPECT_EQ(p.unit, 4);  // the origin's alignment, not the null pointer's
+  EXPECT_EQ(p.walk.unit, 4);  // the origin's alignment, not the null pointer's
 }
 
 TEST(Plan, UnitFollowsItemsizeAndAlignment) {
   // float32 at an address that is only 2-aligned: two 2-byte units per element.
   const sc::plan p2 = sc::make_plan(strided(sc::dtype_of<float>(), {4}, {-1}, 3, 2));
-  EXPECT_EQ(p2.unit, 2);
-  ASSERT_EQ(p2.rank, 2);  // reversed elements, each a forward pair of units
-  EXPECT_EQ(p2.extent[1], 2);
-  EXPECT_EQ(p2.stride[1], 1);
-  EXPECT_EQ(p2.stride[0], -2);
-  EXPECT_EQ(p2.pat, sc::pattern::rows);
+  EXPECT_EQ(p2.walk.unit, 2);
+  ASSERT_EQ(p2.walk.rank, 2);  // reversed elements, each a forward pair of units
+  EXPECT_EQ(p2.walk.extent[1], 2);
+  EXPECT_EQ(p2.walk.stride[1], 1);
+  EXPECT_EQ(p2.walk.stride[0], -2);
+  EXPECT_EQ(p2.walk.pattern, sc::pattern::rows);
   // 12-byte elements: three 4-byte units, merged with a contiguous walk.
   const sc::plan p12 = sc::make_plan(strided({'V', 12, '|'}, {5}, {1}));
-  EXPECT_EQ(p12.unit, 4);
-  EXPECT_EQ(p12.rank, 1);
-  EXPECT_EQ(p12.extent[0], 15);
+  EXPECT_EQ(p12.walk.unit, 4);
+  EXPECT_EQ(p12.walk.rank, 1);
+  EXPECT_EQ(p12.walk.extent[0], 15);
   // complex256-sized (32 bytes): 16-byte units.
   const sc::plan p32 = sc::make_plan(strided({'c', 32, '<'}, {3}, {-2}, 4));
-  EXPECT_EQ(p32.unit, 16);
+  EXPECT_EQ(p32.walk.unit, 16);
   // 3-byte strings: bytes.
   const sc::plan p3 = sc::make_plan(strided({'S', 3, '|'}, {4}, {2}));
-  EXPECT_EQ(p3.unit, 1);
+  EXPECT_EQ(p3.walk.unit, 1);
 }
 
 TEST(Plan, MoreThan2To31ElementsNeeds64BitIndexing) {
   const sc::plan big = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {3, 1LL << 30}, {1LL << 30, 1}));
-  EXPECT_TRUE(big.index64);
+  EXPECT_TRUE(big.walk.index64);
   const sc::plan small = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {1, 1LL << 30}, {1LL << 30, 1}));
-  EXPECT_FALSE(small.index64);
+  EXPECT_FALSE(small.walk.index64);
 }
 
 TEST(Plan, StridesOf2To31ElementsNeed64BitIndexing) {
   const sc::plan p = sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {2, 2}, {1LL << 31, 1}));
-  EXPECT_TRUE(p.index64);
-  EXPECT_EQ(p.pat, sc::pattern::rows);
-  EXPECT_EQ(p.span_end, (1LL << 31) + 2);
+  EXPECT_TRUE(p.walk.index64);
+  EXPECT_EQ(p.walk.pattern, sc::pattern::rows);
+  EXPECT_EQ(p.walk.span_end, (1LL << 31) + 2);
 }
 
 TEST(Plan, OverflowingStridesAreRejected) {
@@ -240,8 +264,8 @@ TEST(Plan, OverflowingStridesAreRejected) {
   // no first element is far enough from address 0 (tests/copy_test.cpp checks the message).
   const sc::plan far =
       sc::make_plan(strided(sc::dtype_of<std::uint8_t>(), {2}, {std::numeric_limits<std::int64_t>::min()}));
-  EXPECT_EQ(far.span_begin, std::numeric_limits<std::int64_t>::min());
-  EXPECT_TRUE(far.index64);
+  EXPECT_EQ(far.walk.span_begin, std::numeric_limits<std::int64_t>::min());
+  EXPECT_TRUE(far.walk.index64);
   std::byte out[2];
   EXPECT_THROW(sc::copy(far, fake_pointer(), out, 2), sc::invalid_view);
 }
@@ -298,13 +322,13 @@ TEST(Plan, NormalisedWalkVisitsTheViewsElementsInOrder) {
     const sc::plan p = sc::make_plan(v);
     SCOPED_TRACE("shape " + sc::shape_string(shape) + " strides " + sc::shape_string(stride) + " itemsize " +
                  std::to_string(item));
-    ASSERT_EQ(plan_walk(p), view_walk(v, p.unit));
-    for (int d = 0; d < p.rank; ++d) EXPECT_GE(p.extent[d], 2);
+    ASSERT_EQ(plan_walk(p), view_walk(v, p.walk.unit));
+    for (int d = 0; d < p.walk.rank; ++d) EXPECT_GE(p.walk.extent[d], 2);
     const auto walk = plan_walk(p);
     if (!walk.empty()) {
-      EXPECT_EQ(*std::min_element(walk.begin(), walk.end()), p.span_begin);
-      EXPECT_EQ(*std::max_element(walk.begin(), walk.end()) + p.unit, p.span_end);
-      EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v.data) % std::uintptr_t(p.unit), 0u);
+      EXPECT_EQ(*std::min_element(walk.begin(), walk.end()), p.walk.span_begin);
+      EXPECT_EQ(*std::max_element(walk.begin(), walk.end()) + p.walk.unit, p.walk.span_end);
+      EXPECT_EQ(reinterpret_cast<std::uintptr_t>(v.data) % std::uintptr_t(p.walk.unit), 0u);
     }
   }
 }
@@ -322,16 +346,16 @@ TEST(Plan, NarrowerUnitsWalkTheSameBytes) {
     }
     const sc::view v = strided({'V', item, '|'}, shape, stride, 500);
     const sc::plan p = sc::make_plan(v);
-    for (int unit = p.unit; unit >= 1; unit /= 2) {
+    for (int unit = p.walk.unit; unit >= 1; unit /= 2) {
       const sc::plan q = sc::detail::narrow_unit(p, unit);
       SCOPED_TRACE("shape " + sc::shape_string(shape) + " strides " + sc::shape_string(stride) + " itemsize " +
                    std::to_string(item) + " unit " + std::to_string(unit));
-      ASSERT_EQ(q.unit, unit);
+      ASSERT_EQ(q.walk.unit, unit);
       ASSERT_EQ(plan_walk(q), view_walk(v, unit));
       // The bytes touched stay; every dim still has extent >= 2.
-      EXPECT_EQ(q.span_begin, p.span_begin);
-      EXPECT_EQ(q.span_end, p.span_end);
-      for (int d = 0; d < q.rank; ++d) EXPECT_GE(q.extent[d], 2);
+      EXPECT_EQ(q.walk.span_begin, p.walk.span_begin);
+      EXPECT_EQ(q.walk.span_end, p.walk.span_end);
+      for (int d = 0; d < q.walk.rank; ++d) EXPECT_GE(q.walk.extent[d], 2);
     }
   }
 }
@@ -339,7 +363,7 @@ TEST(Plan, NarrowerUnitsWalkTheSameBytes) {
 TEST(Plan, TransposeShapeMultipliesBackToTheOutput) {
   // NCHW viewed as NHWC: the unit-stride dim is W (a), C the inner one (b), nothing between.
   const sc::plan p = sc::make_plan(strided(sc::dtype_of<float>(), {N, H, W, C}, {C * H * W, W, 1, H * W}));
-  ASSERT_EQ(p.pat, sc::pattern::transposed);
+  ASSERT_EQ(p.walk.pattern, sc::pattern::transposed);
   const sc::detail::transpose_shape t = sc::detail::transpose_shape_of(p);
   EXPECT_EQ(t.b, C);
   EXPECT_EQ(t.rows() * t.row_units(), p.units());
@@ -359,7 +383,7 @@ TEST(Plan, ChunksCoverTheOutputInWholeRowsOrSixteenByteSteps) {
   EXPECT_EQ(sc::detail::chunk_output(sc::make_plan(strided(sc::dtype_of<float>(), {0}, {1})), 64).count, 0);
   // A transposed plan is chunked in whole output rows (M x B units), so the tile kernel runs on each.
   const sc::plan t = sc::make_plan(strided(sc::dtype_of<float>(), {2, 40, 3, 5}, {600, 1, 40, 120}));
-  ASSERT_EQ(t.pat, sc::pattern::transposed);
+  ASSERT_EQ(t.walk.pattern, sc::pattern::transposed);
   const sc::detail::chunking tc = sc::detail::chunk_output(t, 1000);
   EXPECT_EQ(tc.chunk_units % sc::detail::transpose_shape_of(t).row_units(), 0);
 }

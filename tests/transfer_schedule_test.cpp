@@ -36,7 +36,8 @@ TEST(StagedChunks, TileTheOutputInWholeRows) {
   const sc::plan p = plan_of({N, C, H, W}, {C * H * W, H * W, W, -1}, sc::dtype_of<float>(), W - 1);
   const sd::chunking c = sd::chunk_output(p, sd::staged_chunk_bytes(p));
   ASSERT_GT(c.count, 0);
-  EXPECT_LE(std::size_t(c.chunk_units * p.unit) * sd::transfer_policy::slots, sd::transfer_policy::max_scratch_bytes);
+  EXPECT_LE(std::size_t(c.chunk_units * p.walk.unit) * sd::transfer_policy::slots,
+            sd::transfer_policy::max_scratch_bytes);
   EXPECT_EQ(c.chunk_units % W, 0) << "a chunk splits a row";
   EXPECT_GE(c.chunk_units * c.count, p.units());
   EXPECT_LT(c.chunk_units * (c.count - 1), p.units());
@@ -46,7 +47,7 @@ TEST(StagedChunks, ScratchIsBoundedWhateverTheTensorSize) {
   for (std::int64_t gib : {1, 4, 16}) {
     const sc::plan p = plan_of({gib << 28}, {-1}, sc::dtype_of<float>(), (gib << 28) - 1);
     const sd::chunking c = sd::chunk_output(p, sd::staged_chunk_bytes(p));
-    const std::size_t slot = std::size_t(c.chunk_units * p.unit);
+    const std::size_t slot = std::size_t(c.chunk_units * p.walk.unit);
     EXPECT_LE(slot * std::size_t(sd::transfer_policy::slots), sd::transfer_policy::max_scratch_bytes) << gib << " GiB";
     EXPECT_EQ(std::size_t(c.count), std::size_t(gib << 30) / slot);
   }
@@ -63,14 +64,14 @@ TEST(StagedChunks, SimulatedPipelineEqualsTheReference) {
     const int slots = 1 + int(g() % 4);
     const sd::chunking c = sd::chunk_output(p, max_chunk);
     const auto expected = sc::test::reference_copy(r.v);
-    const std::size_t slot_bytes = std::size_t(c.chunk_units * p.unit);
+    const std::size_t slot_bytes = std::size_t(c.chunk_units * p.walk.unit);
     std::vector<std::vector<std::byte>> ring(static_cast<std::size_t>(slots), std::vector<std::byte>(slot_bytes));
     sc::test::guarded_buffer dst(expected.size());
     for (std::int64_t k = 0; k < c.count; ++k) {
       const std::int64_t first = k * c.chunk_units, count = std::min(c.chunk_units, p.units() - first);
       auto& slot = ring[std::size_t(k % slots)];
       sd::gather_range(p, static_cast<const std::byte*>(r.v.data), first, count, slot.data());
-      std::memcpy(dst.data() + first * p.unit, slot.data(), std::size_t(count * p.unit));
+      std::memcpy(dst.data() + first * p.walk.unit, slot.data(), std::size_t(count * p.walk.unit));
     }
     SCOPED_TRACE(r.description);
     ASSERT_TRUE(dst.canaries_intact());
@@ -84,7 +85,7 @@ TEST(DmaRuns, AppliedToHostMemoryEqualTheReference) {
   for (int trial = 0; trial < 2000 && checked < 300; ++trial) {
     sc::test::random_view r = sc::test::make_random_view(g, 5, 9);
     const sc::plan p = sc::make_plan(r.v);
-    if (p.pat == sc::pattern::empty || (p.rank > 0 && p.inner_stride() != 1)) continue;
+    if (p.walk.pattern == sc::pattern::empty || (p.walk.rank > 0 && p.walk.inner_stride() != 1)) continue;
     ++checked;
     const auto* src = static_cast<const std::byte*>(r.v.data);
     const auto expected = sc::test::reference_copy(r.v);
@@ -205,18 +206,18 @@ TEST(HostToDeviceSchedule, OutputRangeSpansAreExact) {
     const std::int64_t first = std::int64_t(g() % std::uint64_t(p.units()));
     const std::int64_t count = 1 + std::int64_t(g() % std::uint64_t(p.units() - first));
     // Brute force over the whole rows of [first, first + count).
-    const std::int64_t row = p.rank ? p.inner_extent() : 1;
+    const std::int64_t row = p.walk.rank ? p.walk.inner_extent() : 1;
     std::int64_t lo = INT64_MAX, hi = INT64_MIN;
     std::int64_t idx[sc::max_plan_rank] = {};
     for (std::int64_t u = 0; u < p.units(); ++u) {
       if (u / row >= first / row && u / row <= (first + count - 1) / row) {
         std::int64_t off = 0;
-        for (int d = 0; d < p.rank; ++d) off += idx[d] * p.stride[d];
-        lo = std::min(lo, off * p.unit);
-        hi = std::max(hi, (off + 1) * p.unit);
+        for (int d = 0; d < p.walk.rank; ++d) off += idx[d] * p.walk.stride[d];
+        lo = std::min(lo, off * p.walk.unit);
+        hi = std::max(hi, (off + 1) * p.walk.unit);
       }
-      for (int d = p.rank - 1; d >= 0; --d) {
-        if (++idx[d] < p.extent[d]) break;
+      for (int d = p.walk.rank - 1; d >= 0; --d) {
+        if (++idx[d] < p.walk.extent[d]) break;
         idx[d] = 0;
       }
     }
@@ -252,7 +253,7 @@ TEST(HostToDeviceSchedule, SimulatedPipelinesEqualTheReference) {
       std::vector<std::byte> slot(std::size_t(c.span.bytes()) + 64, std::byte{0xEE});
       std::memcpy(slot.data() + 32, src + c.span.begin, std::size_t(c.span.bytes()));
       const std::byte* first_in_slot = slot.data() + 32 - c.span.begin;
-      sd::gather_range(p, first_in_slot, c.first, c.count, dst.data() + c.first * p.unit);
+      sd::gather_range(p, first_in_slot, c.first, c.count, dst.data() + c.first * p.walk.unit);
     }
     SCOPED_TRACE(r.description);
     if (p.units() > 0) {

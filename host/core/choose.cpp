@@ -28,9 +28,10 @@ namespace {
 /// Contiguous runs on both sides: the source's inner stride +1, and the destination's too where it
 /// is strided.
 bool has_runs(const plan& p) {
-  return p.rank == 0 || (p.inner_stride() == 1 && (!p.scatter || p.dst_stride[p.rank - 1] == 1));
+  return p.walk.rank == 0 ||
+         (p.walk.inner_stride() == 1 && (!p.walk.scatter || p.walk.dst_stride[p.walk.rank - 1] == 1));
 }
-std::int64_t run_count(const plan& p) { return p.rank == 0 ? 1 : p.units() / p.inner_extent(); }
+std::int64_t run_count(const plan& p) { return p.walk.rank == 0 ? 1 : p.units() / p.walk.inner_extent(); }
 
 [[noreturn]] void cannot(strategy s, const std::string& why) {
   throw invalid_view(std::string("strategy ") + to_string(s) + " cannot run: " + why);
@@ -43,7 +44,7 @@ strategy host_to_host(std::optional<strategy> forced) {
 }
 
 strategy device_to_device(const plan& p, std::optional<strategy> asked) {
-  const bool one_run = p.pat == pattern::contiguous && !p.scatter;
+  const bool one_run = p.walk.pattern == pattern::contiguous && !p.walk.scatter;
   if (!asked) return one_run ? strategy::dma : strategy::direct;
   const strategy forced = *asked;
   switch (forced) {
@@ -52,7 +53,7 @@ strategy device_to_device(const plan& p, std::optional<strategy> asked) {
         cannot(forced,
                "a device-to-device copy engine transfer needs a contiguous view into a contiguous "
                "destination (this one is " +
-                   std::string(to_string(p.pat)) + (p.scatter ? ", into a strided destination)" : ")"));
+                   std::string(to_string(p.walk.pattern)) + (p.walk.scatter ? ", into a strided destination)" : ")"));
       return forced;
     case strategy::direct: return forced;
     default: cannot(forced, "a device-to-device copy runs as dma or direct");
@@ -75,11 +76,11 @@ strategy host_and_device(const plan& p, const copy_facts& f, std::optional<strat
       case strategy::dma:
         if (!has_runs(p))
           cannot(forced,
-                 p.inner_stride() != 1
+                 p.walk.inner_stride() != 1
                      ? "it copies contiguous runs of the source, but this view's inner stride is " +
-                           std::to_string(p.inner_stride()) + " units (pattern " + to_string(p.pat) + ")"
+                           std::to_string(p.walk.inner_stride()) + " units (pattern " + to_string(p.walk.pattern) + ")"
                      : "it copies contiguous runs into contiguous runs, but the destination's inner stride is " +
-                           std::to_string(p.dst_stride[p.rank - 1]) + " units");
+                           std::to_string(p.walk.dst_stride[p.walk.rank - 1]) + " units");
         return forced;
       case strategy::direct:
         if (!pinned)
@@ -101,9 +102,9 @@ strategy host_and_device(const plan& p, const copy_facts& f, std::optional<strat
   // Pageable memory cannot be reached by a kernel or copied asynchronously, and is never pinned
   // behind the caller's back: it goes through pinned slots (host to device: the CPU gathers into them).
   if (!pinned) return strategy::staged;
-  if (p.pat == pattern::contiguous && !p.scatter) return strategy::dma;
-  if ((p.pat == pattern::long_runs || (p.pat == pattern::contiguous && p.scatter)) && has_runs(p) &&
-      run_count(p) <= transfer_policy::dma_max_runs)
+  if (p.walk.pattern == pattern::contiguous && !p.walk.scatter) return strategy::dma;
+  if ((p.walk.pattern == pattern::long_runs || (p.walk.pattern == pattern::contiguous && p.walk.scatter)) &&
+      has_runs(p) && run_count(p) <= transfer_policy::dma_max_runs)
     return strategy::dma;
   if (mapped && (f.capturing || p.bytes <= transfer_policy::direct_max_bytes)) return strategy::direct;
   if (f.capturing) {

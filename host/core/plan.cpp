@@ -48,28 +48,29 @@ std::int64_t must(std::optional<std::int64_t> x, const view& v, const char* what
 namespace detail {
 
 void classify(plan& p) {
-  const std::int64_t inner = p.inner_stride();
-  p.unit_dim = -1;
-  if (p.rank == 0 || (p.rank == 1 && inner == 1)) {
-    p.pat = pattern::contiguous;
+  const std::int64_t inner = p.walk.inner_stride();
+  p.walk.unit_dim = -1;
+  if (p.walk.rank == 0 || (p.walk.rank == 1 && inner == 1)) {
+    p.walk.pattern = pattern::contiguous;
   } else if (inner == 1) {
-    p.pat = std::size_t(p.inner_extent()) * std::size_t(p.unit) >= plan_policy::long_run_bytes ? pattern::long_runs
-                                                                                               : pattern::rows;
+    p.walk.pattern = std::size_t(p.walk.inner_extent()) * std::size_t(p.walk.unit) >= plan_policy::long_run_bytes
+                         ? pattern::long_runs
+                         : pattern::rows;
   } else if (inner == -1) {
-    p.pat = pattern::reversed_rows;
+    p.walk.pattern = pattern::reversed_rows;
   } else {
-    p.pat = pattern::general;
-    for (int d = p.rank - 2; d >= 0; --d)
-      if (p.stride[d] == 1 || p.stride[d] == -1) {
-        p.pat = pattern::transposed;
-        p.unit_dim = d;
+    p.walk.pattern = pattern::general;
+    for (int d = p.walk.rank - 2; d >= 0; --d)
+      if (p.walk.stride[d] == 1 || p.walk.stride[d] == -1) {
+        p.walk.pattern = pattern::transposed;
+        p.walk.unit_dim = d;
         break;
       }
   }
   // 32-bit kernels keep a factor of two of headroom, so that no intermediate sum can overflow.
   constexpr std::int64_t limit32 = std::int64_t(1) << 30;
-  p.index64 = p.units() > limit32 || p.span_begin / p.unit < -limit32 || p.span_end / p.unit > limit32 ||
-              p.dst_span_end / p.unit > limit32;
+  p.walk.index64 = p.units() > limit32 || p.walk.span_begin / p.walk.unit < -limit32 ||
+                   p.walk.span_end / p.walk.unit > limit32 || p.walk.dst_span_end / p.walk.unit > limit32;
 }
 
 }  // namespace detail
@@ -108,11 +109,12 @@ plan make_plan(const view& v, memory_kind destination) {
     else
       hi = must(detail::checked_add(hi, reach), v, "span overflows int64");
   }
-  p.span_begin = must(detail::checked_mul(lo, item), v, "span in bytes overflows int64");
-  p.span_end = must(detail::checked_mul(must(detail::checked_add(hi, 1), v, "span overflows int64"), item), v,
-                    "span in bytes overflows int64");
+  p.walk.span_begin = must(detail::checked_mul(lo, item), v, "span in bytes overflows int64");
+  p.walk.span_end = must(detail::checked_mul(must(detail::checked_add(hi, 1), v, "span overflows int64"), item), v,
+                         "span in bytes overflows int64");
   if (p.allocation_bytes) {
-    const auto first = detail::checked_add(p.origin, p.span_begin), last = detail::checked_add(p.origin, p.span_end);
+    const auto first = detail::checked_add(p.origin, p.walk.span_begin),
+               last = detail::checked_add(p.origin, p.walk.span_end);
     if (!first || !last || *first < 0 || std::uint64_t(*last) > *p.allocation_bytes)
       fail(v, "reads bytes [" + (first ? std::to_string(*first) : std::string("-inf")) + ", " +
                   (last ? std::to_string(*last) : std::string("inf")) + ") of its " +
@@ -123,7 +125,7 @@ plan make_plan(const view& v, memory_kind destination) {
   // multiples of the itemsize, so every element of the view is unit-aligned too.
   int unit = std::min<int>(plan_policy::max_unit, int(std::uint32_t(item) & (~std::uint32_t(item) + 1)));
   unit = std::min(unit, detail::alignment_of(v.data));
-  p.unit = unit;
+  p.walk.unit = unit;
   const std::int64_t per_item = item / unit;
 
   // Normalise, innermost first: drop extent-1 dims, merge a dim into the one inside it when it
@@ -148,10 +150,10 @@ plan make_plan(const view& v, memory_kind destination) {
     if (v.layout.extent[d] != 1)  // an extent-1 dim's stride is never used, however large
       push_outer(v.layout.extent[d],
                  must(detail::checked_mul(v.layout.stride[d], per_item), v, "stride overflows int64"));
-  p.rank = n;
+  p.walk.rank = n;
   for (int i = 0; i < n; ++i) {  // reverse into outermost-first order
-    p.extent[i] = ext[n - 1 - i];
-    p.stride[i] = str[n - 1 - i];
+    p.walk.extent[i] = ext[n - 1 - i];
+    p.walk.stride[i] = str[n - 1 - i];
   }
   detail::fill_c_order_destination(p);
   detail::classify(p);
@@ -243,10 +245,10 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
                         : std::int64_t(0);
   };
   p.origin = offset_in(src);
-  p.dst_origin = offset_in(dst);
+  p.walk.dst_origin = offset_in(dst);
   if (src.allocation) p.allocation_bytes = src.allocation->bytes;
   if (dst.allocation) p.dst_allocation_bytes = dst.allocation->bytes;
-  p.scatter = false;
+  p.walk.scatter = false;
   if (p.bytes == 0) return p;  // pattern::empty: nothing is read or written
 
   // The dims of the destination's shape that walk (extent > 1), reversed ones turned forward: the
@@ -283,7 +285,7 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
   // sides, the first ones of the walks too).
   int unit = std::min<int>(plan_policy::max_unit, int(std::uint32_t(item) & (~std::uint32_t(item) + 1)));
   unit = std::min({unit, detail::alignment_of(src.data), detail::alignment_of(dst.data)});
-  p.unit = unit;
+  p.walk.unit = unit;
   const std::int64_t per_item = item / unit;
 
   // Merge, innermost first, a dim into the one inside it where it walks evenly on both sides.
@@ -304,35 +306,36 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
   for (auto it = dims.rbegin(); it != dims.rend(); ++it)
     push_outer(it->extent, must(detail::checked_mul(it->src, per_item), src, "stride overflows int64"),
                must(detail::checked_mul(it->dst, per_item), dst, "stride overflows int64"));
-  p.rank = n;
+  p.walk.rank = n;
   for (int i = 0; i < n; ++i) {
-    p.extent[i] = walk[n - 1 - i].extent;
-    p.stride[i] = walk[n - 1 - i].src;
-    p.dst_stride[i] = walk[n - 1 - i].dst;
+    p.walk.extent[i] = walk[n - 1 - i].extent;
+    p.walk.stride[i] = walk[n - 1 - i].src;
+    p.walk.dst_stride[i] = walk[n - 1 - i].dst;
   }
 
   // Spans around each walk's first element, and the first elements from the pointers.
   std::int64_t lo = 0, hi = 0, dst_hi = 0;
   for (int i = 0; i < n; ++i) {
-    const std::int64_t reach = must(detail::checked_mul(p.extent[i] - 1, p.stride[i]), src, "span overflows int64");
+    const std::int64_t reach =
+        must(detail::checked_mul(p.walk.extent[i] - 1, p.walk.stride[i]), src, "span overflows int64");
     (reach < 0 ? lo : hi) = must(detail::checked_add(reach < 0 ? lo : hi, reach), src, "span overflows int64");
-    dst_hi = must(detail::checked_add(
-                      dst_hi, must(detail::checked_mul(p.extent[i] - 1, p.dst_stride[i]), dst, "span overflows int64")),
+    dst_hi = must(detail::checked_add(dst_hi, must(detail::checked_mul(p.walk.extent[i] - 1, p.walk.dst_stride[i]), dst,
+                                                   "span overflows int64")),
                   dst, "span overflows int64");
   }
   const auto bytes_of = [&](std::int64_t units, const view& v) {
     return must(detail::checked_mul(units, unit), v, "span in bytes overflows int64");
   };
-  p.span_begin = bytes_of(lo, src);
-  p.span_end = bytes_of(must(detail::checked_add(hi, 1), src, "span overflows int64"), src);
-  p.dst_span_begin = 0;
-  p.dst_span_end = bytes_of(must(detail::checked_add(dst_hi, 1), dst, "span overflows int64"), dst);
+  p.walk.span_begin = bytes_of(lo, src);
+  p.walk.span_end = bytes_of(must(detail::checked_add(hi, 1), src, "span overflows int64"), src);
+  p.walk.dst_span_begin = 0;
+  p.walk.dst_span_end = bytes_of(must(detail::checked_add(dst_hi, 1), dst, "span overflows int64"), dst);
   p.origin =
       must(detail::checked_add(p.origin, must(detail::checked_mul(src_first, item), src, "span overflows int64")), src,
            "span overflows int64");
-  p.dst_origin =
-      must(detail::checked_add(p.dst_origin, must(detail::checked_mul(dst_first, item), dst, "span overflows int64")),
-           dst, "span overflows int64");
+  p.walk.dst_origin = must(
+      detail::checked_add(p.walk.dst_origin, must(detail::checked_mul(dst_first, item), dst, "span overflows int64")),
+      dst, "span overflows int64");
   const auto check_inside = [&](const view& v, std::int64_t origin, std::int64_t begin, std::int64_t end,
                                 const std::optional<std::size_t>& bytes, const char* what) {
     if (!bytes) return;
@@ -342,14 +345,15 @@ plan make_plan(const view& src_view, const mutable_view& dst) {
                   (last ? std::to_string(*last) : std::string("inf")) + ") of its " + std::to_string(*bytes) +
                   "-byte allocation");
   };
-  check_inside(src, p.origin, p.span_begin, p.span_end, p.allocation_bytes, "reads");
-  check_inside(dst, p.dst_origin, p.dst_span_begin, p.dst_span_end, p.dst_allocation_bytes, "writes");
+  check_inside(src, p.origin, p.walk.span_begin, p.walk.span_end, p.allocation_bytes, "reads");
+  check_inside(dst, p.walk.dst_origin, p.walk.dst_span_begin, p.walk.dst_span_end, p.dst_allocation_bytes, "writes");
 
   // Contiguous from its first element in the walk's order: the destination is a C-order one.
-  bool contiguous = n == 0 || p.dst_stride[n - 1] == 1;
-  for (int i = 0; contiguous && i + 1 < n; ++i) contiguous = p.dst_stride[i] == p.extent[i + 1] * p.dst_stride[i + 1];
-  p.scatter = !contiguous;
-  if (!p.scatter) detail::fill_c_order_destination(p);
+  bool contiguous = n == 0 || p.walk.dst_stride[n - 1] == 1;
+  for (int i = 0; contiguous && i + 1 < n; ++i)
+    contiguous = p.walk.dst_stride[i] == p.walk.extent[i + 1] * p.walk.dst_stride[i + 1];
+  p.walk.scatter = !contiguous;
+  if (!p.walk.scatter) detail::fill_c_order_destination(p);
   detail::classify(p);
   return p;
 }
@@ -358,18 +362,18 @@ namespace detail {
 
 void fill_c_order_destination(plan& p) {
   std::int64_t s = 1;
-  for (int i = p.rank - 1; i >= 0; --i) {
-    p.dst_stride[i] = s;
-    s *= p.extent[i];  // bounded by the unit count
+  for (int i = p.walk.rank - 1; i >= 0; --i) {
+    p.walk.dst_stride[i] = s;
+    s *= p.walk.extent[i];  // bounded by the unit count
   }
-  p.scatter = false;
-  p.dst_span_begin = 0;
-  p.dst_span_end = std::int64_t(p.bytes);
+  p.walk.scatter = false;
+  p.walk.dst_span_begin = 0;
+  p.walk.dst_span_end = std::int64_t(p.bytes);
 }
 
 plan into_contiguous(const plan& p) {
   plan q = p;
-  q.dst_origin = 0;
+  q.walk.dst_origin = 0;
   q.dst_allocation_bytes.reset();
   fill_c_order_destination(q);
   classify(q);
@@ -379,14 +383,14 @@ plan into_contiguous(const plan& p) {
 plan from_contiguous(const plan& p) {
   plan q = p;
   std::int64_t s = 1;
-  for (int i = q.rank - 1; i >= 0; --i) {
-    q.stride[i] = s;
-    s *= q.extent[i];
+  for (int i = q.walk.rank - 1; i >= 0; --i) {
+    q.walk.stride[i] = s;
+    s *= q.walk.extent[i];
   }
   q.origin = 0;
   q.allocation_bytes.reset();
-  q.span_begin = 0;
-  q.span_end = std::int64_t(q.bytes);
+  q.walk.span_begin = 0;
+  q.walk.span_end = std::int64_t(q.bytes);
   classify(q);
   return q;
 }
@@ -399,25 +403,25 @@ int alignment_of(const void* p) {
 }
 
 plan narrow_unit(const plan& p, int unit) {
-  if (unit >= p.unit || p.pat == pattern::empty) return p;
+  if (unit >= p.walk.unit || p.walk.pattern == pattern::empty) return p;
   plan q = p;
-  const std::int64_t f = p.unit / unit;
-  q.unit = unit;
+  const std::int64_t f = p.walk.unit / unit;
+  q.walk.unit = unit;
   // Strides of units of `unit` bytes are f times longer; each old unit becomes an inner run of f,
   // which merges with the inner dim exactly when that one was contiguous.
-  for (int d = 0; d < q.rank; ++d) {
-    q.stride[d] *= f;
-    q.dst_stride[d] *= f;
+  for (int d = 0; d < q.walk.rank; ++d) {
+    q.walk.stride[d] *= f;
+    q.walk.dst_stride[d] *= f;
   }
-  if (q.rank > 0 && q.stride[q.rank - 1] == f && q.dst_stride[q.rank - 1] == f) {
-    q.extent[q.rank - 1] *= f;
-    q.stride[q.rank - 1] = 1;
-    q.dst_stride[q.rank - 1] = 1;
+  if (q.walk.rank > 0 && q.walk.stride[q.walk.rank - 1] == f && q.walk.dst_stride[q.walk.rank - 1] == f) {
+    q.walk.extent[q.walk.rank - 1] *= f;
+    q.walk.stride[q.walk.rank - 1] = 1;
+    q.walk.dst_stride[q.walk.rank - 1] = 1;
   } else {
-    q.extent[q.rank] = f;
-    q.stride[q.rank] = 1;
-    q.dst_stride[q.rank] = 1;
-    ++q.rank;
+    q.walk.extent[q.walk.rank] = f;
+    q.walk.stride[q.walk.rank] = 1;
+    q.walk.dst_stride[q.walk.rank] = 1;
+    ++q.walk.rank;
   }
   classify(q);
   return q;
@@ -425,24 +429,25 @@ plan narrow_unit(const plan& p, int unit) {
 
 transpose_shape transpose_shape_of(const plan& p) {
   transpose_shape t;
-  if (p.pat != pattern::transposed) return t;
-  t.a = p.extent[p.unit_dim];
-  t.b = p.inner_extent();
-  for (int d = 0; d < p.unit_dim; ++d) t.planes *= p.extent[d];
-  for (int d = p.unit_dim + 1; d < p.rank - 1; ++d) t.m *= p.extent[d];
+  if (p.walk.pattern != pattern::transposed) return t;
+  t.a = p.walk.extent[p.walk.unit_dim];
+  t.b = p.walk.inner_extent();
+  for (int d = 0; d < p.walk.unit_dim; ++d) t.planes *= p.walk.extent[d];
+  for (int d = p.walk.unit_dim + 1; d < p.walk.rank - 1; ++d) t.m *= p.walk.extent[d];
   return t;
 }
 
 chunking chunk_output(const plan& p, std::size_t max_chunk_bytes) {
   chunking c;
   const std::int64_t units = p.units();
-  if (units == 0 || p.pat == pattern::empty) return c;
+  if (units == 0 || p.walk.pattern == pattern::empty) return c;
   // Any size of 2^63 units or more holds the whole output.
-  const std::size_t size_units = max_chunk_bytes / std::size_t(p.unit);
+  const std::size_t size_units = max_chunk_bytes / std::size_t(p.walk.unit);
   const std::int64_t max_units = std::max<std::int64_t>(
       1, std::int64_t(std::min<std::size_t>(size_units, std::numeric_limits<std::int64_t>::max())));
-  const std::int64_t row = p.pat == pattern::transposed ? transpose_shape_of(p).row_units() : p.inner_extent();
-  const std::int64_t align = row <= max_units ? row : std::max(1, 16 / p.unit);
+  const std::int64_t row =
+      p.walk.pattern == pattern::transposed ? transpose_shape_of(p).row_units() : p.walk.inner_extent();
+  const std::int64_t align = row <= max_units ? row : std::max(1, 16 / p.walk.unit);
   c.chunk_units = std::min(units, std::max(align, max_units / align * align));
   // Rounded up without units + chunk_units - 1, which overflows for outputs near 2^63 units.
   c.count = units / c.chunk_units + (units % c.chunk_units != 0);

@@ -69,28 +69,28 @@ plan from_contiguous(const plan& p);
 template <class F>
 void for_each_sub_plan(const plan& p, int max_dims, std::int64_t first, std::int64_t count, F&& f) {
   if (count <= 0) return;
-  if (p.rank <= max_dims) return f(sub_plan{p, 0, first, count, 0, 0});
-  const int outer = p.rank - max_dims;
+  if (p.walk.rank <= max_dims) return f(sub_plan{p, 0, first, count, 0, 0});
+  const int outer = p.walk.rank - max_dims;
   sub_plan s{p, 0, 0, 0, 0, 0};
   plan& q = s.p;
-  q.rank = max_dims;
+  q.walk.rank = max_dims;
   std::int64_t inner_units = 1, lo = 0, hi = 0, dst_hi = 0;
   for (int d = 0; d < max_dims; ++d) {
-    q.extent[d] = p.extent[outer + d];
-    q.stride[d] = p.stride[outer + d];
-    q.dst_stride[d] = p.dst_stride[outer + d];
-    inner_units *= q.extent[d];
-    const std::int64_t reach = (q.extent[d] - 1) * q.stride[d];  // within the whole plan's span: fits
+    q.walk.extent[d] = p.walk.extent[outer + d];
+    q.walk.stride[d] = p.walk.stride[outer + d];
+    q.walk.dst_stride[d] = p.walk.dst_stride[outer + d];
+    inner_units *= q.walk.extent[d];
+    const std::int64_t reach = (q.walk.extent[d] - 1) * q.walk.stride[d];  // within the whole plan's span: fits
     (reach < 0 ? lo : hi) += reach;
-    dst_hi += (q.extent[d] - 1) * q.dst_stride[d];
+    dst_hi += (q.walk.extent[d] - 1) * q.walk.dst_stride[d];
   }
-  q.elements = inner_units / (p.type.itemsize / p.unit);
+  q.elements = inner_units / (p.type.itemsize / p.walk.unit);
   q.bytes = std::size_t(q.elements) * std::size_t(p.type.itemsize);
-  q.span_begin = lo * p.unit;
-  q.span_end = (hi + 1) * p.unit;
-  if (p.scatter) {
-    q.dst_span_begin = 0;
-    q.dst_span_end = (dst_hi + 1) * p.unit;
+  q.walk.span_begin = lo * p.walk.unit;
+  q.walk.span_end = (hi + 1) * p.walk.unit;
+  if (p.walk.scatter) {
+    q.walk.dst_span_begin = 0;
+    q.walk.dst_span_end = (dst_hi + 1) * p.walk.unit;
   } else {
     fill_c_order_destination(q);
   }
@@ -103,10 +103,10 @@ void for_each_sub_plan(const plan& p, int max_dims, std::int64_t first, std::int
   {  // the outer coordinates of o, and their offsets
     std::int64_t rem = o;
     for (int d = outer - 1; d >= 0; --d) {
-      idx[d] = rem % p.extent[d];
-      rem /= p.extent[d];
-      offset += idx[d] * p.stride[d];
-      dst_walk += idx[d] * p.dst_stride[d];
+      idx[d] = rem % p.walk.extent[d];
+      rem /= p.walk.extent[d];
+      offset += idx[d] * p.walk.stride[d];
+      dst_walk += idx[d] * p.walk.dst_stride[d];
     }
   }
   for (; o <= last; ++o) {
@@ -118,11 +118,11 @@ void for_each_sub_plan(const plan& p, int max_dims, std::int64_t first, std::int
     s.dst_walk_offset = dst_walk;
     f(s);
     for (int d = outer - 1; d >= 0; --d) {  // next outer index
-      offset += p.stride[d];
-      dst_walk += p.dst_stride[d];
-      if (++idx[d] < p.extent[d]) break;
-      offset -= idx[d] * p.stride[d];
-      dst_walk -= idx[d] * p.dst_stride[d];
+      offset += p.walk.stride[d];
+      dst_walk += p.walk.dst_stride[d];
+      if (++idx[d] < p.walk.extent[d]) break;
+      offset -= idx[d] * p.walk.stride[d];
+      dst_walk -= idx[d] * p.walk.dst_stride[d];
       idx[d] = 0;
     }
   }

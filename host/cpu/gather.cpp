@@ -97,37 +97,37 @@ template <class U, bool NonTemporal = false>
 STRIDECOPY_MULTIVERSION void gather_units(const plan& p, const std::byte* first_element, std::int64_t first,
                                           std::int64_t count, std::byte* dst) {
   const U* src = reinterpret_cast<const U*>(first_element);
-  if (p.rank == 0) {
+  if (p.walk.rank == 0) {
     if (count > 0) put(dst, 0, src[0]);
     return;
   }
-  const int r = p.rank;
+  const int r = p.walk.rank;
   std::int64_t idx[max_plan_rank];
   std::int64_t off = 0, rem = first;
   for (int d = r - 1; d >= 0; --d) {
-    idx[d] = rem % p.extent[d];
-    rem /= p.extent[d];
-    off += idx[d] * p.stride[d];
+    idx[d] = rem % p.walk.extent[d];
+    rem /= p.walk.extent[d];
+    off += idx[d] * p.walk.stride[d];
   }
-  const std::int64_t n = p.extent[r - 1], step = p.stride[r - 1];
+  const std::int64_t n = p.walk.extent[r - 1], step = p.walk.stride[r - 1];
   // Dim d has just reached its extent: wrap it and step the dims outside it (odometer).
   auto carry = [&](int d) {
-    while (d > 0 && idx[d] == p.extent[d]) {
-      off -= idx[d] * p.stride[d];
+    while (d > 0 && idx[d] == p.walk.extent[d]) {
+      off -= idx[d] * p.walk.stride[d];
       idx[d] = 0;
       --d;
       ++idx[d];
-      off += p.stride[d];
+      off += p.walk.stride[d];
     }
   };
   while (count > 0) {
     std::int64_t done;
     if (r >= 2 && idx[r - 1] == 0 && n <= 16 && count >= n) {
       // Whole short rows along dim r-2, up to the end of that dim or of the range.
-      const std::int64_t rows = std::min(p.extent[r - 2] - idx[r - 2], count / n);
-      copy_short_rows<U, NonTemporal>(src + off, p.stride[r - 2], rows, step, n, dst);
+      const std::int64_t rows = std::min(p.walk.extent[r - 2] - idx[r - 2], count / n);
+      copy_short_rows<U, NonTemporal>(src + off, p.walk.stride[r - 2], rows, step, n, dst);
       done = rows * n;
-      off += rows * p.stride[r - 2];
+      off += rows * p.walk.stride[r - 2];
       idx[r - 2] += rows;
       dst += done * std::int64_t(sizeof(U));
       count -= done;
@@ -164,9 +164,9 @@ enum class transpose_way {
 // Source offset (units) of plane `plane` of a transposed plan: odometer over the dims outside unit_dim.
 std::int64_t plane_offset(const plan& p, std::int64_t plane) {
   std::int64_t base = 0, rem = plane;
-  for (int d = p.unit_dim - 1; d >= 0; --d) {
-    base += (rem % p.extent[d]) * p.stride[d];
-    rem /= p.extent[d];
+  for (int d = p.walk.unit_dim - 1; d >= 0; --d) {
+    base += (rem % p.walk.extent[d]) * p.walk.stride[d];
+    rem /= p.walk.extent[d];
   }
   return base;
 }
@@ -208,10 +208,10 @@ STRIDECOPY_MULTIVERSION void transpose_tile(const plan& p, const std::byte* firs
                                             std::byte* out) {
   constexpr std::int64_t tb = std::max<std::int64_t>(8, 256 / std::int64_t(sizeof(U)));
   const U* src = reinterpret_cast<const U*>(first_element);
-  const int u = p.unit_dim;
+  const int u = p.walk.unit_dim;
   const std::int64_t base = plane_offset(p, plane);
-  const std::int64_t sa = p.stride[u], sb = p.inner_stride();
-  const int r = p.rank;
+  const std::int64_t sa = p.walk.stride[u], sb = p.walk.inner_stride();
+  const int r = p.walk.rank;
   std::byte* plane_out = out + plane * t.a * t.row_units() * std::int64_t(sizeof(U));
   if constexpr (sizeof(U) == 8) {
     if (way == transpose_way::blocks64_stream)
@@ -233,8 +233,8 @@ STRIDECOPY_MULTIVERSION void transpose_tile(const plan& p, const std::byte* firs
   for (std::int64_t mi = 0; mi < t.m; ++mi) {
     std::int64_t moff = 0, mrem = mi;
     for (int d = r - 2; d > u; --d) {
-      moff += (mrem % p.extent[d]) * p.stride[d];
-      mrem /= p.extent[d];
+      moff += (mrem % p.walk.extent[d]) * p.walk.stride[d];
+      mrem /= p.walk.extent[d];
     }
     for (std::int64_t b0 = 0; b0 < t.b; b0 += tb) {
       const std::int64_t b1 = std::min(t.b, b0 + tb);
@@ -252,10 +252,10 @@ STRIDECOPY_MULTIVERSION void transpose_tile(const plan& p, const std::byte* firs
 // transposes of 8-byte units in whole 64-byte lines. Written this way, the float64 2048 x 2048
 // transpose runs 2.2x faster on one thread than through the tiles (bench/RESULTS.md has the runs).
 transpose_way transpose_way_of(const plan& p, const transpose_shape& t, const std::byte* dst) {
-  if (p.bytes < nontemporal_bytes || t.m != 1 || p.stride[p.unit_dim] != 1) return transpose_way::tiles;
+  if (p.bytes < nontemporal_bytes || t.m != 1 || p.walk.stride[p.walk.unit_dim] != 1) return transpose_way::tiles;
   const auto addr = reinterpret_cast<std::uintptr_t>(dst);
-  if (p.unit == 4 && t.b == 3 && addr % 4 == 0) return transpose_way::interleave3_stream;
-  if (p.unit == 8 && t.b >= 16 && t.b % 8 == 0 && addr % 8 == 0) return transpose_way::blocks64_stream;
+  if (p.walk.unit == 4 && t.b == 3 && addr % 4 == 0) return transpose_way::interleave3_stream;
+  if (p.walk.unit == 8 && t.b >= 16 && t.b % 8 == 0 && addr % 8 == 0) return transpose_way::blocks64_stream;
   return transpose_way::tiles;
 }
 
@@ -265,10 +265,12 @@ transpose_way transpose_way_of(const plan& p, const transpose_shape& t, const st
 // the read for ownership of every destination line is saved: [:, ::-1, :, :] runs 1.3x faster than
 // with cached stores (bench/RESULTS.md has the runs of every view).
 bool streams_rows(const plan& p) {
-  if (p.bytes < nontemporal_bytes || p.rank == 0) return false;
-  const std::int64_t step = p.inner_stride(), n = p.inner_extent();
-  if (p.unit == 1 && step == -1 && n == 3 && p.rank >= 2 && p.stride[p.rank - 2] == 3) return cpu_has_ssse3();
-  return n >= 64 && (step == 1 || (step == 2 && p.unit == 4) || (step == -1 && (p.unit == 4 || p.unit == 8)));
+  if (p.bytes < nontemporal_bytes || p.walk.rank == 0) return false;
+  const std::int64_t step = p.walk.inner_stride(), n = p.walk.inner_extent();
+  if (p.walk.unit == 1 && step == -1 && n == 3 && p.walk.rank >= 2 && p.walk.stride[p.walk.rank - 2] == 3)
+    return cpu_has_ssse3();
+  return n >= 64 &&
+         (step == 1 || (step == 2 && p.walk.unit == 4) || (step == -1 && (p.walk.unit == 4 || p.walk.unit == 8)));
 }
 
 // Below this a copy runs on the calling thread alone: a sleeping worker starts running pieces 27-35 us
@@ -287,13 +289,13 @@ std::size_t auto_piece_bytes(std::size_t bytes, int threads) {
 template <class U>
 void gather_all(const plan& p, const std::byte* first_element, std::byte* dst, int threads, std::size_t piece_bytes) {
   if (piece_bytes == 0) piece_bytes = auto_piece_bytes(p.bytes, threads);
-  if (p.pat == pattern::transposed) {
+  if (p.walk.pattern == pattern::transposed) {
     const transpose_shape t = transpose_shape_of(p);
     const transpose_way way = transpose_way_of(p, t, dst);
     // Few planes interleaved (the fast path of transpose_tile) stream through the cache: tiles of
     // 64 KiB of output, whole 64-byte lines when the destination is line-aligned (a multiple of 16
     // pixels). Otherwise tiles of a few cache lines of source per b, so that the b lines stay in L1.
-    const bool interleave = t.m == 1 && t.b <= 4 && p.stride[p.unit_dim] == 1;
+    const bool interleave = t.m == 1 && t.b <= 4 && p.walk.stride[p.walk.unit_dim] == 1;
     const std::int64_t ta0 = interleave ? std::int64_t(64 * 1024) / std::int64_t(sizeof(U) * std::size_t(t.b)) / 16 * 16
                                         : std::max<std::int64_t>(16, 512 / std::int64_t(sizeof(U)));
     // 8 x 8 blocks: 256 output rows per tile, so a band reads 2 KiB runs of its 8 source rows.
@@ -337,24 +339,24 @@ void gather_all(const plan& p, const std::byte* first_element, std::byte* dst, i
 }  // namespace
 
 void gather_range(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, std::byte* dst) {
-  if (count <= 0 || p.pat == pattern::empty) return;
-  kernels::with_unit(p.unit, [&](auto u) { gather_units<unit_t<decltype(u)::value>>(p, src, first, count, dst); });
+  if (count <= 0 || p.walk.pattern == pattern::empty) return;
+  kernels::with_unit(p.walk.unit, [&](auto u) { gather_units<unit_t<decltype(u)::value>>(p, src, first, count, dst); });
 }
 
 void gather_range(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, std::byte* dst,
                   int threads) {
   if (threads <= 1) return run_pieces(1, 1, [&](std::int64_t) { gather_range(p, src, first, count, dst); });
   const std::int64_t piece_units = std::max<std::int64_t>(
-      1, std::int64_t(auto_piece_bytes(std::size_t(count) * std::size_t(p.unit), threads)) / p.unit);
+      1, std::int64_t(auto_piece_bytes(std::size_t(count) * std::size_t(p.walk.unit), threads)) / p.walk.unit);
   run_pieces((count + piece_units - 1) / piece_units, threads, [&](std::int64_t i) {
     const std::int64_t a = i * piece_units, n = std::min(piece_units, count - a);
-    gather_range(p, src, first + a, n, dst + a * p.unit);
+    gather_range(p, src, first + a, n, dst + a * p.walk.unit);
   });
 }
 
 void gather(const plan& p, const std::byte* src, std::byte* dst, int threads, std::size_t piece_bytes) {
-  if (p.pat == pattern::empty) return;
-  kernels::with_unit(p.unit,
+  if (p.walk.pattern == pattern::empty) return;
+  kernels::with_unit(p.walk.unit,
                      [&](auto u) { gather_all<unit_t<decltype(u)::value>>(p, src, dst, threads, piece_bytes); });
 }
 

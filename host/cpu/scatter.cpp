@@ -35,20 +35,20 @@ template <class U>
 void copy_units(const plan& p, const std::byte* src, std::byte* dst, std::int64_t first, std::int64_t count) {
   const auto* s = reinterpret_cast<const U*>(src);
   auto* d = reinterpret_cast<U*>(dst);
-  if (p.rank == 0) {
+  if (p.walk.rank == 0) {
     d[0] = s[0];
     return;
   }
-  const int r = p.rank;
-  const std::int64_t inner = p.extent[r - 1], ss = p.stride[r - 1], ds = p.dst_stride[r - 1];
+  const int r = p.walk.rank;
+  const std::int64_t inner = p.walk.extent[r - 1], ss = p.walk.stride[r - 1], ds = p.walk.dst_stride[r - 1];
   // The coordinates of unit `first` and the offsets of its row on both sides.
   std::int64_t idx[max_plan_rank] = {};
   std::int64_t so = 0, dof = 0, rem = first / inner;
   for (int k = r - 2; k >= 0; --k) {
-    idx[k] = rem % p.extent[k];
-    rem /= p.extent[k];
-    so += idx[k] * p.stride[k];
-    dof += idx[k] * p.dst_stride[k];
+    idx[k] = rem % p.walk.extent[k];
+    rem /= p.walk.extent[k];
+    so += idx[k] * p.walk.stride[k];
+    dof += idx[k] * p.walk.dst_stride[k];
   }
   std::int64_t col = first % inner, left = count;
   while (left > 0) {
@@ -57,11 +57,11 @@ void copy_units(const plan& p, const std::byte* src, std::byte* dst, std::int64_
     left -= n;
     col = 0;
     for (int k = r - 2; k >= 0; --k) {  // next row
-      so += p.stride[k];
-      dof += p.dst_stride[k];
-      if (++idx[k] < p.extent[k]) break;
-      so -= idx[k] * p.stride[k];
-      dof -= idx[k] * p.dst_stride[k];
+      so += p.walk.stride[k];
+      dof += p.walk.dst_stride[k];
+      if (++idx[k] < p.walk.extent[k]) break;
+      so -= idx[k] * p.walk.stride[k];
+      dof -= idx[k] * p.walk.dst_stride[k];
       idx[k] = 0;
     }
   }
@@ -70,12 +70,12 @@ void copy_units(const plan& p, const std::byte* src, std::byte* dst, std::int64_
 }  // namespace
 
 void copy_range(const plan& p, const std::byte* src, std::byte* dst, std::int64_t first, std::int64_t count) {
-  if (count <= 0 || p.pat == pattern::empty) return;
-  kernels::with_unit(p.unit, [&](auto u) { copy_units<unit_t<decltype(u)::value>>(p, src, dst, first, count); });
+  if (count <= 0 || p.walk.pattern == pattern::empty) return;
+  kernels::with_unit(p.walk.unit, [&](auto u) { copy_units<unit_t<decltype(u)::value>>(p, src, dst, first, count); });
 }
 
 void copy_all(const plan& p, const std::byte* src, std::byte* dst, int threads) {
-  if (p.pat == pattern::empty) return;
+  if (p.walk.pattern == pattern::empty) return;
   const int team = team_size(p.bytes, threads);
   // Pieces of whole rows where they fit, as the gather cuts its output.
   const chunking c = chunk_output(p, std::clamp(p.bytes / (std::size_t(8) * std::size_t(std::max(team, 1))),

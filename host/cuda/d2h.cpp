@@ -24,14 +24,14 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
   const chunking chunks = chunk_output(p, staged_chunk_bytes(p));
   if (chunks.count == 0) return;
   const int slots = transfer_policy::slots;
-  const ring_turn turn(stream, {.slot_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.unit),
+  const ring_turn turn(stream, {.slot_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.walk.unit),
                                 .slots = slots,
                                 .device = true,
                                 .host = sink.what == staged_sink::kind::callback});
   staging_ring& ring = turn.ring();
   const cudaStream_t copy = ring.copy_stream();
   const auto bytes_of = [&](std::int64_t k) {
-    return std::size_t(std::min(chunks.chunk_units, p.units() - k * chunks.chunk_units)) * std::size_t(p.unit);
+    return std::size_t(std::min(chunks.chunk_units, p.units() - k * chunks.chunk_units)) * std::size_t(p.walk.unit);
   };
   std::int64_t handed = 0;  // callback sink: chunks handed over so far
   const auto hand_over = [&](std::int64_t upto) {
@@ -48,13 +48,13 @@ void run_staged(const plan& p, const std::byte* src, cudaStream_t stream, const 
     // Always wait, also for a call's first chunks: the previous call on this ring may have run on
     // another stream with the same id's ring. Waiting for an event never recorded is a no-op.
     STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(stream, ring.device_free(slot), 0));
-    enqueue_gather(p, src, first, std::int64_t(bytes / std::size_t(p.unit)), ring.device_slot(slot), stream,
+    enqueue_gather(p, src, first, std::int64_t(bytes / std::size_t(p.walk.unit)), ring.device_slot(slot), stream,
                    force_index64);
     STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(slot), stream));
     STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.filled(slot), 0));
     if (sink.what == staged_sink::kind::pinned) {
       STRIDECOPY_CUDA_TRY(
-          cudaMemcpyAsync(sink.dst + first * p.unit, ring.device_slot(slot), bytes, cudaMemcpyDeviceToHost, copy));
+          cudaMemcpyAsync(sink.dst + first * p.walk.unit, ring.device_slot(slot), bytes, cudaMemcpyDeviceToHost, copy));
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(slot), copy));
       continue;
     }

@@ -82,17 +82,17 @@ void device_through(const plan& p, const std::byte* src, std::byte* dst, cudaStr
   const std::int64_t chunk = o.same_walk ? chunk_output(p, staged_chunk_bytes(p)).chunk_units : p.units();
   const std::int64_t count = (p.units() + chunk - 1) / chunk;
   void* raw = nullptr;
-  STRIDECOPY_CUDA_TRY(cudaMallocAsync(&raw, std::size_t(chunk) * std::size_t(p.unit), stream));
+  STRIDECOPY_CUDA_TRY(cudaMallocAsync(&raw, std::size_t(chunk) * std::size_t(p.walk.unit), stream));
   auto* tmp = static_cast<std::byte*>(raw);
   try {
     for (std::int64_t i = 0; i < count; ++i) {
       const std::int64_t k = o.forward ? i : count - 1 - i, first = k * chunk, n = std::min(chunk, p.units() - first);
       enqueue_gather(gather_half, src, first, n, tmp, stream, force_index64);
-      if (p.scatter) {
-        const auto* from = reinterpret_cast<const std::byte*>(address(tmp) - std::uintptr_t(first * p.unit));
+      if (p.walk.scatter) {
+        const auto* from = reinterpret_cast<const std::byte*>(address(tmp) - std::uintptr_t(first * p.walk.unit));
         enqueue_gather(scatter_half, from, first, n, dst, stream, force_index64);
       } else {
-        STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst + first * p.unit, tmp, std::size_t(n) * std::size_t(p.unit),
+        STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst + first * p.walk.unit, tmp, std::size_t(n) * std::size_t(p.walk.unit),
                                             cudaMemcpyDeviceToDevice, stream));
       }
     }
@@ -141,7 +141,7 @@ strategy run_device_copy(const prepared_copy& c, stream_handle stream, const cop
     } else {
       switch (c.how) {
         case strategy::dma:
-          if (!is_host(p.source) && !is_host(p.destination) && !p.scatter)
+          if (!is_host(p.source) && !is_host(p.destination) && !p.walk.scatter)
             STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(out, c.source.first, p.bytes, cudaMemcpyDeviceToDevice, stream));
           else
             run_dma(p, c.source.first, out,
@@ -159,7 +159,7 @@ strategy run_device_copy(const prepared_copy& c, stream_handle stream, const cop
           if (is_host(p.source)) {
             driven = run_staged_h2d(p, c.source.first, out, stream, c.facts.source == memory_kind::pinned,
                                     options.threads, exec);
-          } else if (c.facts.destination == memory_kind::pinned && !p.scatter) {
+          } else if (c.facts.destination == memory_kind::pinned && !p.walk.scatter) {
             staged_sink sink;
             sink.what = staged_sink::kind::pinned;
             sink.dst = out;

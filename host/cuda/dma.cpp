@@ -33,7 +33,7 @@ void run_dma_copies(const std::vector<dma_copy>& copies, cudaMemcpyKind kind, bo
 }
 
 void add_dma_copies(const plan& p, const std::byte* src, std::byte* dst, std::vector<dma_copy>& out) {
-  if (p.pat == pattern::contiguous && !p.scatter) {
+  if (p.walk.pattern == pattern::contiguous && !p.walk.scatter) {
     out.push_back({dst, src, p.bytes});
     return;
   }
@@ -42,7 +42,7 @@ void add_dma_copies(const plan& p, const std::byte* src, std::byte* dst, std::ve
 
 void run_dma(const plan& p, const std::byte* src, std::byte* dst, cudaMemcpyKind kind, bool pinned_host,
              cudaStream_t stream) {
-  if (p.pat == pattern::contiguous && !p.scatter) {
+  if (p.walk.pattern == pattern::contiguous && !p.walk.scatter) {
     STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(dst, src, p.bytes, kind, stream));
     return;
   }

@@ -91,7 +91,7 @@ void run_to_host(staging_ring& queued, const job& j) {
   const chunking chunks = chunk_output(p, staged_chunk_bytes(p));
   if (chunks.count == 0) return;
   const int slots = transfer_policy::slots;
-  const ring_turn turn(queued, {.slot_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.unit),
+  const ring_turn turn(queued, {.slot_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.walk.unit),
                                 .slots = slots,
                                 .device = true,
                                 .host = true});
@@ -99,12 +99,12 @@ void run_to_host(staging_ring& queued, const job& j) {
   const cudaStream_t gather = ring.gather_stream(), copy = ring.copy_stream();
   const auto first_of = [&](std::int64_t k) { return k * chunks.chunk_units; };
   const auto bytes_of = [&](std::int64_t k) {
-    return std::size_t(std::min(chunks.chunk_units, p.units() - first_of(k))) * std::size_t(p.unit);
+    return std::size_t(std::min(chunks.chunk_units, p.units() - first_of(k))) * std::size_t(p.walk.unit);
   };
   const auto enqueue = [&](std::int64_t k) {
     const int s = int(k % slots);
     STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(gather, ring.device_free(s), 0));
-    enqueue_gather(into_slots, j.src, first_of(k), std::int64_t(bytes_of(k)) / p.unit, ring.device_slot(s), gather,
+    enqueue_gather(into_slots, j.src, first_of(k), std::int64_t(bytes_of(k)) / p.walk.unit, ring.device_slot(s), gather,
                    j.force_index64);
     STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.filled(s), gather));
     STRIDECOPY_CUDA_TRY(cudaStreamWaitEvent(copy, ring.filled(s), 0));
@@ -117,12 +117,12 @@ void run_to_host(staging_ring& queued, const job& j) {
   for (std::int64_t k = 0; k < chunks.count; ++k) {
     const int s = int(k % slots);
     STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.device_free(s)));
-    if (p.scatter) {  // the slot holds output units [first, first + n): the source at first
+    if (p.walk.scatter) {  // the slot holds output units [first, first + n): the source at first
       const auto* chunk = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(ring.host_slot(s)) -
-                                                             std::uintptr_t(first_of(k) * p.unit));
-      copy_range(from_slots, chunk, j.dst, first_of(k), std::int64_t(bytes_of(k)) / p.unit);
+                                                             std::uintptr_t(first_of(k) * p.walk.unit));
+      copy_range(from_slots, chunk, j.dst, first_of(k), std::int64_t(bytes_of(k)) / p.walk.unit);
     } else {
-      std::memcpy(j.dst + first_of(k) * p.unit, ring.host_slot(s), bytes_of(k));
+      std::memcpy(j.dst + first_of(k) * p.walk.unit, ring.host_slot(s), bytes_of(k));
     }
     if (k + slots < chunks.count) enqueue(k + slots);
   }
@@ -137,9 +137,9 @@ void run_from_host(staging_ring& queued, const job& j) {
   const chunking chunks = chunk_output(p, staged_chunk_bytes(p));
   if (chunks.count == 0) return;
   const int slots = transfer_policy::slots;
-  const std::size_t chunk_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.unit);
+  const std::size_t chunk_bytes = std::size_t(chunks.chunk_units) * std::size_t(p.walk.unit);
   // A strided destination: each chunk goes to a device slot, and a kernel scatters it from there.
-  const ring_turn turn(queued, {.slot_bytes = chunk_bytes, .slots = slots, .device = p.scatter, .host = true});
+  const ring_turn turn(queued, {.slot_bytes = chunk_bytes, .slots = slots, .device = p.walk.scatter, .host = true});
   staging_ring& ring = turn.ring();
   const cudaStream_t copy = ring.copy_stream();
   const int team = team_size(chunk_bytes, j.threads);
@@ -150,17 +150,17 @@ void run_from_host(staging_ring& queued, const job& j) {
     const std::int64_t first = k * chunks.chunk_units, n = std::min(chunks.chunk_units, p.units() - first);
     STRIDECOPY_CUDA_TRY(cudaEventSynchronize(ring.host_free(s)));
     gather_range(into_slots, j.src, first, n, ring.host_slot(s), team);
-    const std::size_t bytes = std::size_t(n) * std::size_t(p.unit);
-    if (p.scatter) {  // the device slot, then the kernel (both on the copy stream, so in order)
+    const std::size_t bytes = std::size_t(n) * std::size_t(p.walk.unit);
+    if (p.walk.scatter) {  // the device slot, then the kernel (both on the copy stream, so in order)
       STRIDECOPY_CUDA_TRY(cudaMemcpyAsync(ring.device_slot(s), ring.host_slot(s), bytes, cudaMemcpyHostToDevice, copy));
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(s), copy));
       const auto* chunk = reinterpret_cast<const std::byte*>(reinterpret_cast<std::uintptr_t>(ring.device_slot(s)) -
-                                                             std::uintptr_t(first * p.unit));
+                                                             std::uintptr_t(first * p.walk.unit));
       enqueue_gather(from_slots, chunk, first, n, j.dst, copy, j.force_index64);
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(s), copy));
     } else {
       STRIDECOPY_CUDA_TRY(
-          cudaMemcpyAsync(j.dst + first * p.unit, ring.host_slot(s), bytes, cudaMemcpyHostToDevice, copy));
+          cudaMemcpyAsync(j.dst + first * p.walk.unit, ring.host_slot(s), bytes, cudaMemcpyHostToDevice, copy));
       STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.host_free(s), copy));
     }
   }

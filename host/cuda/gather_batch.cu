@@ -67,7 +67,7 @@ gather_batch::~gather_batch() = default;
 
 void gather_batch::add(const plan& p, const std::byte* src, void* dst, bool force_index64) {
   if (p.units() <= 0) return;
-  if (p.index64 || force_index64) {
+  if (p.walk.index64 || force_index64) {
     singles_.push_back({p, src, dst});
     return;
   }

@@ -45,7 +45,8 @@ void run_device_gather_h2d(const plan& p, const std::byte* src, std::byte* dst, 
     // therefore sits span.begin bytes before the slot's start (integers: it may lie outside).
     const auto* first_element = reinterpret_cast<const std::byte*>(
         reinterpret_cast<std::uintptr_t>(ring.device_slot(s)) - std::uintptr_t(c.span.begin));
-    enqueue_gather(p, first_element, c.first, c.count, p.scatter ? dst : dst + c.first * p.unit, stream, force_index64);
+    enqueue_gather(p, first_element, c.first, c.count, p.walk.scatter ? dst : dst + c.first * p.walk.unit, stream,
+                   force_index64);
     STRIDECOPY_CUDA_TRY(cudaEventRecord(ring.device_free(s), stream));
   }
 }

@@ -17,7 +17,7 @@ struct reach {
 reach full(const plan& p, int d, int n) {
   reach r;
   for (int k = d; k < n; ++k) {
-    const std::int64_t far = (p.extent[k] - 1) * p.stride[k];
+    const std::int64_t far = (p.walk.extent[k] - 1) * p.walk.stride[k];
     (far < 0 ? r.min : r.max) += far;
   }
   return r;
@@ -29,9 +29,9 @@ reach full(const plan& p, int d, int n) {
 reach range(const plan& p, int d, int n, std::int64_t lo, std::int64_t hi) {
   if (d == n) return {};
   std::int64_t inner = 1;
-  for (int k = d + 1; k < n; ++k) inner *= p.extent[k];
-  if (lo == 0 && hi == inner * p.extent[d]) return full(p, d, n);
-  const std::int64_t i0 = lo / inner, i1 = (hi - 1) / inner, s = p.stride[d];
+  for (int k = d + 1; k < n; ++k) inner *= p.walk.extent[k];
+  if (lo == 0 && hi == inner * p.walk.extent[d]) return full(p, d, n);
+  const std::int64_t i0 = lo / inner, i1 = (hi - 1) / inner, s = p.walk.stride[d];
   const auto shift = [&](reach r, std::int64_t i) { return reach{r.min + i * s, r.max + i * s}; };
   if (i0 == i1) return shift(range(p, d + 1, n, lo - i0 * inner, hi - i0 * inner), i0);
   reach r = shift(range(p, d + 1, n, lo - i0 * inner, inner), i0);
@@ -51,14 +51,14 @@ reach range(const plan& p, int d, int n, std::int64_t lo, std::int64_t hi) {
 }  // namespace
 
 byte_span output_range_span(const plan& p, std::int64_t first, std::int64_t count) {
-  if (count <= 0 || p.pat == pattern::empty) return {};
-  if (p.rank == 0) return {0, p.unit};
-  const std::int64_t row = p.inner_extent();
+  if (count <= 0 || p.walk.pattern == pattern::empty) return {};
+  if (p.walk.rank == 0) return {0, p.walk.unit};
+  const std::int64_t row = p.walk.inner_extent();
   const std::int64_t r0 = first / row, r1 = (first + count - 1) / row + 1;
-  const reach rows = range(p, 0, p.rank - 1, r0, r1);
-  const std::int64_t far = (row - 1) * p.inner_stride();
-  return {(rows.min + std::min<std::int64_t>(0, far)) * p.unit,
-          (rows.max + std::max<std::int64_t>(0, far) + 1) * p.unit};
+  const reach rows = range(p, 0, p.walk.rank - 1, r0, r1);
+  const std::int64_t far = (row - 1) * p.walk.inner_stride();
+  return {(rows.min + std::min<std::int64_t>(0, far)) * p.walk.unit,
+          (rows.max + std::max<std::int64_t>(0, far) + 1) * p.walk.unit};
 }
 
 h2d_schedule device_gather_schedule(const plan& p, std::size_t chunk_bytes, std::size_t max_slot_bytes,

@@ -52,7 +52,7 @@ template <int Unit, class Index, int Step>
 kernels::row_gather_op<Unit, Index, Step> make_row_op(const plan& p, const std::byte* src, std::int64_t first,
                                                       std::int64_t count, void* dst) {
   using U = kernels::unit_t<Unit>;
-  const std::int64_t row_units = p.rank ? p.extent[p.rank - 1] : 1;
+  const std::int64_t row_units = p.walk.rank ? p.walk.extent[p.walk.rank - 1] : 1;
   return kernels::row_gather_op<Unit, Index, Step>{
       .src = reinterpret_cast<const U*>(src),
       .dst = static_cast<U*>(dst),
@@ -60,8 +60,8 @@ kernels::row_gather_op<Unit, Index, Step> make_row_op(const plan& p, const std::
       .count = Index(count),
       .row = kernels::fast_divmod<Index>(Index(row_units)),
       .row_units = Index(row_units),
-      .step = Index(p.rank ? p.stride[p.rank - 1] : 1),
-      .rows = make_offset_map<Index>(p.extent.data(), p.stride.data(), 0, p.rank ? p.rank - 1 : 0),
+      .step = Index(p.walk.rank ? p.walk.stride[p.walk.rank - 1] : 1),
+      .rows = make_offset_map<Index>(p.walk.extent.data(), p.walk.stride.data(), 0, p.walk.rank ? p.walk.rank - 1 : 0),
       .split = kernels::split_output<Unit, Index>(dst, Index(count)),
   };
 }
@@ -81,12 +81,12 @@ kernels::transpose_op<Unit, Index> make_transpose_op(const plan& p, const std::b
       .first_row = Index(first_row),
       .rows = Index(rows),
       .a_div = div_t(Index(t.a)),
-      .a_stride = Index(p.stride[p.unit_dim]),
-      .planes = make_offset_map<Index>(p.extent.data(), p.stride.data(), 0, p.unit_dim),
-      .mids = make_offset_map<Index>(p.extent.data(), p.stride.data(), p.unit_dim + 1, p.rank - 1),
+      .a_stride = Index(p.walk.stride[p.walk.unit_dim]),
+      .planes = make_offset_map<Index>(p.walk.extent.data(), p.walk.stride.data(), 0, p.walk.unit_dim),
+      .mids = make_offset_map<Index>(p.walk.extent.data(), p.walk.stride.data(), p.walk.unit_dim + 1, p.walk.rank - 1),
       .m_units = Index(t.m),
       .b_units = Index(t.b),
-      .b_stride = Index(p.inner_stride()),
+      .b_stride = Index(p.walk.inner_stride()),
       .ta = Index(g.ta),
       .tb = Index(g.tb),
       .pitch = Index(g.pitch),
@@ -105,17 +105,17 @@ template <int Unit, class Index>
 kernels::scatter_op<Unit, Index> make_scatter_op(const plan& p, const std::byte* src, std::int64_t first,
                                                  std::int64_t count, void* dst) {
   using U = kernels::unit_t<Unit>;
-  const int outer = p.rank ? p.rank - 1 : 0;
+  const int outer = p.walk.rank ? p.walk.rank - 1 : 0;
   return kernels::scatter_op<Unit, Index>{
       .src = reinterpret_cast<const U*>(src),
       .dst = static_cast<U*>(dst),
       .first = Index(first),
       .count = Index(count),
-      .row = kernels::fast_divmod<Index>(Index(p.rank ? p.extent[p.rank - 1] : 1)),
-      .src_step = Index(p.rank ? p.stride[p.rank - 1] : 1),
-      .dst_step = Index(p.rank ? p.dst_stride[p.rank - 1] : 1),
-      .src_rows = make_offset_map<Index>(p.extent.data(), p.stride.data(), 0, outer),
-      .dst_rows = make_offset_map<Index>(p.extent.data(), p.dst_stride.data(), 0, outer),
+      .row = kernels::fast_divmod<Index>(Index(p.walk.rank ? p.walk.extent[p.walk.rank - 1] : 1)),
+      .src_step = Index(p.walk.rank ? p.walk.stride[p.walk.rank - 1] : 1),
+      .dst_step = Index(p.walk.rank ? p.walk.dst_stride[p.walk.rank - 1] : 1),
+      .src_rows = make_offset_map<Index>(p.walk.extent.data(), p.walk.stride.data(), 0, outer),
+      .dst_rows = make_offset_map<Index>(p.walk.extent.data(), p.walk.dst_stride.data(), 0, outer),
   };
 }
 
@@ -124,8 +124,9 @@ kernels::scatter_op<Unit, Index> make_scatter_op(const plan& p, const std::byte*
 /// whose tiles need whole rows (a range that is not row-aligned falls back to the general family).
 template <int Unit, class Index, class F>
 void visit_op(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, void* dst, F&& f) {
-  if (p.scatter && p.pat != pattern::empty) return f(make_scatter_op<Unit, Index>(p, src, first, count, dst));
-  switch (p.pat) {
+  if (p.walk.scatter && p.walk.pattern != pattern::empty)
+    return f(make_scatter_op<Unit, Index>(p, src, first, count, dst));
+  switch (p.walk.pattern) {
     case pattern::empty: return;
     case pattern::contiguous:
     case pattern::long_runs:
@@ -146,9 +147,9 @@ void visit_op(const plan& p, const std::byte* src, std::int64_t first, std::int6
 template <class F>
 void visit_op(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, void* dst, bool force64,
               F&& f) {
-  kernels::with_unit(p.unit, [&](auto unit) {
+  kernels::with_unit(p.walk.unit, [&](auto unit) {
     constexpr int U = decltype(unit)::value;
-    if (p.index64 || force64)
+    if (p.walk.index64 || force64)
       visit_op<U, std::int64_t>(p, src, first, count, dst, f);
     else
       visit_op<U, std::int32_t>(p, src, first, count, dst, f);
@@ -163,9 +164,9 @@ template <class F>
 void visit_ops(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, void* dst, bool force64,
                F&& f) {
   for_each_sub_plan(p, kernels::max_walk_dims, first, count, [&](const sub_plan& s) {
-    const std::int64_t to = p.scatter ? s.dst_walk_offset : s.dst_offset;
-    visit_op(s.p, src + s.src_offset * p.unit, s.first, s.count, static_cast<std::byte*>(dst) + to * p.unit,
-             force64 || p.index64, f);
+    const std::int64_t to = p.walk.scatter ? s.dst_walk_offset : s.dst_offset;
+    visit_op(s.p, src + s.src_offset * p.walk.unit, s.first, s.count, static_cast<std::byte*>(dst) + to * p.walk.unit,
+             force64 || p.walk.index64, f);
   });
 }
 

@@ -24,14 +24,14 @@ void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const
                     const runs_sink* runs) {
   // Host views are taken at their word, as a copy with strategy::cpu takes them: no CUDA call, no context.
   const checked_source s = check_source(p, src, p.source == memory_kind::device);
-  if (p.pat == pattern::empty) return;
+  if (p.walk.pattern == pattern::empty) return;
   const plan q = narrow_unit(p, alignment_of(s.first));
   if (p.source == memory_kind::device) return device_view_to_sink(q, s, sink, stream);
   // A contiguous view needs no gather: hand out its own bytes, at once.
-  if (q.pat == pattern::contiguous) return sink(s.first, q.bytes);
+  if (q.walk.pattern == pattern::contiguous) return sink(s.first, q.bytes);
   // Long forward runs need no gather either: the sink takes them where they lie, a batch at a time.
-  if (runs && (q.pat == pattern::long_runs || q.pat == pattern::rows) &&
-      std::size_t(q.inner_extent()) * std::size_t(q.unit) >= direct_run_bytes) {
+  if (runs && (q.walk.pattern == pattern::long_runs || q.walk.pattern == pattern::rows) &&
+      std::size_t(q.walk.inner_extent()) * std::size_t(q.walk.unit) >= direct_run_bytes) {
     constexpr std::size_t batch = 1024;
     std::vector<iovec> iov;
     iov.reserve(batch);
@@ -46,11 +46,11 @@ void for_each_piece(const plan& p, const void* src, std::size_t max_piece, const
     return;
   }
   const chunking c = chunk_output(q, std::max<std::size_t>(max_piece, std::size_t(q.type.itemsize)));
-  const std::size_t piece_bytes = std::size_t(c.chunk_units) * std::size_t(q.unit);
+  const std::size_t piece_bytes = std::size_t(c.chunk_units) * std::size_t(q.walk.unit);
   const auto gather_piece = [&](std::int64_t i, std::byte* into) {
     const std::int64_t first = i * c.chunk_units, count = std::min(c.chunk_units, q.units() - first);
     gather_range(q, s.first, first, count, into);
-    return std::size_t(count) * std::size_t(q.unit);
+    return std::size_t(count) * std::size_t(q.walk.unit);
   };
   if (c.count < 3 || cpu_threads() < 2) {
     std::vector<std::byte> piece(piece_bytes);

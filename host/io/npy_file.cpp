@@ -331,8 +331,9 @@ void save_npy(const std::filesystem::path& path, const view& v, stream_ref strea
   plan q = p;
   const void* base = v.base();
   // (Unsigned arithmetic: a span may be wider than 2^63 bytes, and start before the first element.)
-  const auto span_first = reinterpret_cast<std::uintptr_t>(s.first) + static_cast<std::uintptr_t>(p.span_begin);
-  const std::size_t span_bytes = static_cast<std::size_t>(p.span_end) - static_cast<std::size_t>(p.span_begin);
+  const auto span_first = reinterpret_cast<std::uintptr_t>(s.first) + static_cast<std::uintptr_t>(p.walk.span_begin);
+  const std::size_t span_bytes =
+      static_cast<std::size_t>(p.walk.span_end) - static_cast<std::size_t>(p.walk.span_begin);
   if (p.source != memory_kind::device && p.bytes > 0 &&
       out.truncates_mapping_of(reinterpret_cast<const void*>(span_first), span_bytes)) {
     own = host_array(v.type, v.shape(), order::c, memory_kind::pageable);

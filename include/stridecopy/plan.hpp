@@ -35,25 +35,16 @@ struct plan_policy {
 /// One dimension beyond max_rank: an element wider than its unit is split into units.
 inline constexpr int max_plan_rank = max_rank + 1;
 
-struct plan {
-  // ---- what is copied, from where to where
-  dtype type{};
-  memory_kind source = memory_kind::pageable;       ///< the view's memory
-  memory_kind destination = memory_kind::pageable;  ///< host (pageable or pinned: measured per call) or device
-  std::int64_t elements = 0;                        ///< elements of the view (and of the output)
-  std::size_t bytes = 0;                            ///< bytes of the output: elements * itemsize
+namespace detail {
 
-  // ---- where the view starts: element (0, ..., 0) is `origin` bytes from the pointer a copy is
-  // given (the base of the view's allocation, or its data pointer when it records none).
-  std::int64_t origin = 0;
-  /// The allocation's size when the view recorded one: the walk stays inside [0, *allocation_bytes).
-  std::optional<std::size_t> allocation_bytes{};
-
-  // ---- the normalised walk. The output is the C-order walk of these dimensions (outermost first);
-  // extent-1 dims are dropped and neighbours that walk memory evenly are merged, so that order is
-  // the view's own. Strides are in units of `unit` bytes, a power of two <= 16 that divides the
-  // itemsize and the first element's address (as the view gave it; a copy on a less aligned
-  // pointer narrows the unit itself).
+/// The normalised walk of a plan: what the executors run. Internal: its fields follow the executors
+/// and change without notice; a plan's public accessors say what a caller needs.
+///
+/// The output is the C-order walk of these dimensions (outermost first); extent-1 dims are dropped
+/// and neighbours that walk memory evenly are merged, so that order is the view's own. Strides are in
+/// units of `unit` bytes, a power of two <= 16 that divides the itemsize and the first element's
+/// address (as the view gave it; a copy on a less aligned pointer narrows the unit itself).
+struct walk {
   int unit = 1;
   int rank = 0;  ///< 0 for a single element; extents are all >= 2 otherwise
   std::array<std::int64_t, max_plan_rank> extent{};
@@ -73,17 +64,47 @@ struct plan {
   std::array<std::int64_t, max_plan_rank> dst_stride{};
   std::int64_t dst_span_begin = 0;
   std::int64_t dst_span_end = 0;
-  /// The destination allocation's size when its view recorded one.
-  std::optional<std::size_t> dst_allocation_bytes{};
 
   // ---- classification
-  pattern pat = pattern::empty;
+  stridecopy::pattern pattern = stridecopy::pattern::empty;
   int unit_dim = -1;     ///< transposed: the (outermost-first) dim whose stride is +-1
   bool index64 = false;  ///< unit counts or offsets exceed 2^30: kernels index with 64 bits
 
-  [[nodiscard]] std::int64_t units() const { return elements * (type.itemsize / unit); }
   [[nodiscard]] std::int64_t inner_extent() const { return rank ? extent[rank - 1] : 1; }
   [[nodiscard]] std::int64_t inner_stride() const { return rank ? stride[rank - 1] : 1; }
+};
+
+}  // namespace detail
+
+/// A validated, normalised copy: what make_plan returns and copy_async runs.
+struct plan {
+  // ---- what is copied, from where to where
+  dtype type{};
+  memory_kind source = memory_kind::pageable;       ///< the view's memory
+  memory_kind destination = memory_kind::pageable;  ///< host (pageable or pinned: measured per call) or device
+  std::int64_t elements = 0;                        ///< elements of the view (and of the output)
+  std::size_t bytes = 0;                            ///< bytes of the output: elements * itemsize
+
+  // ---- where the view starts: element (0, ..., 0) is `origin` bytes from the pointer a copy is
+  // given (the base of the view's allocation, or its data pointer when it records none).
+  std::int64_t origin = 0;
+  /// The allocation's size when the view recorded one: the walk stays inside [0, *allocation_bytes).
+  std::optional<std::size_t> allocation_bytes{};
+  /// The destination allocation's size when its view recorded one.
+  std::optional<std::size_t> dst_allocation_bytes{};
+
+  /// The executors' walk (internal: read the accessors below).
+  detail::walk walk{};
+
+  /// The memory pattern the executors specialise on.
+  [[nodiscard]] stridecopy::pattern pattern() const noexcept { return walk.pattern; }
+  /// Dimensions of the walk after extent-1 dims were dropped and neighbours merged (0 for a single
+  /// element): 1 for any contiguous view, however many dims it has.
+  [[nodiscard]] int rank() const noexcept { return walk.rank; }
+  /// True when the destination is strided (a plan of two layouts that do not walk alike).
+  [[nodiscard]] bool scatters() const noexcept { return walk.scatter; }
+  /// Units (the walk's access size) of the output.
+  [[nodiscard]] std::int64_t units() const { return elements * (type.itemsize / walk.unit); }
 };
 
 /// Validates `v` and normalises it into a plan for copies into a C-order destination of `destination`

@@ -121,7 +121,8 @@ int run_gpu_demo(const demo_options& o) {
   const plan pl = make_plan(bgr, memory_kind::pinned);
   strategy ran = strategy::none;
   const double ours = median_ms(o.repeat, [&] { ran = copy(pl, d_imgs.data(), out.data(), out.bytes(), s); });
-  std::printf("  plan: %s, %d dims after merging; strategy that ran: %s\n", to_string(pl.pat), pl.rank, to_string(ran));
+  std::printf("  plan: %s, %d dims after merging; strategy that ran: %s\n", to_string(pl.pattern()), pl.rank(),
+              to_string(ran));
   const bool ok = verify_bgr(p, static_cast<const float*>(out.data()), n, c, hw);
   host_buffer limit_dst(out.bytes());
   const double limit = median_ms(o.repeat, [&] {
@@ -176,8 +177,8 @@ int run_demo(const demo_options& o) {
   for (std::int64_t i = 0; i < imgs.size(); ++i) p[i] = pixel(g);
   const view bgr = slice(imgs.as_view(), index);
   const plan pl = make_plan(bgr);
-  std::printf("  plan: %s, %d dims after merging, %s\n", to_string(pl.pat), pl.rank,
-              pl.index64 ? "64-bit indexing" : "32-bit indexing");
+  std::printf("  plan: %s, %d dims after merging, %s\n", to_string(pl.pattern()), pl.rank(),
+              pl.walk.index64 ? "64-bit indexing" : "32-bit indexing");
 
   // Into a NumPy-layout buffer: pinned where a CUDA driver is present.
   host_array out(dtype_of<float>(), shape);

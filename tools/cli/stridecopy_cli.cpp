@@ -127,9 +127,9 @@ scalar_array numpy_scalar_array(const stridecopy::npy_header& h, const std::byte
 void prefault(const stridecopy::mapped_npy& in, const stridecopy::view& v) {
   if (!in.is_mapped() || in.bytes() == 0) return;
   const stridecopy::plan p = stridecopy::make_plan(v);
-  if (p.bytes == 0 || std::size_t(p.span_end - p.span_begin) < in.bytes() / 2) return;
-  const auto first = reinterpret_cast<std::uintptr_t>(v.data) + std::uintptr_t(p.span_begin);
-  const auto last = reinterpret_cast<std::uintptr_t>(v.data) + std::uintptr_t(p.span_end);
+  if (p.bytes == 0 || std::size_t(p.walk.span_end - p.walk.span_begin) < in.bytes() / 2) return;
+  const auto first = reinterpret_cast<std::uintptr_t>(v.data) + std::uintptr_t(p.walk.span_begin);
+  const auto last = reinterpret_cast<std::uintptr_t>(v.data) + std::uintptr_t(p.walk.span_end);
   const std::uintptr_t page = std::uintptr_t(::sysconf(_SC_PAGESIZE));
   const std::uintptr_t begin = first / page * page;
   (void)::madvise(reinterpret_cast<void*>(begin), last - begin, MADV_POPULATE_READ);
