@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "core/choose.hpp"
+#include "core/dma_runs.hpp"
 #include "core/plan_ops.hpp"
 #include "cpu/gather.hpp"
-#include "cuda/dma_runs.hpp"
 #include "cuda/h2d_schedule.hpp"
 #include "cuda/launch_geometry.hpp"
 #include "cuda/ring_cache.hpp"

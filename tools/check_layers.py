@@ -27,9 +27,8 @@ import tempfile
 LAYERS = ("host/core", "host/cpu", "host/io")
 # Beside the layers, the rest of what a build without CUDA compiles: the front door and the arrays
 # (they reach the device only through declarations without CUDA), the plain C++ planning of host/cuda
-# (runs, transfer schedules), and the device side of such a build.
-FRONT_DOOR = ("host/copy.cpp", "host/arrays.cpp", "host/no_cuda.cpp", "host/cuda/dma_runs.cpp",
-              "host/cuda/h2d_schedule.cpp")
+# (transfer schedules), and the device side of such a build.
+FRONT_DOOR = ("host/copy.cpp", "host/arrays.cpp", "host/no_cuda.cpp", "host/cuda/h2d_schedule.cpp")
 # Files that may still reach CUDA, with the reason; none now. Kept so that an exception has a place
 # to be named (and must be taken out once it no longer reaches CUDA).
 EXCEPTIONS = {}

@@ -3,8 +3,8 @@
 
 #include <vector>
 
+#include "core/dma_runs.hpp"
 #include "cuda/check.hpp"
-#include "cuda/dma_runs.hpp"
 #include "cuda/runtime.hpp"
 
 namespace stridecopy::detail {

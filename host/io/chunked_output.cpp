@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
+#include "core/dma_runs.hpp"
 #include "core/plan_ops.hpp"
 #include "cpu/gather.hpp"
 #include "cpu/thread_pool.hpp"
-#include "cuda/dma_runs.hpp"
 #include "dispatch.hpp"
 #include "stridecopy/error.hpp"
 

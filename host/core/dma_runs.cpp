@@ -1,5 +1,5 @@
-// host/cuda/dma_runs.cpp — the contiguous runs of a plan and its 2D-copy form.
-#include "cuda/dma_runs.hpp"
+// host/core/dma_runs.cpp — the contiguous runs of a plan and its 2D-copy form.
+#include "core/dma_runs.hpp"
 
 #include <limits>
 

@@ -1,4 +1,4 @@
-// host/cuda/dma_runs.hpp — the contiguous runs of a plan, as the copy engine moves them (internal,
+// host/core/dma_runs.hpp — the contiguous runs of a plan, as the copy engine moves them (internal,
 // plain C++, tested on the CPU).
 #pragma once
 
