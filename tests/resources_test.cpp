@@ -107,6 +107,14 @@ TEST(PinnedBlock, OwnsAPoolBlockAndGivesItBack) {
 // and every way a caller holds a stream converts to it unchanged (no device needed).
 static_assert(std::is_same_v<sc::stream_handle, cudaStream_t>);
 
+namespace {
+// A stream view as RMM's cuda_stream_view is made: no .get(), a conversion to cudaStream_t.
+struct converting_stream_view {
+  cudaStream_t handle;
+  operator cudaStream_t() const noexcept { return handle; }  // implicit, as RMM's is
+};
+}  // namespace
+
 TEST(StreamRef, TakesEveryFormOfAStreamAndGivesBackItsHandle) {
   const auto handle = reinterpret_cast<cudaStream_t>(std::uintptr_t(0x1234));
   EXPECT_EQ(sc::stream_ref().get(), nullptr);
@@ -121,6 +129,8 @@ TEST(StreamRef, TakesEveryFormOfAStreamAndGivesBackItsHandle) {
   EXPECT_EQ(pass(handle), handle);
   EXPECT_EQ(pass(cuda::stream_ref(cudaStreamPerThread)), cudaStreamPerThread);
   EXPECT_EQ(pass({}), nullptr);
+  EXPECT_EQ(pass(converting_stream_view{handle}), handle);
+  EXPECT_EQ(pass(converting_stream_view{cudaStreamPerThread}), cudaStreamPerThread);
   EXPECT_EQ(sc::stream_ref(handle), sc::stream_ref(cuda::stream_ref(handle)));
   EXPECT_NE(sc::stream_ref(handle), sc::stream_ref());
 }

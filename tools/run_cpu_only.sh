@@ -19,6 +19,14 @@ if command -v nvcc >/dev/null; then
   echo "run_cpu_only.sh: nvcc is still on PATH ($(command -v nvcc))" >&2
   exit 1
 fi
+# A toolkit installed beside the build tools (/usr/bin/nvcc from a distribution package, a conda
+# environment) takes them off PATH with it: say so rather than fail later.
+for tool in cmake python3 nm; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "run_cpu_only.sh: $tool is not on PATH once the directories holding nvcc are left out" >&2
+    exit 1
+  fi
+done
 cmake --preset cpu-only "$@"
 if ! grep -q '^STRIDECOPY_CUDA:BOOL=OFF$' build-cpu/CMakeCache.txt; then
   echo "run_cpu_only.sh: build-cpu was configured with CUDA" >&2
@@ -27,8 +35,13 @@ fi
 cmake --build --preset cpu-only -j "$(nproc)"
 # No CUDA runtime inside (cudart is linked statically where it is linked: its cuda* symbols would show).
 for program in build-cpu/tools/cli/stridecopy build-cpu/tests/stridecopy_tests; do
-  if nm "$program" | grep -E ' [TtUu] cuda[A-Z]' | head -3 | grep . || ldd "$program" | grep -i cuda; then
-    echo "run_cpu_only.sh: $program links the CUDA runtime" >&2
+  if [ ! -x "$program" ]; then
+    echo "run_cpu_only.sh: $program was not built" >&2
+    exit 1
+  fi
+  symbols=$(nm "$program" | grep -E ' [TtUu] cuda[A-Z]' || true)
+  if [ -n "$symbols" ] || ldd "$program" | grep -qi cuda; then
+    echo "run_cpu_only.sh: $program links the CUDA runtime: $(printf '%s\n' "$symbols" | head -3 | tr '\n' ' ')" >&2
     exit 1
   fi
 done

@@ -24,7 +24,11 @@ if python3 -c 'import sys, sysconfig, os; sys.exit(not os.path.exists(os.path.jo
   pip_args+=(--break-system-packages)
 fi
 CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" python3 -m pip install -q "${pip_args[@]}" ${PIP_ARGS:-} .
-# From outside the source tree, so that `import stridecopy` is the installed package.
+# From outside the source tree, so that `import stridecopy` is the installed package. With the
+# toolkit here, the package must have found it (a build without CUDA is tools/run_cpu_only.sh's).
+if command -v nvcc >/dev/null; then
+  (cd tests/python && python3 -c 'import stridecopy as sc, sys; sys.exit(0 if sc.cuda_built() else "run_tests.sh: nvcc is on PATH but the package was built without CUDA")')
+fi
 status=0
 (cd tests/python && python3 -m pytest -q -p no:cacheprovider --rootdir=. .) || status=$?
 # 5: no tests collected (every test file filtered out): nothing failed.

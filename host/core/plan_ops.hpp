@@ -13,12 +13,12 @@ namespace stridecopy::detail {
 /// The largest power of two <= 16 that divides the address.
 int alignment_of(const void* p);
 
-/// p with units of `unit` bytes, a power of two dividing p.unit (itself when equal): for a copy
+/// p with units of `unit` bytes, a power of two dividing p.walk.unit (itself when equal): for a copy
 /// whose pointers are less aligned than the plan assumed. Cheap: no re-planning, no allocation.
 plan narrow_unit(const plan& p, int unit);
 
 /// A transposed plan as the tile loops see it: `planes` x A rows of M x B units, where A is the
-/// unit-stride dim (plan::unit_dim), B the inner one and M the product of the dims between them.
+/// unit-stride dim (walk::unit_dim), B the inner one and M the product of the dims between them.
 struct transpose_shape {
   std::int64_t planes = 1, a = 1, m = 1, b = 1;
   [[nodiscard]] std::int64_t rows() const { return planes * a; }
@@ -48,7 +48,7 @@ struct sub_plan {
   std::int64_t dst_walk_offset;
 };
 /// Calls f(sub_plan) for output units [first, first + count) of p, in output order: once with p
-/// itself when p.rank <= max_dims, else once per index of the outer dims the range touches, each
+/// itself when p.walk.rank <= max_dims, else once per index of the outer dims the range touches, each
 /// piece a plan of max_dims dims. The kernels walk at most kernels::max_walk_dims dims at once.
 template <class F>
 void for_each_sub_plan(const plan& p, int max_dims, std::int64_t first, std::int64_t count, F&& f);

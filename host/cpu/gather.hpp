@@ -9,7 +9,7 @@
 
 namespace stridecopy::detail {
 
-/// Writes output units [first, first + count) of p (C order, plan::unit bytes each) to `dst`, which
+/// Writes output units [first, first + count) of p (C order, walk::unit bytes each) to `dst`, which
 /// receives unit `first` at its start; `src` is the view's first element. On the calling thread
 /// alone. No checks: the front door validates first.
 void gather_range(const plan& p, const std::byte* src, std::int64_t first, std::int64_t count, std::byte* dst);

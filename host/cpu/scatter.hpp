@@ -1,5 +1,5 @@
 // host/cpu/scatter.hpp — the CPU executor of plans whose destination is strided (plans of two layouts,
-// plan::scatter): each output unit read where the source walk puts it and written where the
+// walk::scatter): each output unit read where the source walk puts it and written where the
 // destination walk does, row by row (internal).
 #pragma once
 

@@ -46,7 +46,7 @@ namespace {
 
 struct job {
   driven_direction direction;
-  plan p;  ///< into a strided destination too (plan::scatter): the CPU or a kernel scatters
+  plan p;  ///< into a strided destination too (walk::scatter): the CPU or a kernel scatters
   const std::byte* src;
   std::byte* dst;
   int threads;

@@ -8,7 +8,7 @@
 
 namespace stridecopy::python {
 
-// Never completed: no DeviceArray is made in this build (py_device_array holds only a pointer to it).
+// Empty: no DeviceArray is made in this build (py_device_array holds only a pointer to one).
 struct device_state {};
 
 void register_device_array(nb::module_& m) {

@@ -162,7 +162,7 @@ int run_demo(const demo_options& o) {
   const std::int64_t n = shape[0], c = shape[1], hw = shape[2] * shape[3];
   const std::string& index = bgr_index;
   const bool gpu = cuda_available();
-  if (o.backend == "cuda" && !gpu) throw error("demo --backend cuda: no CUDA device is available");
+  if (o.backend == "cuda" && !gpu) detail::no_device("demo --backend cuda");
   std::printf("stridecopy demo: imgs%s on a float32 batch of shape %s (RGB -> BGR), %.1f MB\n", index.c_str(),
               shape_string(shape).c_str(), double(n * c * hw * 4) / 1e6);
   if (o.backend == "cuda" || (o.backend == "auto" && gpu)) return run_gpu_demo(o);

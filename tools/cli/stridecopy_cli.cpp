@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <span>
 
+#include "cuda/runtime.hpp"
 #include "demo.hpp"
 #include "io/output_file.hpp"
 #include "stridecopy/stridecopy.hpp"
@@ -159,7 +160,7 @@ int run_slice(const std::string& in_path, const std::string& index_text, const s
     stridecopy::save_npy(out, v, stridecopy::stream_ref{}, descr);
     return 0;
   }
-  if (!stridecopy::cuda_available()) throw stridecopy::error("--backend cuda: no CUDA device is available");
+  if (!stridecopy::cuda_available()) stridecopy::detail::no_device("--backend cuda");
   // The whole array uploaded (C order on the device, whatever the file's), the copy done before the
   // mapping is checked; then the same index of the device copy, saved from the device.
   const stridecopy::view file = in.as_view();
