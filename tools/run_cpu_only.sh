@@ -51,15 +51,9 @@ ctest --preset cpu-only -j "$(nproc)" --timeout 900
 # scikit-build-core are installed; the build stays incremental in build-python/).
 site=$(mktemp -d)
 trap 'rm -rf "$site"' EXIT
-pip_args=(--no-build-isolation --no-deps --target "$site")
-if python3 -c 'import sys, sysconfig, os; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
-  pip_args+=(--break-system-packages)
-fi
+source tools/python_tests.sh
+pip_args=("${pip_local_args[@]}" --no-deps --target "$site")
 CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" python3 -m pip install -q "${pip_args[@]}" \
   --config-settings=build-dir=build-python/cpu-only .
 PYTHONPATH="$site" python3 -c 'import stridecopy as sc, sys; sys.exit(0 if not sc.cuda_built() else "run_cpu_only.sh: the package was built with CUDA")'
-status=0
-(cd tests/python && PYTHONPATH="$site" python3 -m pytest -q -p no:cacheprovider --rootdir=. .) || status=$?
-if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
-  exit "$status"
-fi
+run_python_tests "$site"

@@ -16,12 +16,10 @@ ctest --preset default -j "$(nproc)" --timeout 900
 # The Python package: the wheel build compiles the library and the module only (pyproject.toml).
 # nanobind and scikit-build-core are already here, so the build needs no network and stays
 # incremental in build-python/. Without a GPU the kernels are compiled once, as PTX: nothing runs them.
-pip_args=(--no-build-isolation)
+source tools/python_tests.sh
+pip_args=("${pip_local_args[@]}")
 if ! nvidia-smi -L >/dev/null 2>&1; then
   pip_args+=(--config-settings=cmake.define.CMAKE_CUDA_ARCHITECTURES=90-virtual)
-fi
-if python3 -c 'import sys, sysconfig, os; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
-  pip_args+=(--break-system-packages)
 fi
 CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" python3 -m pip install -q "${pip_args[@]}" ${PIP_ARGS:-} .
 # From outside the source tree, so that `import stridecopy` is the installed package. With the
@@ -29,12 +27,7 @@ CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" python3 -m pip install -q "${pip_args[@]}"
 if command -v nvcc >/dev/null; then
   (cd tests/python && python3 -c 'import stridecopy as sc, sys; sys.exit(0 if sc.cuda_built() else "run_tests.sh: nvcc is on PATH but the package was built without CUDA")')
 fi
-status=0
-(cd tests/python && python3 -m pytest -q -p no:cacheprovider --rootdir=. .) || status=$?
-# 5: no tests collected (every test file filtered out): nothing failed.
-if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then
-  exit "$status"
-fi
+run_python_tests
 
 # The build without CUDA (build-cpu/: no CUDA compiler on PATH), its CLI and every C++ test.
 tools/run_cpu_only.sh
